@@ -1,0 +1,58 @@
+"""LearnSpace 网络学习空间: the application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from .config import REPO_ROOT, load_config, validate
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the Flask app: wiring only, no database writes and no network at boot."""
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+    )
+    app.config.update(load_config())
+    if config_overrides:
+        app.config.update(config_overrides)
+    validate(app.config)
+    _configure_logging(app)
+
+    from . import errors, models  # noqa: F401  (models registers every table)
+    from .extensions import csrf, db, login_manager, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Recover transparently when PostgreSQL restarts between requests.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    errors.register_error_handlers(app)
+
+    from . import storage
+    storage.init_app(app)
+
+    from .accounts.views import bp as accounts_bp, init_login
+    from .admin.views import bp as admin_bp
+    from .health import bp as health_bp
+    from .spaces.views import bp as spaces_bp
+
+    init_login(app)
+    for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from .templating import init_templating
+    init_templating(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    Path(app.config["LEARNSPACE"].var_dir).mkdir(parents=True, exist_ok=True)

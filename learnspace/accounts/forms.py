@@ -1,0 +1,17 @@
+"""Sign-in and activation forms."""
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    login_name = StringField("账号", validators=[DataRequired("请输入账号"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
+
+
+class ActivationForm(FlaskForm):
+    real_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=64)])
+    code = StringField("激活码", validators=[DataRequired("请输入激活码"), Length(max=32)])
+    password = PasswordField("设置密码", validators=[DataRequired("请设置密码"), Length(max=128)])
+    confirm = PasswordField("确认密码", validators=[DataRequired("请再次输入密码"),
+                                                 EqualTo("password", "两次输入的密码不一致")])

@@ -1,0 +1,276 @@
+"""Verbs of the accounts domain: people, passwords, sessions, activation codes, transfers."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..audit import operations as audit
+from ..db import utcnow
+from ..errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from ..extensions import db
+from ..orgs.models import School
+from . import idcard, throttle
+from .models import ROLES, ActivationCode, SchoolTransfer, User, UserSession
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+
+LOGIN_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+#: no 0/O, 1/I/L: codes are read off paper by children
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+
+
+def settings():
+    return current_app.config["LEARNSPACE"]
+
+
+# --- passwords -------------------------------------------------------------
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords a classmate could guess."""
+    if len(password or "") < 8:
+        raise ValidationError("密码至少 8 位")
+    if len(password) > 128:
+        raise ValidationError("密码不能超过 128 位")
+    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+        raise ValidationError("密码需同时包含字母和数字")
+
+
+def set_password(user: User, password: str) -> None:
+    """Check and store a new password as an argon2 hash."""
+    check_password_strength(password)
+    user.password_hash = _hasher.hash(password)
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    if user is None or not user.password_hash:
+        # Spend the same time as a real check so timing does not reveal accounts.
+        _hasher.hash("timing-equaliser")
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- people ----------------------------------------------------------------
+
+def get_user(user_id: int) -> User:
+    """Load a person or raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("找不到该用户")
+    return user
+
+
+def create_admin(login_name: str, real_name: str, password: str, role: str = "platform_admin",
+                 school: School | None = None, region_code: str | None = None) -> User:
+    """Create an administrator (or demo account) who signs in with a local password."""
+    if role not in ROLES:
+        raise ValidationError(f"角色“{role}”无效")
+    if not LOGIN_NAME_RE.match(login_name or ""):
+        raise ValidationError("用户名应为 3–64 位字母、数字或 _.@-")
+    if db.session.scalar(select(User.id).where(User.login_name == login_name)):
+        raise ValidationError(f"用户名“{login_name}”已被使用")
+    if role == "school_admin" and school is None:
+        raise ValidationError("学校管理员必须指定学校")
+    if role == "region_admin" and not region_code:
+        raise ValidationError("区域管理员必须指定行政区划")
+    user = User(login_name=login_name, real_name=real_name.strip(), role=role,
+                school_id=school.id if school else None, region_code=region_code)
+    set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_id_card(user: User, raw: str | None) -> None:
+    """Validate, encrypt and store an ID-card number (None or empty clears it)."""
+    if not raw or not raw.strip():
+        user.id_card_encrypted = user.id_card_hash = user.id_card_masked = None
+        return
+    number = idcard.validate(raw)
+    digest = idcard.lookup_hash(number)
+    if user.id_card_hash == digest:
+        return
+    user.id_card_hash = digest
+    user.id_card_encrypted = idcard.encrypt(number)
+    user.id_card_masked = idcard.mask(number)
+
+
+def reveal_id_card(user: User) -> str | None:
+    """Return the full ID-card number and audit that it was seen."""
+    if not user.id_card_encrypted:
+        return None
+    audit.record("idcard.reveal", target=f"user:{user.id}")
+    return idcard.decrypt(user.id_card_encrypted)
+
+
+def disable_user(user: User) -> None:
+    """Disable an account and end all of its sessions."""
+    user.is_disabled = True
+    revoke_sessions(user)
+    audit.record("user.disable", target=f"user:{user.id}")
+
+
+def transfer_school(user: User, new_school: School) -> SchoolTransfer:
+    """Move a person to another school; the space stays theirs and the move is kept."""
+    if user.role not in ("student", "teacher"):
+        raise ValidationError("只有学生和教师可以转学或调动")
+    if user.school_id == new_school.id:
+        raise ValidationError("该用户已在这所学校")
+    move = SchoolTransfer(user_id=user.id, from_school_id=user.school_id, to_school_id=new_school.id,
+                          actor_id=audit.current_actor_id())
+    user.school_id = new_school.id
+    db.session.add(move)
+    audit.record("user.transfer", target=f"user:{user.id}", detail=f"to school:{new_school.code}")
+    db.session.flush()
+    return move
+
+
+# --- local sign-in -----------------------------------------------------------
+
+def authenticate(login_name: str, password: str, ip: str) -> User:
+    """Check a local password, counting failures per account and per IP."""
+    s = settings()
+    window = timedelta(minutes=s.login_window_minutes)
+    login_name = (login_name or "").strip()
+    if (throttle.failures("login-ip", ip, window) >= s.login_ip_limit
+            or throttle.failures("login-account", login_name, window) >= s.login_account_limit):
+        audit.record("auth.login", result="denied", detail="rate limited")
+        raise RateLimited(f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试，或联系学校管理员。")
+    user = db.session.scalar(select(User).where(User.login_name == login_name)) if login_name else None
+    if not _password_matches(user, password or ""):
+        throttle.record_failure("login-ip", ip)
+        throttle.record_failure("login-account", login_name)
+        audit.record("auth.login", result="failure", target=f"user:{user.id}" if user else None,
+                     detail="wrong password" if user else "unknown account")
+        raise ValidationError("账号或密码不正确")
+    if user.is_disabled:
+        audit.record("auth.login", result="denied", target=f"user:{user.id}", detail="account disabled")
+        raise PermissionDenied("该账号已停用，请联系学校管理员")
+    throttle.clear("login-account", login_name)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record("auth.login", target=f"user:{user.id}", actor_id=user.id)
+    return user
+
+
+# --- server-side sessions ----------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> tuple[str, UserSession]:
+    """Open a new server-side session; returns its secret token (for the cookie) and row."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession(token_hash=_token_hash(token), user_id=user.id)
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def load_session(token: str) -> UserSession | None:
+    """Return the live session for *token*, expiring it when idle or too old."""
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if row is None or row.revoked_dt is not None or row.user.is_disabled:
+        return None
+    s, now = settings(), utcnow()
+    if (now - row.last_seen_dt > timedelta(minutes=s.session_idle_minutes)
+            or now - row.created_dt > timedelta(hours=s.session_absolute_hours)):
+        row.revoked_dt = now
+        return None
+    if now - row.last_seen_dt > timedelta(minutes=1):  # avoid a write on every request
+        row.last_seen_dt = now
+    return row
+
+
+def end_session(token: str) -> None:
+    """Revoke one session (sign-out)."""
+    db.session.execute(update(UserSession).where(UserSession.token_hash == _token_hash(token),
+                                                 UserSession.revoked_dt.is_(None))
+                       .values(revoked_dt=utcnow()))
+
+
+def revoke_sessions(user: User) -> None:
+    """Revoke every open session of a person."""
+    db.session.execute(update(UserSession).where(UserSession.user_id == user.id,
+                                                 UserSession.revoked_dt.is_(None))
+                       .values(revoked_dt=utcnow()))
+
+
+# --- activation codes ----------------------------------------------------------
+
+def normalize_code(raw: str) -> str:
+    """Upper-case a typed code and drop spaces and dashes."""
+    return re.sub(r"[\s\-]", "", (raw or "")).upper()
+
+
+def format_code(code: str) -> str:
+    """Group a code for printing: ABCD-EFGH-JK."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def _code_hash(code: str) -> str:
+    key = hmac.new(settings().data_key, b"learnspace activation codes", hashlib.sha256).digest()
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_activation_codes(users: list[User]) -> list[tuple[User, str]]:
+    """Create one fresh code per person, replacing their earlier unused codes."""
+    now = utcnow()
+    expires = now + timedelta(days=settings().activation_code_days)
+    ids = [u.id for u in users]
+    if ids:
+        db.session.execute(update(ActivationCode).where(
+            ActivationCode.user_id.in_(ids), ActivationCode.used_dt.is_(None),
+            ActivationCode.revoked_dt.is_(None)).values(revoked_dt=now))
+    issued = []
+    for user in users:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        db.session.add(ActivationCode(user_id=user.id, code_hash=_code_hash(code), expires_dt=expires,
+                                      created_by_id=audit.current_actor_id()))
+        issued.append((user, format_code(code)))
+    db.session.flush()
+    return issued
+
+
+def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str) -> User:
+    """Check name and code, set the password and mark the code used; returns the person."""
+    check_password_strength(password)
+    s = settings()
+    window = timedelta(minutes=s.login_window_minutes)
+    if throttle.failures("activation-ip", ip, window) >= s.login_account_limit * 2:
+        audit.record("activation.redeem", result="denied", detail="rate limited")
+        raise RateLimited(f"尝试次数过多，请 {s.login_window_minutes} 分钟后再试。")
+    code = normalize_code(raw_code)
+    row = None
+    if len(code) == CODE_LENGTH:
+        row = db.session.scalar(select(ActivationCode).where(ActivationCode.code_hash == _code_hash(code)))
+    now = utcnow()
+    valid = (row is not None and row.used_dt is None and row.revoked_dt is None and row.expires_dt > now
+             and row.user.real_name == (real_name or "").strip() and not row.user.is_disabled)
+    if not valid:
+        throttle.record_failure("activation-ip", ip)
+        reason = ("unknown code" if row is None else "used" if row.used_dt else "revoked" if row.revoked_dt
+                  else "expired" if row.expires_dt <= now else "name mismatch")
+        audit.record("activation.redeem", result="failure", target=row and f"user:{row.user_id}", detail=reason)
+        raise ValidationError("姓名或激活码不正确，或激活码已使用、已过期。请核对后重试，或请老师重新打印激活码。")
+    user = row.user
+    set_password(user, password)
+    if not user.login_name:
+        user.login_name = user.teacher_number or user.student_number
+    row.used_dt = now
+    audit.record("activation.redeem", target=f"user:{user.id}", actor_id=user.id)
+    return user

@@ -1,0 +1,40 @@
+"""Admin forms."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..orgs.models import SCHOOL_STAGES
+
+
+class RegionForm(FlaskForm):
+    code = StringField("行政区划代码", validators=[DataRequired("请填写代码"), Regexp(r"^\d{6}$", message="应为 6 位数字")])
+    name = StringField("名称", validators=[DataRequired("请填写名称"), Length(max=64)])
+
+
+class SchoolForm(FlaskForm):
+    code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"),
+                                            Regexp(r"^\d{10}$", message="应为 10 位数字")])
+    name = StringField("学校名称", validators=[DataRequired("请填写学校名称"), Length(max=100)])
+    stage = SelectField("学段", choices=[(s, s) for s in SCHOOL_STAGES])
+    county_code = SelectField("所属区县", choices=[])
+
+
+class RosterForm(FlaskForm):
+    school_code = SelectField("导入到学校", choices=[])
+    file = FileField("名册文件（CSV 或 XLSX）", validators=[FileRequired("请选择要导入的文件")])
+
+
+class CodesForm(FlaskForm):
+    grade = StringField("年级", validators=[Length(max=16)])
+    class_name = StringField("班级", validators=[Length(max=32)])
+    output = SelectField("输出", choices=[("html", "打印页面"), ("xlsx", "Excel 文件")])
+
+
+class TransferForm(FlaskForm):
+    school_code = StringField("转入学校标识码", validators=[DataRequired("请填写学校标识码"),
+                                                  Regexp(r"^\d{10}$", message="应为 10 位数字")])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state."""

@@ -1,0 +1,114 @@
+"""Reads and verbs behind the admin pages, always limited to the admin's scope."""
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, or_, select
+
+from ..accounts.models import User
+from ..extensions import db
+from ..orgs.models import Region, School
+from ..spaces.models import Space
+from .permissions import region_scope, school_scope
+
+
+def scope_counts(admin: User) -> dict:
+    """Count schools, rostered people and activated spaces in the admin's scope."""
+    in_scope = select(School.id).where(school_scope(admin))
+    people = select(func.count(User.id)).where(User.school_id.in_(in_scope), User.role.in_(("student", "teacher")))
+    spaces = (select(func.count(Space.id)).join(User, Space.owner_id == User.id)
+              .where(User.school_id.in_(in_scope)))
+    return {
+        "schools": db.session.scalar(select(func.count()).select_from(in_scope.subquery())),
+        "people": db.session.scalar(people),
+        "activated": db.session.scalar(spaces),
+    }
+
+
+def schools_with_counts(admin: User) -> list[tuple[School, int, int]]:
+    """List the admin's schools with their rostered and activated counts."""
+    rostered = (select(User.school_id, func.count(User.id).label("n")).where(User.role.in_(("student", "teacher")))
+                .group_by(User.school_id).subquery())
+    activated = (select(User.school_id, func.count(Space.id).label("n")).join(Space, Space.owner_id == User.id)
+                 .group_by(User.school_id).subquery())
+    query = (select(School, func.coalesce(rostered.c.n, 0), func.coalesce(activated.c.n, 0))
+             .outerjoin(rostered, rostered.c.school_id == School.id)
+             .outerjoin(activated, activated.c.school_id == School.id)
+             .where(school_scope(admin)).order_by(School.county_code, School.code))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def regions_in_scope(admin: User) -> list[Region]:
+    """List the regions the admin may see, ordered by code."""
+    return list(db.session.scalars(select(Region).where(region_scope(admin)).order_by(Region.code)))
+
+
+def counties_in_scope(admin: User) -> list[Region]:
+    """List the counties where the admin may register schools."""
+    return [r for r in regions_in_scope(admin) if r.level == "county"]
+
+
+def people_of_school(school: School, query: str = "", grade: str = "", class_name: str = "",
+                     page: int = 1, per_page: int = 50):
+    """Return one page of a school's people (with their spaces) and the total count."""
+    stmt = select(User, Space).outerjoin(Space, Space.owner_id == User.id).where(User.school_id == school.id)
+    if query:
+        like = f"%{query}%"
+        stmt = stmt.where(or_(User.real_name.like(like), User.student_number == query, User.teacher_number == query))
+    if grade:
+        stmt = stmt.where(User.grade == grade)
+    if class_name:
+        stmt = stmt.where(User.class_name == class_name)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.execute(stmt.order_by(User.role.desc(), User.grade, User.class_name, User.id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
+
+
+def classes_of_school(school: School) -> list[tuple[str, str, int]]:
+    """List (grade, class, number of not-yet-activated people) of a school."""
+    stmt = (select(User.grade, User.class_name, func.count(User.id))
+            .outerjoin(Space, Space.owner_id == User.id)
+            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")))
+            .group_by(User.grade, User.class_name).order_by(User.grade, User.class_name))
+    return [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
+
+
+def unactivated_people(school: School, grade: str, class_name: str) -> list[User]:
+    """Return the people of one class who have no space yet."""
+    stmt = (select(User).outerjoin(Space, Space.owner_id == User.id)
+            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")),
+                   func.coalesce(User.grade, "") == grade, func.coalesce(User.class_name, "") == class_name)
+            .order_by(User.role.desc(), User.id))
+    return list(db.session.scalars(stmt))
+
+
+def codes_workbook(school: School, issued: list[tuple[User, str]], expires_text: str) -> bytes:
+    """Build an XLSX with one row per person and their activation code."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "激活码"
+    sheet.append([f"{school.name} 个人学习空间激活码（{expires_text}前有效，仅可使用一次）"])
+    sheet.append(["姓名", "角色", "学籍号/教师编号", "年级", "班级", "激活码"])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for user, code in issued:
+        sheet.append([user.real_name, user.role_name, user.student_number or user.teacher_number or "",
+                      user.grade or "", user.class_name or "", code])
+    for column, width in zip("ABCDEF", (12, 8, 24, 10, 10, 18)):
+        sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def scope_counts_for_school(school: School) -> dict:
+    """Count rostered people and activated spaces of one school."""
+    people = db.session.scalar(select(func.count(User.id)).where(User.school_id == school.id))
+    activated = db.session.scalar(select(func.count(Space.id)).join(User, Space.owner_id == User.id)
+                                  .where(User.school_id == school.id))
+    return {"people": people, "activated": activated}
+

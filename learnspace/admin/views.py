@@ -1,0 +1,192 @@
+"""Admin pages: regions, schools, people, roster import and activation codes."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from ..accounts import operations as accounts
+from ..accounts.roster import RosterRejected, import_roster
+from ..audit import operations as audit
+from ..db import utcnow
+from ..errors import LearnSpaceError, PermissionDenied, rollback_keeping_audit
+from ..extensions import db
+from ..orgs import operations as orgs
+from ..spaces import operations as spaces
+from ..templating import local_date
+from . import operations
+from .forms import CodesForm, EmptyForm, RegionForm, RosterForm, SchoolForm, TransferForm
+from .permissions import can_manage_region, require_admin, require_person, require_school
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    require_admin(current_user.user)
+
+
+def _admin():
+    return current_user.user
+
+
+@bp.get("/")
+def dashboard():
+    return render_template("admin/dashboard.html", counts=operations.scope_counts(_admin()),
+                           schools=operations.schools_with_counts(_admin())[:20])
+
+
+@bp.route("/regions", methods=["GET", "POST"])
+def regions():
+    form = RegionForm()
+    if form.validate_on_submit():
+        if not can_manage_region(_admin(), form.code.data) or form.code.data == _admin().region_code:
+            audit.record_denied("region.create", target=f"region:{form.code.data}")
+            raise PermissionDenied("只能在您管辖的区域之下新增行政区划")
+        region = orgs.create_region(form.code.data, form.name.data)
+        audit.record("region.create", target=f"region:{region.code}")
+        db.session.commit()
+        flash(f"已新增{region.name}（{region.code}）", "success")
+        return redirect(url_for(".regions"))
+    return render_template("admin/regions.html", regions=operations.regions_in_scope(_admin()), form=form)
+
+
+@bp.route("/schools", methods=["GET", "POST"])
+def schools():
+    form = SchoolForm()
+    counties = operations.counties_in_scope(_admin())
+    form.county_code.choices = [(c.code, f"{c.name}（{c.code}）") for c in counties]
+    if form.validate_on_submit():
+        if form.county_code.data not in {c.code for c in counties}:
+            raise PermissionDenied("只能在您管辖的区县登记学校")
+        school = orgs.create_school(form.code.data, form.name.data, form.stage.data, form.county_code.data)
+        audit.record("school.create", target=f"school:{school.code}")
+        db.session.commit()
+        flash(f"已登记学校：{school.name}", "success")
+        return redirect(url_for(".schools"))
+    return render_template("admin/schools.html", rows=operations.schools_with_counts(_admin()), form=form,
+                           can_add=bool(counties))
+
+
+@bp.get("/schools/<code>")
+def school(code: str):
+    school = orgs.get_school_by_code(code)
+    require_school(_admin(), school)
+    page = max(request.args.get("page", 1, type=int), 1)
+    q = request.args.get("q", "").strip()[:64]
+    rows, total = operations.people_of_school(school, q, page=page)
+    return render_template("admin/school.html", school=school, rows=rows, total=total, page=page, q=q,
+                           classes=operations.classes_of_school(school), codes_form=CodesForm(),
+                           counts=operations.scope_counts_for_school(school))
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+def roster():
+    form = RosterForm()
+    schools = [s for s, _, _ in operations.schools_with_counts(_admin())]
+    form.school_code.choices = [(s.code, f"{s.name}（{s.code}）") for s in schools]
+    if request.args.get("school"):
+        form.school_code.data = form.school_code.data or request.args["school"]
+    result = problems = None
+    status = 200
+    if form.validate_on_submit():
+        school = orgs.get_school_by_code(form.school_code.data)
+        require_school(_admin(), school)
+        upload = form.file.data
+        try:
+            result = import_roster(upload.stream, upload.filename or "roster", school)
+            db.session.commit()
+            flash(f"导入成功。{result.summary()}", "success")
+        except LearnSpaceError as exc:
+            rollback_keeping_audit()
+            audit.record("roster.import", result="failure", target=f"school:{school.code}",
+                         detail=f"{len(exc.details)} bad rows" if exc.details else exc.message[:200])
+            db.session.commit()
+            flash(exc.message, "error")
+            problems = exc.details if isinstance(exc, RosterRejected) else []
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/roster.html", form=form, result=result, problems=problems), status
+
+
+@bp.post("/schools/<code>/codes")
+def codes(code: str):
+    school = orgs.get_school_by_code(code)
+    require_school(_admin(), school)
+    form = CodesForm()
+    if not form.validate_on_submit():
+        flash("请求无效，请刷新页面后重试", "error")
+        return redirect(url_for(".school", code=code))
+    people = operations.unactivated_people(school, form.grade.data or "", form.class_name.data or "")
+    if not people:
+        flash("该班级没有尚未开通空间的人员", "info")
+        return redirect(url_for(".school", code=code))
+    issued = accounts.issue_activation_codes(people)
+    audit.record("activation.issue", target=f"school:{school.code}", detail=f"{len(issued)} codes")
+    db.session.commit()
+    expires = local_date(utcnow() + timedelta(days=accounts.settings().activation_code_days))
+    if form.output.data == "xlsx":
+        body = operations.codes_workbook(school, issued, expires)
+        name = f"激活码-{school.name}-{form.grade.data or ''}{form.class_name.data or ''}.xlsx"
+        # send_file writes an ASCII fallback plus an RFC 5987 filename* for the Chinese name.
+        response = send_file(io.BytesIO(body), as_attachment=True, download_name=name, max_age=0,
+                             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = Response(render_template("admin/codes_print.html", school=school, issued=issued, expires=expires,
+                                        grade=form.grade.data, class_name=form.class_name.data))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/people/<int:user_id>", methods=["GET"])
+def person(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    return render_template("admin/person.html", person=person, full_id=None, form=EmptyForm(),
+                           transfer_form=TransferForm(), space=spaces.space_of(person))
+
+
+@bp.post("/people/<int:user_id>/reveal-id")
+def reveal_id(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for(".person", user_id=user_id))
+    full_id = accounts.reveal_id_card(person)
+    db.session.commit()
+    response = Response(render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
+                                        transfer_form=TransferForm(), space=spaces.space_of(person)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/people/<int:user_id>/disable")
+def disable(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    if EmptyForm().validate_on_submit():
+        accounts.disable_user(person)
+        db.session.commit()
+        flash("账号已停用，其所有登录会话已失效", "success")
+    return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/people/<int:user_id>/transfer")
+def transfer(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    form = TransferForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".person", user_id=user_id))
+    target = orgs.get_school_by_code(form.school_code.data)
+    require_school(_admin(), target)
+    accounts.transfer_school(person, target)
+    db.session.commit()
+    flash(f"已转入{target.name}，个人空间保持不变", "success")
+    return redirect(url_for(".person", user_id=user_id))

@@ -1,0 +1,54 @@
+"""The ``learnspace`` command: a FlaskGroup with each domain's commands attached."""
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+def _create_app(*_args, **_kwargs):
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, help="LearnSpace 网络学习空间 management commands.")
+def main():
+    """Entry point of the ``learnspace`` console script."""
+
+
+@main.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database, the MinIO bucket and the search index."""
+    from flask import current_app
+    from flask_migrate import upgrade
+    from sqlalchemy.exc import OperationalError
+
+    from .search.index import ensure_index
+    from .storage import StorageError, get_storage
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        upgrade()
+    except OperationalError as exc:
+        raise click.ClickException(f"数据库无法连接（{url.split('@')[-1]}）：{exc.orig}") from None
+    click.echo("database: up to date")
+    try:
+        created = get_storage().ensure_bucket()
+    except StorageError as exc:
+        raise click.ClickException(f"MinIO 无法连接：{exc}. Is scripts/run's MinIO running?") from None
+    click.echo(f"storage: bucket {'created' if created else 'ready'}")
+    click.echo(f"search: index {'created' if ensure_index() else 'ready'}")
+
+
+def register_commands() -> None:
+    from .accounts.cli import register as register_accounts
+    from .demo import demo_command
+    from .orgs.cli import register as register_orgs
+
+    register_orgs(main)
+    register_accounts(main)
+    main.add_command(demo_command)
+
+
+register_commands()

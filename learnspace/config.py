@@ -1,0 +1,156 @@
+"""Settings: documented defaults, read from ``LEARNSPACE_*`` environment variables.
+
+Nothing here is read at import time; ``load_config()`` is called by ``create_app``.
+Secrets that must survive restarts (session key, ID-card data key) live in files
+under the var directory with mode 0600 and are created on first start.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to fix."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"LEARNSPACE_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"LEARNSPACE_{name} must be an integer, got {raw!r}") from exc
+
+
+def _secret_file(path: Path, make) -> str:
+    """Return the secret stored in *path*, creating it (mode 0600) when missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: several worker processes may start at once; only one writes.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(make() + "\n")
+    return path.read_text().strip()
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+    return values
+
+
+@dataclass
+class Settings:
+    var_dir: Path
+    database_url: str
+    minio_endpoint: str
+    minio_access_key: str
+    minio_secret_key: str
+    minio_bucket: str
+    minio_secure: bool
+    search_dir: Path
+    secret_key: str
+    data_key: bytes
+    session_idle_minutes: int
+    session_absolute_hours: int
+    secure_cookies: bool
+    login_account_limit: int
+    login_ip_limit: int
+    login_window_minutes: int
+    activation_code_days: int
+    max_roster_bytes: int
+
+
+def load_config() -> dict:
+    """Read settings from the environment and return a Flask config mapping."""
+    var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
+    creds = _read_env_file(Path(_env("MINIO_CREDENTIALS_FILE", str(var_dir / "minio.env"))))
+    data_key = _env("DATA_KEY") or _secret_file(
+        var_dir / "data.key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
+    settings = Settings(
+        var_dir=var_dir,
+        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'learnspace.db'}"),
+        minio_endpoint=_env("MINIO_ENDPOINT", "127.0.0.1:9000"),
+        minio_access_key=_env("MINIO_ACCESS_KEY", creds.get("MINIO_ROOT_USER", "")),
+        minio_secret_key=_env("MINIO_SECRET_KEY", creds.get("MINIO_ROOT_PASSWORD", "")),
+        minio_bucket=_env("MINIO_BUCKET", "learnspace"),
+        minio_secure=_env("MINIO_SECURE", "0") == "1",
+        search_dir=Path(_env("SEARCH_DIR", str(var_dir / "search"))),
+        secret_key=_env("SECRET_KEY") or _secret_file(var_dir / "secret.key", lambda: secrets.token_hex(32)),
+        data_key=_decode_data_key(data_key),
+        session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 120),
+        session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", 12),
+        secure_cookies=_env("SECURE_COOKIES", "0") == "1",
+        login_account_limit=_env_int("LOGIN_ACCOUNT_LIMIT", 5),
+        login_ip_limit=_env_int("LOGIN_IP_LIMIT", 30),
+        login_window_minutes=_env_int("LOGIN_WINDOW_MINUTES", 15),
+        activation_code_days=_env_int("ACTIVATION_CODE_DAYS", 30),
+        max_roster_bytes=_env_int("MAX_ROSTER_BYTES", 64 * 1024 * 1024),
+    )
+    return to_flask_config(settings)
+
+
+def _decode_data_key(raw: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("LEARNSPACE_DATA_KEY must be 32 bytes, URL-safe base64 encoded") from exc
+    if len(key) != 32:
+        raise ConfigError("LEARNSPACE_DATA_KEY must be 32 bytes, URL-safe base64 encoded")
+    return key
+
+
+def to_flask_config(s: Settings) -> dict:
+    """Translate settings into the keys Flask and its extensions expect."""
+    from datetime import timedelta
+
+    return {
+        "LEARNSPACE": s,
+        "SECRET_KEY": s.secret_key,
+        "SQLALCHEMY_DATABASE_URI": s.database_url,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": s.secure_cookies,
+        "SESSION_COOKIE_NAME": "learnspace_session",
+        # The absolute timeout is enforced on the server too (accounts.sessions);
+        # the cookie lifetime only makes the browser forget it at the same time.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=s.session_absolute_hours),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "MAX_CONTENT_LENGTH": s.max_roster_bytes,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_AS_ASCII": False,
+    }
+
+
+def validate(config) -> None:
+    """Fail fast with a clear message when the configuration cannot work."""
+    s: Settings = config["LEARNSPACE"]
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ConfigError(f"LEARNSPACE_DATABASE_URL must be sqlite:/// or postgresql+psycopg://, got {url.split(':')[0]}")
+    if config.get("STORAGE_BACKEND", "minio") == "minio" and not (s.minio_access_key and s.minio_secret_key):
+        raise ConfigError(
+            "MinIO credentials are missing: set LEARNSPACE_MINIO_ACCESS_KEY and LEARNSPACE_MINIO_SECRET_KEY, "
+            f"or let scripts/run create {s.var_dir / 'minio.env'}"
+        )
+    if s.minio_access_key == "minioadmin":
+        raise ConfigError("refusing MinIO's well-known default credentials; generate your own")

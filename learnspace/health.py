@@ -1,0 +1,35 @@
+"""``GET /healthz``: the state of the database, MinIO and the search index."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from .extensions import db
+from .search import index as search_index
+from .storage import get_storage
+
+bp = Blueprint("health", __name__)
+
+
+def check_database() -> tuple[bool, str]:
+    """Report whether the database answers a trivial query."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True, "ok"
+    except Exception as exc:  # any driver error means "down" here
+        db.session.rollback()
+        return False, f"unreachable: {type(exc).__name__}"
+
+
+@bp.get("/healthz")
+def healthz():
+    checks = {
+        "database": check_database(),
+        "storage": get_storage().health(),
+        "search": search_index.health(),
+    }
+    body = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}
+    failing = [name for name, (ok, _) in checks.items() if not ok]
+    body["status"] = "ok" if not failing else "degraded"
+    body["failing"] = failing
+    return jsonify(body), 200 if not failing else 503

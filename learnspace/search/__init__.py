@@ -1,0 +1,1 @@
+"""Full-text search of lessons. Only this package imports ``whoosh``."""
