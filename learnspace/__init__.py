@@ -54,5 +54,6 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 def _configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    for noisy in ("jieba", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     Path(app.config["LEARNSPACE"].var_dir).mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..audit import operations as audit
 from ..errors import ValidationError
@@ -217,6 +217,7 @@ def _existing(rows: list[_Row]) -> tuple[dict, dict, dict]:
 
 def _apply_batch(rows: list[_Row], school: School, problems: _Problems, result: RosterResult) -> None:
     by_student, by_teacher, by_id = _existing(rows)
+    creates = []
     for row in rows:
         person = by_student.get(row.student_number) if row.role == "student" else by_teacher.get(row.teacher_number)
         column, key = ("学籍号", row.student_number) if row.role == "student" else ("教师编号", row.teacher_number)
@@ -228,15 +229,15 @@ def _apply_batch(rows: list[_Row], school: School, problems: _Problems, result: 
         if holder is not None and holder is not person:
             problems.add(row.number, "身份证号", "该身份证号已属于平台上的另一个人")
             continue
-        if person is None:
-            person = User(role=row.role, school_id=school.id)
-            db.session.add(person)
-            result.created += 1
-            changed = True
-        else:
-            changed = False
         fields = dict(real_name=row.real_name, role=row.role, student_number=row.student_number,
                       teacher_number=row.teacher_number, grade=row.grade, class_name=row.class_name)
+        if person is None:
+            # Every dict has the same keys, so the INSERT is batched rather than split by key set.
+            creates.append(dict(fields, school_id=school.id, id_card_hash=row.id_hash,
+                                id_card_encrypted=idcard.encrypt(row.id_card) if row.id_card else None,
+                                id_card_masked=idcard.mask(row.id_card) if row.id_card else None))
+            continue
+        changed = False
         for name, value in fields.items():
             if getattr(person, name) != value:
                 setattr(person, name, value)
@@ -244,12 +245,14 @@ def _apply_batch(rows: list[_Row], school: School, problems: _Problems, result: 
         if row.id_card and person.id_card_hash != row.id_hash:
             set_id_card(person, row.id_card)
             changed = True
-        if person in db.session.new:
-            continue
         if changed:
             result.updated += 1
         else:
             result.unchanged += 1
+    if creates:
+        # One multi-row INSERT per batch: far faster than adding ORM objects one by one.
+        db.session.execute(insert(User.__table__), creates)
+        result.created += len(creates)
     db.session.flush()
 
 

@@ -1,24 +1,20 @@
-"""Local sign-in, sign-out and activation with a one-time code."""
+"""Local sign-in and sign-out."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db, login_manager
-from ..spaces import operations as spaces
 from . import operations
-from .forms import ActivationForm, LoginForm
+from .forms import LoginForm
+from .login import client_ip, sign_in
 from .models import LoginPrincipal
 
 bp = Blueprint("accounts", __name__)
-
-
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
 
 
 def init_login(app) -> None:
@@ -56,14 +52,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _sign_in(user) -> None:
-    session.clear()  # a new session id at every login: no fixation
-    token, _ = operations.start_session(user)
-    session.permanent = True
-    login_user(LoginPrincipal(user, token))
-    g.audit_actor_id = user.id
-
-
 def _landing_for(user) -> str:
     return url_for("admin.dashboard") if user.is_admin else url_for("spaces.mine")
 
@@ -82,7 +70,7 @@ def login():
             flash(exc.message, "error")
             status = exc.status_code
         else:
-            _sign_in(user)
+            sign_in(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or _landing_for(user))
     return render_template("accounts/login.html", form=form), status
@@ -98,27 +86,3 @@ def logout():
     session.clear()
     flash("您已退出登录。", "info")
     return redirect(url_for("accounts.login"))
-
-
-@bp.route("/activate", methods=["GET", "POST"])
-def activate():
-    form = ActivationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = operations.redeem_activation_code(form.real_name.data, form.code.data,
-                                                     form.password.data, client_ip())
-            spaces.activate(user, "code")
-        except LearnSpaceError as exc:
-            db.session.commit()  # keep the failure count and the audit entry
-            flash(exc.message, "error")
-            status = exc.status_code
-        else:
-            _sign_in(user)
-            db.session.commit()
-            flash(f"欢迎，{user.real_name}！您的个人学习空间已开通。以后请用账号 {user.login_name} 和新密码登录。",
-                  "success")
-            return redirect(url_for("spaces.mine"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("accounts/activate.html", form=form), status

@@ -1,8 +1,13 @@
-"""A person's space page."""
+"""A person's space page, and activation with a one-time code."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+
+from ..accounts import operations as accounts
+from ..accounts.forms import ActivationForm
+from ..accounts.login import client_ip, sign_in
+from ..errors import LearnSpaceError
 
 from ..admin.permissions import can_manage_school
 from ..errors import NotFound, PermissionDenied
@@ -49,3 +54,27 @@ def show(space_id: int):
         # Students' spaces are private to the student, their teachers and their school's admins.
         raise PermissionDenied("该学生空间仅对本人、本校教师和管理员可见")
     return render_template("spaces/space.html", space=space, owner=owner, is_owner=owner.id == viewer.id)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+def activate():
+    form = ActivationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.redeem_activation_code(form.real_name.data, form.code.data,
+                                                   form.password.data, client_ip())
+            operations.activate(user, "code")
+        except LearnSpaceError as exc:
+            db.session.commit()  # keep the failure count and the audit entry
+            flash(exc.message, "error")
+            status = exc.status_code
+        else:
+            sign_in(user)
+            db.session.commit()
+            flash(f"欢迎，{user.real_name}！您的个人学习空间已开通。以后请用账号 {user.login_name} 和新密码登录。",
+                  "success")
+            return redirect(url_for("spaces.mine"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("spaces/activate.html", form=form), status

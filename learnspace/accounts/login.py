@@ -1,0 +1,22 @@
+"""Turning a checked person into a signed-in browser session."""
+from __future__ import annotations
+
+from flask import g, request, session
+from flask_login import login_user
+
+from . import operations
+from .models import LoginPrincipal
+
+
+def client_ip() -> str:
+    """Return the address of the browser (Werkzeug's ProxyFix sets it behind a proxy)."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in(user) -> None:
+    """Start a fresh server-side session for *user*; the old session id is dropped."""
+    session.clear()  # a new session id at every login: no fixation
+    token, _ = operations.start_session(user)
+    session.permanent = True
+    login_user(LoginPrincipal(user, token))
+    g.audit_actor_id = user.id
