@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from flask import Flask
@@ -51,9 +52,23 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     return app
 
 
+class _DropQueryStrings(logging.Filter):
+    """Keep names typed into search boxes out of the access log (personal data of minors)."""
+
+    _query = re.compile(r"\?[^ \"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._query.sub("?…", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 def _configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _DropQueryStrings) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_DropQueryStrings())
     for noisy in ("jieba", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     Path(app.config["LEARNSPACE"].var_dir).mkdir(parents=True, exist_ok=True)
