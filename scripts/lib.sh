@@ -394,7 +394,7 @@ ls_ffmpeg_ensure() {
 # "playwright install": it downloads browser builds from outside the
 # package registries.
 ls_browser_ensure() {
-    ls_apt_ensure chromium fonts-noto-cjk
+    ls_apt_ensure chromium chromium-l10n fonts-noto-cjk
     export LEARNSPACE_CHROMIUM=${LEARNSPACE_CHROMIUM:-/usr/bin/chromium}
 }
 
