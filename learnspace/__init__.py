@@ -47,8 +47,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp):
         app.register_blueprint(blueprint)
 
+    from .security import init_security_headers
     from .templating import init_templating
     init_templating(app)
+    init_security_headers(app)
     return app
 
 
