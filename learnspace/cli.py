@@ -8,7 +8,13 @@ from . import create_app
 
 
 def _create_app(*_args, **_kwargs):
-    return create_app()
+    from .config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # A configuration mistake is the operator's to fix: say what, without a traceback.
+        raise click.ClickException(f"配置错误 / configuration error: {exc}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, help="LearnSpace 网络学习空间 management commands.")

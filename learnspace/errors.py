@@ -65,25 +65,17 @@ def _respond(status: int, message: str, details: list | None = None):
     return render_template("error.html", status=status, message=message, details=details or []), status
 
 
-def rollback_keeping_audit() -> None:
-    """Undo the failed work but keep the audit entries of refused actions."""
-    from .audit.operations import write_pending
-    from .extensions import db
-
-    db.session.rollback()
-    if write_pending():
-        db.session.commit()
-
-
 def register_error_handlers(app) -> None:
     """Map domain exceptions and HTTP errors to Chinese HTML or JSON responses."""
     from flask_wtf.csrf import CSRFError
+
+    from .db import rollback_keeping
 
     from .extensions import db
 
     @app.errorhandler(LearnSpaceError)
     def _domain_error(exc: LearnSpaceError):
-        rollback_keeping_audit()
+        rollback_keeping()
         return _respond(exc.status_code, exc.message, exc.details)
 
     @app.errorhandler(CSRFError)

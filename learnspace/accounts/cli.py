@@ -63,7 +63,7 @@ def register(group: click.Group) -> None:
         from tqdm import tqdm
 
         from ..admin.permissions import require_school
-        from ..errors import rollback_keeping_audit
+        from ..db import rollback_keeping
 
         admin = _acting_admin(admin_login)
         bar = tqdm(unit=" 行", desc="导入名册", dynamic_ncols=True)
@@ -82,7 +82,7 @@ def register(group: click.Group) -> None:
             db.session.commit()
         except LearnSpaceError as exc:
             bar.close()
-            rollback_keeping_audit()
+            rollback_keeping()
             audit.record("roster.import", result="failure", target=f"school:{school_code[:20]}",
                          detail=f"{len(exc.details)} bad rows" if exc.details else exc.message[:200])
             db.session.commit()

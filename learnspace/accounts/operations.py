@@ -11,7 +11,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..audit import operations as audit
 from ..db import utcnow
@@ -80,7 +80,8 @@ def create_admin(login_name: str, real_name: str, password: str, role: str = "pl
         raise ValidationError(f"角色“{role}”无效")
     if not LOGIN_NAME_RE.match(login_name or ""):
         raise ValidationError("用户名应为 3–64 位字母、数字或 _.@-")
-    if db.session.scalar(select(User.id).where(User.login_name == login_name)):
+    if db.session.scalar(select(User.id).where(or_(User.login_name == login_name, User.student_number == login_name,
+                                                   User.teacher_number == login_name))):
         raise ValidationError(f"用户名“{login_name}”已被使用")
     if role == "school_admin" and school is None:
         raise ValidationError("学校管理员必须指定学校")
@@ -147,17 +148,17 @@ def authenticate(login_name: str, password: str, ip: str) -> User:
     login_name = (login_name or "").strip()
     if (throttle.failures("login-ip", ip, window) >= s.login_ip_limit
             or throttle.failures("login-account", login_name, window) >= s.login_account_limit):
-        audit.record("auth.login", result="denied", detail="rate limited")
+        audit.record("auth.login", result="denied", detail="rate limited", keep=True)
         raise RateLimited(f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试，或联系学校管理员。")
     user = db.session.scalar(select(User).where(User.login_name == login_name)) if login_name else None
     if not _password_matches(user, password or ""):
         throttle.record_failure("login-ip", ip)
         throttle.record_failure("login-account", login_name)
         audit.record("auth.login", result="failure", target=f"user:{user.id}" if user else None,
-                     detail="wrong password" if user else "unknown account")
+                     detail="wrong password" if user else "unknown account", keep=True)
         raise ValidationError("账号或密码不正确")
     if user.is_disabled:
-        audit.record("auth.login", result="denied", target=f"user:{user.id}", detail="account disabled")
+        audit.record("auth.login", result="denied", target=f"user:{user.id}", detail="account disabled", keep=True)
         raise PermissionDenied("该账号已停用，请联系学校管理员")
     throttle.clear("login-account", login_name)
     if _hasher.check_needs_rehash(user.password_hash):
@@ -252,7 +253,7 @@ def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str
     s = settings()
     window = timedelta(minutes=s.login_window_minutes)
     if throttle.failures("activation-ip", ip, window) >= s.login_account_limit * 2:
-        audit.record("activation.redeem", result="denied", detail="rate limited")
+        audit.record("activation.redeem", result="denied", detail="rate limited", keep=True)
         raise RateLimited(f"尝试次数过多，请 {s.login_window_minutes} 分钟后再试。")
     code = normalize_code(raw_code)
     row = None
@@ -265,12 +266,16 @@ def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str
         throttle.record_failure("activation-ip", ip)
         reason = ("unknown code" if row is None else "used" if row.used_dt else "revoked" if row.revoked_dt
                   else "expired" if row.expires_dt <= now else "name mismatch")
-        audit.record("activation.redeem", result="failure", target=row and f"user:{row.user_id}", detail=reason)
+        audit.record("activation.redeem", result="failure", target=row and f"user:{row.user_id}", detail=reason,
+                     keep=True)
         raise ValidationError("姓名或激活码不正确，或激活码已使用、已过期。请核对后重试，或请老师重新打印激活码。")
     user = row.user
-    set_password(user, password)
     if not user.login_name:
-        user.login_name = user.teacher_number or user.student_number
+        wanted = user.teacher_number or user.student_number
+        if db.session.scalar(select(User.id).where(User.login_name == wanted, User.id != user.id)):
+            raise ValidationError(f"账号“{wanted}”已被其他用户占用，请联系学校管理员处理")
+        user.login_name = wanted
+    set_password(user, password)
     row.used_dt = now
     audit.record("activation.redeem", target=f"user:{user.id}", actor_id=user.id)
     return user

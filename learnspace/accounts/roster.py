@@ -35,6 +35,8 @@ REQUIRED_HEADERS = ("姓名", "角色")
 ROLE_WORDS = {"学生": "student", "student": "student", "教师": "teacher", "老师": "teacher", "teacher": "teacher"}
 NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z·•\u00b7 .\-]{1,64}$")
 NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]{1,32}$")
+#: 年级/班级 are free text but end up in exported spreadsheets: no formula-like start, markup or control characters
+UNSAFE_TEXT_RE = re.compile(r"^[=+\-@]|[<>\x00-\x1f\x7f]")
 BATCH = 500
 MAX_REPORTED = 1000
 
@@ -193,8 +195,12 @@ def _parse_row(number: int, values: dict[str, str], school: School, problems: _P
     grade, class_name = values.get("grade") or None, values.get("class_name") or None
     if grade and len(grade) > 16:
         problems.add(number, "年级", "年级不超过 16 个字")
+    elif grade and UNSAFE_TEXT_RE.search(grade):
+        problems.add(number, "年级", "年级不能以 = + - @ 开头，也不能含有 < > 或控制字符")
     if class_name and len(class_name) > 32:
         problems.add(number, "班级", "班级不超过 32 个字")
+    elif class_name and UNSAFE_TEXT_RE.search(class_name):
+        problems.add(number, "班级", "班级不能以 = + - @ 开头，也不能含有 < > 或控制字符")
     if problems.count > before:
         return None
     return _Row(number, name, role, student_number, teacher_number, id_card, grade, class_name,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from ..db import utcnow
+from ..db import keep_after_rollback, utcnow
 from ..extensions import db
 from .models import ThrottleEvent
 
@@ -26,8 +26,8 @@ def failures(scope: str, value: str, window: timedelta) -> int:
 
 
 def record_failure(scope: str, value: str) -> None:
-    """Count one failed attempt."""
-    db.session.add(ThrottleEvent(key_hash=_key(scope, value)))
+    """Count one failed attempt; the count survives the rollback of the refused request."""
+    keep_after_rollback(ThrottleEvent(key_hash=_key(scope, value)))
 
 
 def clear(scope: str, value: str) -> None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from ..audit import operations as audit
+from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 from ..extensions import db, login_manager
 from . import operations
@@ -26,6 +27,10 @@ def init_login(app) -> None:
     @login_manager.user_loader
     def _load(token: str):
         row = operations.load_session(token)
+        if db.session.dirty:
+            # Touched or expired: a later query may autoflush the change (and empty
+            # session.dirty) before the request ends, so remember to commit it.
+            g.session_row_changed = True
         return LoginPrincipal(row.user, token) if row else None
 
     @app.before_request
@@ -37,7 +42,7 @@ def init_login(app) -> None:
     @app.after_request
     def _commit_session_touch(response):
         # load_session may have updated last_seen_dt or expired a session.
-        if db.session.dirty:
+        if g.pop("session_row_changed", False) or db.session.dirty:
             db.session.commit()
         return response
 
@@ -66,7 +71,7 @@ def login():
         try:
             user = operations.authenticate(form.login_name.data, form.password.data, client_ip())
         except LearnSpaceError as exc:
-            db.session.commit()  # keep the failure count and the audit entry
+            rollback_keeping()  # undo everything but the failure count and the audit entry
             flash(exc.message, "error")
             status = exc.status_code
         else:

@@ -16,12 +16,16 @@ class SchoolForm(FlaskForm):
     code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"),
                                             Regexp(r"^\d{10}$", message="应为 10 位数字")])
     name = StringField("学校名称", validators=[DataRequired("请填写学校名称"), Length(max=100)])
-    stage = SelectField("学段", choices=[(s, s) for s in SCHOOL_STAGES])
-    county_code = SelectField("所属区县", choices=[])
+    # The operation checks the stage with a Chinese message; WTForms' own check is English.
+    stage = SelectField("学段", choices=[(s, s) for s in SCHOOL_STAGES], validate_choice=False)
+    # Like RosterForm.school_code: a county outside the scope must reach the view's 403.
+    county_code = SelectField("所属区县", choices=[], validate_choice=False)
 
 
 class RosterForm(FlaskForm):
-    school_code = SelectField("导入到学校", choices=[])
+    # The choices only offer schools in scope; a posted code outside them must reach
+    # require_school (403, audited) rather than fail here as a bare form error.
+    school_code = SelectField("导入到学校", choices=[], validate_choice=False)
     file = FileField("名册文件（CSV 或 XLSX）", validators=[FileRequired("请选择要导入的文件")])
 
 

@@ -78,6 +78,7 @@ def unactivated_people(school: School, grade: str, class_name: str) -> list[User
     """Return the people of one class who have no space yet."""
     stmt = (select(User).outerjoin(Space, Space.owner_id == User.id)
             .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")),
+                   User.is_disabled.is_(False),
                    func.coalesce(User.grade, "") == grade, func.coalesce(User.class_name, "") == class_name)
             .order_by(User.role.desc(), User.id))
     return list(db.session.scalars(stmt))
@@ -107,7 +108,8 @@ def codes_workbook(school: School, issued: list[tuple[User, str]], expires_text:
 
 def scope_counts_for_school(school: School) -> dict:
     """Count rostered people and activated spaces of one school."""
-    people = db.session.scalar(select(func.count(User.id)).where(User.school_id == school.id))
+    people = db.session.scalar(select(func.count(User.id)).where(User.school_id == school.id,
+                                                                 User.role.in_(("student", "teacher"))))
     activated = db.session.scalar(select(func.count(Space.id)).join(User, Space.owner_id == User.id)
                                   .where(User.school_id == school.id))
     return {"people": people, "activated": activated}

@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 from ..accounts import operations as accounts
 from ..accounts.roster import RosterRejected, import_roster
 from ..audit import operations as audit
-from ..db import utcnow
-from ..errors import LearnSpaceError, PermissionDenied, rollback_keeping_audit
+from ..db import rollback_keeping, utcnow
+from ..errors import LearnSpaceError, PermissionDenied
 from ..extensions import db
 from ..orgs import operations as orgs
 from ..spaces import operations as spaces
@@ -61,6 +61,7 @@ def schools():
     form.county_code.choices = [(c.code, f"{c.name}（{c.code}）") for c in counties]
     if form.validate_on_submit():
         if form.county_code.data not in {c.code for c in counties}:
+            audit.record_denied("school.create", target=f"region:{(form.county_code.data or '')[:6]}")
             raise PermissionDenied("只能在您管辖的区县登记学校")
         school = orgs.create_school(form.code.data, form.name.data, form.stage.data, form.county_code.data)
         audit.record("school.create", target=f"school:{school.code}")
@@ -101,7 +102,7 @@ def roster():
             db.session.commit()
             flash(f"导入成功。{result.summary()}", "success")
         except LearnSpaceError as exc:
-            rollback_keeping_audit()
+            rollback_keeping()
             audit.record("roster.import", result="failure", target=f"school:{school.code}",
                          detail=f"{len(exc.details)} bad rows" if exc.details else exc.message[:200])
             db.session.commit()

@@ -7,6 +7,7 @@ from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ..db import keep_after_rollback
 from ..extensions import db
 from .models import AuditEntry
 
@@ -20,8 +21,8 @@ def set_context(actor_id: int | None, ip: str | None) -> None:
 
 
 def record(action: str, *, result: str = "success", target: str | None = None,
-           detail: str | None = None, actor_id: int | None = None) -> AuditEntry:
-    """Add one audit entry in the current transaction."""
+           detail: str | None = None, actor_id: int | None = None, keep: bool = False) -> AuditEntry:
+    """Add one audit entry; with keep=True it survives a rollback of the refused request."""
     if actor_id is None and has_app_context():
         actor_id = g.get("audit_actor_id")
     entry = AuditEntry(
@@ -32,7 +33,10 @@ def record(action: str, *, result: str = "success", target: str | None = None,
         actor_id=actor_id,
         ip=g.get("audit_ip") if has_app_context() else None,
     )
-    db.session.add(entry)
+    if keep:
+        keep_after_rollback(entry)
+    else:
+        db.session.add(entry)
     log.debug("audit %s %s target=%s", action, result, target)
     return entry
 
@@ -45,19 +49,19 @@ def _append_only(session, flush_context, instances):
             raise RuntimeError("audit entries are append-only")
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _append_only_statements(state):
+    """Refuse UPDATE and DELETE statements on the audit table run through a session."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == AuditEntry.__tablename__:
+        raise RuntimeError("audit entries are append-only")
+
+
 def current_actor_id() -> int | None:
     """Return the acting user's id for this request or command, if known."""
     return g.get("audit_actor_id") if has_app_context() else None
 
 
-def record_denied(action: str, *, target: str | None = None, detail: str | None = None) -> None:
-    """Note a refused action; it is written after the refusing request rolls back."""
-    g.setdefault("audit_pending", []).append(dict(action=action, target=target, detail=detail, result="denied"))
-
-
-def write_pending() -> int:
-    """Add the entries noted by ``record_denied`` to the (fresh) transaction."""
-    pending = g.pop("audit_pending", []) if has_app_context() else []
-    for kwargs in pending:
-        record(**kwargs)
-    return len(pending)
+def record_denied(action: str, *, target: str | None = None, detail: str | None = None) -> AuditEntry:
+    """Record a refused action; the entry is kept although the request rolls back."""
+    return record(action, result="denied", target=target, detail=detail, keep=True)

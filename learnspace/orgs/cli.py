@@ -17,6 +17,7 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def add_region(code, name):
         """Add a province, city or county by its 6-digit code."""
+        audit.set_context(None, "cli")
         try:
             region = operations.create_region(code, name)
             audit.record("region.create", target=f"region:{code}")
@@ -34,6 +35,7 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def add_school(code, name, stage, county_code):
         """Register a school with its 10-digit school code in a county."""
+        audit.set_context(None, "cli")
         try:
             school = operations.create_school(code, name, stage, county_code)
             audit.record("school.create", target=f"school:{code}")

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from ..accounts import operations as accounts
 from ..accounts.forms import ActivationForm
 from ..accounts.login import client_ip, sign_in
+from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 
 from ..admin.permissions import can_manage_school
@@ -66,7 +67,7 @@ def activate():
                                                    form.password.data, client_ip())
             operations.activate(user, "code")
         except LearnSpaceError as exc:
-            db.session.commit()  # keep the failure count and the audit entry
+            rollback_keeping()  # undo everything but the failure count and the audit entry
             flash(exc.message, "error")
             status = exc.status_code
         else:

@@ -67,10 +67,15 @@ class MinioStorage:
             if exc.code == "NoSuchKey":
                 raise KeyError(key) from exc
             raise StorageError(str(exc)) from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageError(str(exc)) from exc
 
     def delete(self, key: str) -> None:
         """Remove an object (missing objects are fine)."""
-        self.client.remove_object(self.bucket, key)
+        try:
+            self.client.remove_object(self.bucket, key)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageError(str(exc)) from exc
 
     def exists(self, key: str) -> bool:
         """Tell whether an object exists."""
@@ -80,6 +85,8 @@ class MinioStorage:
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject"):
                 return False
+            raise StorageError(str(exc)) from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(str(exc)) from exc
 
 
