@@ -151,3 +151,9 @@ def world(app):
 
     with app.app_context():
         return build_world()
+
+
+# Real argon2id with the cheapest parameters everywhere (one test opts out and
+# checks the production parameters); and make_app for a second "worker" app.
+from tests.fixtures.apps import make_app  # noqa: E402,F401
+from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: E402,F401

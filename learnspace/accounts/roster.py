@@ -34,7 +34,7 @@ HEADERS = {
 REQUIRED_HEADERS = ("姓名", "角色")
 ROLE_WORDS = {"学生": "student", "student": "student", "教师": "teacher", "老师": "teacher", "teacher": "teacher"}
 NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z·•\u00b7 .\-]{1,64}$")
-NUMBER_RE = re.compile(r"^[A-Za-z0-9\-]{1,32}$")
+NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$")
 #: 年级/班级 are free text but end up in exported spreadsheets: no formula-like start, markup or control characters
 UNSAFE_TEXT_RE = re.compile(r"^[=+\-@]|[<>\x00-\x1f\x7f]")
 BATCH = 500
@@ -176,13 +176,13 @@ def _parse_row(number: int, values: dict[str, str], school: School, problems: _P
         if not student_number:
             problems.add(number, "学籍号", "学生必须填写学籍号")
         elif not NUMBER_RE.match(student_number):
-            problems.add(number, "学籍号", "学籍号只能包含字母、数字和“-”，且不超过 32 位")
+            problems.add(number, "学籍号", "学籍号只能包含字母、数字和“-”（不能以“-”开头），且不超过 32 位")
         teacher_number = None
     elif role == "teacher":
         if not teacher_number:
             problems.add(number, "教师编号", "教师必须填写教师编号")
         elif not NUMBER_RE.match(teacher_number):
-            problems.add(number, "教师编号", "教师编号只能包含字母、数字和“-”，且不超过 32 位")
+            problems.add(number, "教师编号", "教师编号只能包含字母、数字和“-”（不能以“-”开头），且不超过 32 位")
         student_number = None
     id_card = values.get("id_card") or None
     if id_card:

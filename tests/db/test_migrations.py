@@ -1,0 +1,124 @@
+"""Alembic: one head, ``upgrade head`` on an empty database gives exactly the models, every downgrade runs."""
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
+
+from learnspace.config import REPO_ROOT
+from learnspace.extensions import db
+
+MIGRATIONS = REPO_ROOT / "migrations"
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def schema_diff() -> list:
+    """What ``flask db check`` would report for the current app's database (empty when in step)."""
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def current_revision() -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+@pytest.fixture
+def fresh_app(make_app, tmp_path):
+    """A second app on a brand-new, empty SQLite file (the session database is left alone)."""
+    return make_app(env={"LEARNSPACE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+
+
+def test_the_script_directory_has_exactly_one_head():
+    """Two heads would mean two branches that nobody merged."""
+    assert len(script_directory().get_heads()) == 1
+
+
+def test_every_revision_has_a_downgrade_and_a_date_prefixed_file():
+    """Each revision module defines upgrade() and downgrade(), in a file named YYYYMMDD_<rev>_<slug>.py."""
+    revisions = list(script_directory().walk_revisions())
+    assert revisions
+    for rev in revisions:
+        assert callable(getattr(rev.module, "upgrade", None)), rev.revision
+        assert callable(getattr(rev.module, "downgrade", None)), rev.revision
+        assert re.match(r"^\d{8}_" + re.escape(rev.revision) + r"_\w+\.py$", Path(rev.path).name), rev.path
+
+
+def test_upgrade_head_on_an_empty_database_gives_exactly_the_models(fresh_app):
+    """Alembic's autogenerate comparison finds nothing to add, drop or alter after ``upgrade head``."""
+    with fresh_app.app_context():
+        assert tables() == set()
+        upgrade()
+        assert schema_diff() == []
+        assert tables() == {t.name for t in db.metadata.sorted_tables} | {"alembic_version"}
+        assert current_revision() == script_directory().get_current_head()
+
+
+def test_each_downgrade_runs_step_by_step_down_to_base_and_back(fresh_app):
+    """Downgrade one revision at a time to base (no table left), then upgrade again to a model-exact schema."""
+    expected = [rev.down_revision for rev in script_directory().walk_revisions()]  # head first
+    with fresh_app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:  # data must not block a downgrade that drops tables
+            conn.execute(text("INSERT INTO regions (code, name, level, created_dt) "
+                              "VALUES ('430000', '湖南省', 'province', '2026-01-01 00:00:00')"))
+        steps = []
+        while current_revision() is not None:
+            downgrade(revision="-1")
+            steps.append(current_revision())
+        assert steps == expected
+        assert tables() <= {"alembic_version"}
+        upgrade()
+        assert schema_diff() == []
+
+
+def test_the_session_database_is_in_step_with_the_models(app):
+    """The database the other tests use (SQLite or PostgreSQL) was built by Alembic and matches the models."""
+    with app.app_context():
+        assert schema_diff() == []
+        assert current_revision() == script_directory().get_current_head()
+
+
+@pytest.fixture
+def fresh_postgres_schema(app, make_app):
+    """A second app whose connections use a new, empty PostgreSQL schema of the test database."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        schema = f"ls_migration_test_{secrets.token_hex(4)}"
+        url = db.engine.url.update_query_dict({"options": f"-csearch_path={schema}"})
+        with db.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_app(env={"LEARNSPACE_DATABASE_URL": url.render_as_string(hide_password=False)})
+    finally:
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def test_postgresql_upgrade_on_an_empty_schema_matches_and_downgrades_cleanly(fresh_postgres_schema):
+    """On PostgreSQL too: empty schema → head has no autogenerate diff → base leaves no table → head again."""
+    with fresh_postgres_schema.app_context():
+        assert tables() == set()
+        upgrade()
+        assert schema_diff() == []
+        assert tables() == {t.name for t in db.metadata.sorted_tables} | {"alembic_version"}
+        downgrade(revision="base")
+        assert tables() <= {"alembic_version"}
+        upgrade()
+        assert schema_diff() == []
