@@ -109,6 +109,8 @@ def demo_command():
     audit.set_context(None, "cli")
     passwords = load_demo()
     db.session.commit()
+    roles = {login: f"{name}" for login, name, *_ in _demo_accounts()}
+    roles["T430102000101"] = "教师（芙蓉区第一小学，空间已开通）"
     click.echo("演示账号 / demo accounts (passwords are new on every run):")
     for login, password in passwords.items():
-        click.echo(f"  {login:16s} {password}")
+        click.echo(f"  {login:16s} {password}   {roles.get(login, '')}")

@@ -154,7 +154,7 @@ def demo_counts() -> dict:
 
 
 def printed_passwords(output: str) -> dict[str, str]:
-    return dict(re.findall(r"^\s+(\S+)\s+(Demo[0-9a-f]{8})\s*$", output, re.MULTILINE))
+    return dict(re.findall(r"^\s+(\S+)\s+(Demo[0-9a-f]{8})\b", output, re.MULTILINE))
 
 
 def test_demo_loads_a_province_and_is_safe_to_run_twice(app, client):

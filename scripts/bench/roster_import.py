@@ -32,7 +32,8 @@ def write_roster(path: Path, rows: int, school_code: str) -> None:
         writer = csv.writer(handle)
         writer.writerow(["姓名", "角色", "学校标识码", "学籍号", "教师编号", "身份证号", "年级", "班级"])
         for i in range(rows):
-            first17 = f"430102{2010 + i % 6}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+            n = i // 4  # every fourth row has an ID number; n keeps them all distinct
+            first17 = f"430102{2010 + n % 6}{1 + (n // 6) % 12:02d}{1 + (n // 72) % 28:02d}{(n // 2016) % 1000:03d}"
             id_card = first17 + check_digit(first17) if i % 4 == 0 else ""
             name = surnames[i % 10] + given[i % 13] + given[(i // 13) % 13]
             writer.writerow([name, "学生", school_code, f"G{i:017d}", "", id_card, f"{1 + i % 6}年级", f"{1 + i % 8}班"])
