@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.fixtures.apps import make_app  # noqa: F401  (fixture)
-from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: F401  (fixtures)
 from tests.fixtures.helpers import free_port, login
 
 LEARNSPACE = str(Path(sys.executable).parent / "learnspace")

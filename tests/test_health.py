@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from tests.fixtures.apps import make_app  # noqa: F401  (fixture)
 from tests.fixtures.helpers import free_port
 
 

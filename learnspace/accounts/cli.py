@@ -10,7 +10,8 @@ from sqlalchemy import select
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
-from ..orgs.operations import get_school_by_code
+from ..cli_support import command_transaction
+from ..orgs.operations import get_region, get_school_by_code
 from . import operations
 from .models import ROLES, User
 from .roster import RosterRejected, import_roster
@@ -39,18 +40,12 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def create_admin(login_name, real_name, role, school_code, region_code, password):
         """Create an administrator who signs in with a local password."""
-        audit.set_context(None, "cli")
-        try:
+        with command_transaction():
             school = get_school_by_code(school_code) if school_code else None
             if region_code:
-                from ..orgs.operations import get_region
                 get_region(region_code)
             user = operations.create_admin(login_name, real_name, password, role, school, region_code)
             audit.record("user.create_admin", target=f"user:{user.id}", detail=role)
-            db.session.commit()
-        except LearnSpaceError as exc:
-            db.session.rollback()
-            raise click.ClickException(exc.message) from None
         click.echo(f"created {role} {login_name}")
 
     @group.command("import-roster")

@@ -5,8 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import operations as audit
-from ..errors import LearnSpaceError
-from ..extensions import db
+from ..cli_support import command_transaction
 from . import operations
 
 
@@ -17,14 +16,9 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def add_region(code, name):
         """Add a province, city or county by its 6-digit code."""
-        audit.set_context(None, "cli")
-        try:
+        with command_transaction():
             region = operations.create_region(code, name)
             audit.record("region.create", target=f"region:{code}")
-            db.session.commit()
-        except LearnSpaceError as exc:
-            db.session.rollback()
-            raise click.ClickException(exc.message) from None
         click.echo(f"added {region.level} {region.code}")
 
     @group.command("add-school")
@@ -35,12 +29,7 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def add_school(code, name, stage, county_code):
         """Register a school with its 10-digit school code in a county."""
-        audit.set_context(None, "cli")
-        try:
+        with command_transaction():
             school = operations.create_school(code, name, stage, county_code)
             audit.record("school.create", target=f"school:{code}")
-            db.session.commit()
-        except LearnSpaceError as exc:
-            db.session.rollback()
-            raise click.ClickException(exc.message) from None
         click.echo(f"added school {school.code}")
