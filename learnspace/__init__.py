@@ -36,7 +36,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
 
     from . import storage
+    from .accounts import oidc
     storage.init_app(app)
+    oidc.init_app(app)
 
     from .accounts.views import bp as accounts_bp, init_login
     from .admin.views import bp as admin_bp

@@ -79,10 +79,23 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_env(tmp_path_factory, minio_server, database_url):
-    """Environment variables for an app pointed at the test MinIO and database."""
+def oidc_world():
+    """Real OpenID Connect provider processes (see tests/fixtures/oidc.py)."""
+    from tests.fixtures.oidc import OIDCWorld
+
+    world = OIDCWorld()
+    yield world
+    world.stop()
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory, minio_server, database_url, oidc_world):
+    """Environment variables for an app pointed at the test MinIO, database and identity providers."""
+    import json
+
     var = tmp_path_factory.mktemp("var")
     return {
+        "LEARNSPACE_OIDC_PROVIDERS": json.dumps(oidc_world.entries, ensure_ascii=False),
         "LEARNSPACE_VAR_DIR": str(var),
         "LEARNSPACE_DATABASE_URL": database_url,
         "LEARNSPACE_MINIO_ENDPOINT": minio_server["endpoint"],

@@ -181,3 +181,27 @@ class LoginPrincipal(UserMixin):
 
     def __getattr__(self, name):
         return getattr(self.user, name)
+
+
+class SchoolClaimReport(db.Model):
+    """An identity provider said a person belongs to another school than the roster does.
+
+    The person is not moved: their school admin sees the report and decides.
+    """
+
+    __tablename__ = "school_claim_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: the school the person is rostered at when the report was made
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    #: the school code the provider asserted
+    asserted_school_code: Mapped[str] = mapped_column(String(32))
+    reported_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SchoolClaimReport user={self.user_id} {self.asserted_school_code}>"

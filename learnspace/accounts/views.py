@@ -8,9 +8,10 @@ from flask_login import current_user, login_required, logout_user
 
 from ..audit import operations as audit
 from ..db import rollback_keeping
-from ..errors import LearnSpaceError
+from ..errors import LearnSpaceError, NotFound
 from ..extensions import db, login_manager
-from . import operations
+from ..spaces import operations as spaces
+from . import identities, oidc, operations
 from .forms import LoginForm
 from .login import client_ip, sign_in
 from .models import LoginPrincipal
@@ -78,16 +79,72 @@ def login():
             sign_in(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or _landing_for(user))
-    return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form, providers=oidc.providers()), status
+
+
+def _provider_or_404(name: str) -> oidc.Provider:
+    provider = oidc.get_provider(name)
+    if provider is None:
+        raise NotFound("没有这个统一身份认证平台")
+    return provider
+
+
+def _oidc_failed(message: str, status: int):
+    flash(message, "error")
+    return render_template("accounts/login.html", form=LoginForm(), providers=oidc.providers()), status
+
+
+@bp.get("/login/oidc/<name>")
+def oidc_start(name: str):
+    _provider_or_404(name)
+    next_url = safe_next(request.args.get("next"))
+    try:
+        response = oidc.begin(name, url_for(".oidc_callback", name=name, _external=True))
+    except oidc.SignInRefused as exc:
+        audit.record("auth.oidc", result="failure", detail=f"provider={name} {exc.reason}")
+        db.session.commit()
+        return _oidc_failed("暂时无法连接统一身份认证平台，请稍后再试，或使用账号密码登录。", 503)
+    session["oidc_next"] = next_url
+    return response
+
+
+@bp.get("/login/oidc/<name>/callback")
+def oidc_callback(name: str):
+    provider = _provider_or_404(name)
+    next_url = safe_next(session.pop("oidc_next", None))
+    try:
+        subject, claims = oidc.finish(name)
+    except oidc.SignInRefused as exc:
+        audit.record("auth.oidc", result="failure", detail=f"provider={name} {exc.reason}")
+        db.session.commit()
+        return _oidc_failed("统一身份认证登录未能完成（登录信息无效或已过期），请重新登录。", 400)
+    try:
+        person = identities.bind_identity(
+            name, subject, **{key: provider.claim(claims, key) for key in oidc.CLAIM_KEYS})
+        if person.role in spaces.SPACE_ROLES:
+            spaces.activate(person, "oidc")
+    except LearnSpaceError as exc:
+        rollback_keeping()
+        return _oidc_failed(exc.message, exc.status_code)
+    sign_in(person)
+    session["oidc_provider"] = name
+    db.session.commit()
+    return redirect(next_url or _landing_for(person))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    provider = session.get("oidc_provider")
     operations.end_session(current_user.token)
     audit.record("auth.logout", target=f"user:{current_user.id}")
     db.session.commit()
     logout_user()
     session.clear()
     flash("您已退出登录。", "info")
+    if provider and oidc.get_provider(provider):
+        # Also end the single sign-on session, so the next person at this computer is not signed in.
+        end_url = oidc.end_session_url(provider, url_for("accounts.login", _external=True))
+        if end_url:
+            return redirect(end_url)
     return redirect(url_for("accounts.login"))

@@ -7,11 +7,13 @@ from datetime import timedelta
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from ..accounts import identities, oidc
 from ..accounts import operations as accounts
+from ..accounts.models import Identity, SchoolClaimReport
 from ..accounts.roster import RosterRejected, import_roster
 from ..audit import operations as audit
 from ..db import rollback_keeping, utcnow
-from ..errors import LearnSpaceError, PermissionDenied
+from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..orgs import operations as orgs
 from ..spaces import operations as spaces
@@ -80,6 +82,7 @@ def school(code: str):
     q = request.args.get("q", "").strip()[:64]
     rows, total = operations.people_of_school(school, q, page=page)
     return render_template("admin/school.html", school=school, rows=rows, total=total, page=page, q=q,
+                           reports=identities.open_school_claim_reports(school.id),
                            classes=operations.classes_of_school(school), codes_form=CodesForm(),
                            counts=operations.scope_counts_for_school(school))
 
@@ -144,12 +147,18 @@ def codes(code: str):
     return response
 
 
+def _person_page(person, full_id):
+    return render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
+                           transfer_form=TransferForm(), space=spaces.space_of(person),
+                           identities=identities.identities_of(person),
+                           provider_titles={p.name: p.title for p in oidc.providers()})
+
+
 @bp.route("/people/<int:user_id>", methods=["GET"])
 def person(user_id: int):
     person = accounts.get_user(user_id)
     require_person(_admin(), person)
-    return render_template("admin/person.html", person=person, full_id=None, form=EmptyForm(),
-                           transfer_form=TransferForm(), space=spaces.space_of(person))
+    return _person_page(person, full_id=None)
 
 
 @bp.post("/people/<int:user_id>/reveal-id")
@@ -160,8 +169,7 @@ def reveal_id(user_id: int):
         return redirect(url_for(".person", user_id=user_id))
     full_id = accounts.reveal_id_card(person)
     db.session.commit()
-    response = Response(render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
-                                        transfer_form=TransferForm(), space=spaces.space_of(person)))
+    response = Response(_person_page(person, full_id=full_id))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -191,3 +199,31 @@ def transfer(user_id: int):
     db.session.commit()
     flash(f"已转入{target.name}，个人空间保持不变", "success")
     return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/people/<int:user_id>/identities/<int:identity_id>/unlink")
+def unlink_identity(user_id: int, identity_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    identity = db.session.get(Identity, identity_id)
+    if identity is None or identity.user_id != person.id:
+        raise NotFound("该绑定不存在")
+    if EmptyForm().validate_on_submit():
+        identities.unlink_identity(identity)
+        db.session.commit()
+        flash("已解除绑定", "success")
+    return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/schools/<code>/reports/<int:report_id>/resolve")
+def resolve_report(code: str, report_id: int):
+    school = orgs.get_school_by_code(code)
+    require_school(_admin(), school)
+    report = db.session.get(SchoolClaimReport, report_id)
+    if report is None or report.school_id != school.id:
+        raise NotFound("该报告不存在")
+    if EmptyForm().validate_on_submit():
+        identities.resolve_school_claim_report(report)
+        db.session.commit()
+        flash("已标记为已处理", "success")
+    return redirect(url_for(".school", code=code))
