@@ -77,6 +77,13 @@ class Settings:
     login_window_minutes: int
     activation_code_days: int
     max_roster_bytes: int
+    recording_max_bytes: int
+    document_max_bytes: int
+    space_quota_bytes: int
+    upload_chunk_bytes: int
+    minio_public_endpoint: str | None
+    playback_mode: str
+    presign_seconds: int
 
 
 def load_config() -> dict:
@@ -105,6 +112,15 @@ def load_config() -> dict:
         login_window_minutes=_env_int("LOGIN_WINDOW_MINUTES", 15),
         activation_code_days=_env_int("ACTIVATION_CODE_DAYS", 30),
         max_roster_bytes=_env_int("MAX_ROSTER_BYTES", 64 * 1024 * 1024),
+        recording_max_bytes=_env_int("RECORDING_MAX_BYTES", 4 * 1024**3),
+        document_max_bytes=_env_int("DOCUMENT_MAX_BYTES", 500 * 1024**2),
+        space_quota_bytes=_env_int("SPACE_QUOTA_BYTES", 20 * 1024**3),
+        upload_chunk_bytes=_env_int("UPLOAD_CHUNK_BYTES", 8 * 1024**2),
+        # Where browsers reach MinIO for presigned playback URLs (host:port); defaults to the endpoint.
+        minio_public_endpoint=_env("MINIO_PUBLIC_ENDPOINT"),
+        # "presign": redirect browsers to short-lived MinIO URLs; "proxy": stream Range requests through the app.
+        playback_mode=_env("PLAYBACK_MODE", "presign"),
+        presign_seconds=_env_int("PRESIGN_SECONDS", 900),
     )
     return to_flask_config(settings)
 
@@ -152,5 +168,9 @@ def validate(config) -> None:
             "MinIO credentials are missing: set LEARNSPACE_MINIO_ACCESS_KEY and LEARNSPACE_MINIO_SECRET_KEY, "
             f"or let scripts/run create {s.var_dir / 'minio.env'}"
         )
+    if s.playback_mode not in ("presign", "proxy"):
+        raise ConfigError("LEARNSPACE_PLAYBACK_MODE must be presign or proxy")
+    if s.upload_chunk_bytes < 5 * 1024**2:
+        raise ConfigError("LEARNSPACE_UPLOAD_CHUNK_BYTES must be at least 5 MiB (MinIO's smallest composable part)")
     if s.minio_access_key == "minioadmin":
         raise ConfigError("refusing MinIO's well-known default credentials; generate your own")

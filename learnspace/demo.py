@@ -1,8 +1,10 @@
 """``learnspace demo``: a demo province with cities, counties, schools and people."""
 from __future__ import annotations
 
+import json
 import random
 import secrets
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -16,6 +18,7 @@ from .extensions import db
 from .orgs import operations as orgs
 from .orgs.models import Region, School
 from .spaces import operations as spaces
+from .spaces.models import Space
 
 PROVINCE = ("430000", "湖南省")
 CITIES = [("430100", "长沙市"), ("430200", "株洲市")]
@@ -26,6 +29,10 @@ GIVEN_CHARS = [c for c in "子涵欣怡梓轩浩宇诺雨桐思远嘉俊杰雅�
 GRADES = ["三年级", "四年级", "五年级"]
 STUDENTS_PER_SCHOOL = 20
 TEACHERS_PER_SCHOOL = 5
+DEMO_TEACHER = "T430102000101"
+DEMO_SCHOOL = "4301020001"
+#: Someone the demo identity provider knows but no school roster lists (a pupil who just moved here).
+UNROSTERED = {"name": "林新来", "student_number": f"G{DEMO_SCHOOL}9999", "school_code": DEMO_SCHOOL}
 
 
 def _name(rng: random.Random) -> str:
@@ -53,8 +60,8 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
             accounts.set_password(user, password)
             user.is_disabled = False
         passwords[login] = password
-    teacher = db.session.scalar(select(User).where(User.teacher_number == "T430102000101"))
-    accounts.set_password(teacher, passwords.setdefault("T430102000101", "Demo" + secrets.token_hex(4)))
+    teacher = db.session.scalar(select(User).where(User.teacher_number == DEMO_TEACHER))
+    accounts.set_password(teacher, passwords.setdefault(DEMO_TEACHER, "Demo" + secrets.token_hex(4)))
     teacher.login_name = teacher.teacher_number
     spaces.activate(teacher, "demo")
     audit.record("demo.load", detail="demo data ready")
@@ -102,15 +109,53 @@ def _create_people(rng: random.Random, school: School) -> None:
             spaces.activate(person, "demo")
 
 
+def demo_idp_users() -> list[dict]:
+    """Return the people the demo identity provider offers: two rostered, one not on any roster.
+
+    Each entry is ``{"claims": {...}, "who": "..."}``; ``claims`` (with ``sub``)
+    is what ``oidc-provider-mock --user-claims`` takes, ``who`` says what
+    signing in as that person shows. Call after :func:`load_demo`.
+    """
+    teacher = db.session.scalar(select(User).where(User.teacher_number == DEMO_TEACHER))
+    school = teacher.school
+    # The first student of the school whose space the demo did not open, so the newcomer sees a
+    # first sign-in activate a space; still the same student after that sign-in and on later runs.
+    student = db.session.scalar(
+        select(User).outerjoin(Space, Space.owner_id == User.id)
+        .where(User.school_id == school.id, User.role == "student",
+               (Space.id.is_(None)) | (Space.activation_method == "oidc"))
+        .order_by(User.student_number).limit(1))
+    users = [{
+        "claims": {"sub": "demo-teacher", "name": teacher.real_name, "teacher_number": teacher.teacher_number,
+                   "school_code": school.code},
+        "who": f"教师 {teacher.real_name}（{school.name}，{teacher.teacher_number}）：空间已开通，直接进入",
+    }]
+    if student is not None:
+        users.append({
+            "claims": {"sub": "demo-student", "name": student.real_name, "student_number": student.student_number,
+                       "school_code": school.code},
+            "who": f"学生 {student.real_name}（{school.name}，{student.student_number}）：首次登录时开通空间",
+        })
+    users.append({
+        "claims": {"sub": "demo-unrostered", **UNROSTERED},
+        "who": f"{UNROSTERED['name']}（{UNROSTERED['student_number']}）：不在学校名册中，看到说明，不创建账号",
+    })
+    return users
+
+
 @click.command("demo")
+@click.option("--idp-users", "idp_users", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the demo identity provider's users (JSON) to this file; scripts/run --demo uses it.")
 @with_appcontext
-def demo_command():
+def demo_command(idp_users: Path | None):
     """Load the demo province and print the demo accounts."""
     audit.set_context(None, "cli")
     passwords = load_demo()
     db.session.commit()
     roles = {login: f"{name}" for login, name, *_ in _demo_accounts()}
-    roles["T430102000101"] = "教师（芙蓉区第一小学，空间已开通）"
+    roles[DEMO_TEACHER] = "教师（芙蓉区第一小学，空间已开通）"
     click.echo("演示账号 / demo accounts (passwords are new on every run):")
     for login, password in passwords.items():
         click.echo(f"  {login:16s} {password}   {roles.get(login, '')}")
+    if idp_users is not None:
+        idp_users.write_text(json.dumps(demo_idp_users(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

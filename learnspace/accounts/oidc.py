@@ -157,7 +157,10 @@ def finish(name: str) -> tuple[str, dict]:
     except OAuthError as exc:  # state mismatch, refused or replayed code
         raise SignInRefused(f"oauth error: {exc.error}") from None
     except (AuthlibBaseError, JoseError) as exc:  # bad signature, issuer, audience, expiry or nonce
-        raise SignInRefused(f"id token rejected: {getattr(exc, 'error', type(exc).__name__)}") from None
+        reason = getattr(exc, "error", None) or type(exc).__name__
+        if getattr(exc, "claim", None):  # which claim failed: iss, aud, exp, nonce …
+            reason += f" {exc.claim}"
+        raise SignInRefused(f"id token rejected: {reason}") from None
     except (OSError, ValueError) as exc:
         raise SignInRefused(f"provider unreachable: {type(exc).__name__}") from None
     claims = token.get("userinfo")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -26,6 +26,8 @@ class Space(db.Model):
     #: how it was activated: code, oidc, admin or demo
     activation_method: Mapped[str] = mapped_column(String(10))
     title: Mapped[str | None] = mapped_column(String(100))
+    #: storage quota in bytes; None means the configured default (LEARNSPACE_SPACE_QUOTA_BYTES)
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     owner: Mapped[User] = relationship()
 

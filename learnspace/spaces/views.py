@@ -10,7 +10,7 @@ from ..accounts.login import client_ip, sign_in
 from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 
-from ..admin.permissions import can_manage_school
+from ..accounts.scope import can_manage_school
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from . import operations
