@@ -22,6 +22,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         app.config.update(config_overrides)
     validate(app.config)
     _configure_logging(app)
+    proxies = app.config["LEARNSPACE"].trusted_proxies
+    if proxies:
+        # Behind HTTPS-terminating proxies: real client IPs (rate limits, audit) and https callback URLs.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     from . import errors, models  # noqa: F401  (models registers every table)
     from .extensions import csrf, db, login_manager, migrate
@@ -48,6 +53,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     init_login(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp):
         app.register_blueprint(blueprint)
+    from .lessons.playback import bp as playback_bp
+    app.register_blueprint(playback_bp)
+    from .catalog.views import bp as catalog_bp
+    app.register_blueprint(catalog_bp)
+    from .lessons.views import bp as lessons_bp
+    app.register_blueprint(lessons_bp)
+    from .lessons.api import bp as uploads_bp
+    app.register_blueprint(uploads_bp)
 
     from .security import init_security_headers
     from .templating import init_templating

@@ -84,6 +84,7 @@ class Settings:
     minio_public_endpoint: str | None
     playback_mode: str
     presign_seconds: int
+    trusted_proxies: int
 
 
 def load_config() -> dict:
@@ -121,6 +122,8 @@ def load_config() -> dict:
         # "presign": redirect browsers to short-lived MinIO URLs; "proxy": stream Range requests through the app.
         playback_mode=_env("PLAYBACK_MODE", "presign"),
         presign_seconds=_env_int("PRESIGN_SECONDS", 900),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
+        trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
     )
     return to_flask_config(settings)
 

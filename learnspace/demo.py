@@ -49,6 +49,7 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
     rng = rng or random.Random(2019)
     if db.session.get(Region, PROVINCE[0]) is None:
         _create_regions_and_people(rng)
+    _choose_editions()
     passwords = {}
     for login, name, role, school_code, region in _demo_accounts():
         user = db.session.scalar(select(User).where(User.login_name == login))
@@ -75,6 +76,20 @@ def _demo_accounts():
         ("furong", "芙蓉区管理员", "region_admin", None, "430102"),
         ("school1", "芙蓉区第一小学管理员", "school_admin", "4301020001", None),
     ]
+
+
+def _choose_editions() -> None:
+    """Load the shipped catalogue; give each demo school editions (alternating 人教版/北师大版), keeping earlier choices."""
+    from .catalog import operations as catalog
+
+    catalog.load_shipped_catalogue()
+    schools = db.session.scalars(select(School).where(School.county_code.in_([c for c, _ in COUNTIES]))
+                                 .order_by(School.code)).all()
+    for index, school in enumerate(schools):
+        if not catalog.editions_for_school(school):
+            for option in catalog.edition_options(school):
+                editions = option["editions"]
+                catalog.set_school_edition(school, option["grade"], option["subject"], editions[index % len(editions)])
 
 
 def _create_regions_and_people(rng: random.Random) -> None:

@@ -374,6 +374,123 @@ ls_minio_start() {
     exit 1
 }
 
+# --- demo identity provider ---------------------------------------------------
+# ls_port_free PORT: exit 0 when a server may listen on 127.0.0.1:PORT now.
+# SO_REUSEADDR, as servers set it, so connections in TIME_WAIT do not count.
+ls_port_free() {
+    python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+
+# _ls_oidc_probe PORT: exit 0 when an OpenID provider on 127.0.0.1:PORT serves
+# its discovery document with itself as the issuer.
+_ls_oidc_probe() {
+    python3 - "$1" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+try:
+    with urllib.request.urlopen(base + "/.well-known/openid-configuration", timeout=2) as r:
+        sys.exit(0 if json.load(r).get("issuer") == base else 1)
+except (OSError, ValueError):
+    sys.exit(1)
+PY
+}
+
+# ls_demo_idp_start PORT USERS_FILE: a local OpenID Connect provider for the
+# demo (oidc-provider-mock from the "demo" extra, in .venv) on 127.0.0.1:PORT,
+# offering the people in USERS_FILE (written by "learnspace demo --idp-users";
+# a JSON list of {"claims": {"sub": ...}, "who": ...}) with one click each, and
+# stopped when this script exits. Exports LEARNSPACE_OIDC_PROVIDERS: the
+# providers configured already (that variable, or the instance file) plus
+# "demo". The mock accepts any client, so the secret is only a random value.
+ls_demo_idp_start() {
+    local port=$1 users=$2 py=$ROOT/.venv/bin/python log pid i claims=() args=() c
+    ls_port_free "$port" ||
+        ls_die "port $port for the demo identity provider is busy (another scripts/run --demo?); stop that or set LEARNSPACE_DEMO_IDP_PORT"
+    "$py" -c 'import oidc_provider_mock' 2>/dev/null ||
+        ls_die "oidc-provider-mock is not installed in .venv (pip install -e \".[demo]\")"
+    mapfile -t claims < <("$py" -c '
+import json, sys
+for user in json.load(open(sys.argv[1], encoding="utf-8")):
+    print(json.dumps(user["claims"], ensure_ascii=False))' "$users")
+    ((${#claims[@]})) || ls_die "no demo identity-provider users in $users"
+    for c in "${claims[@]}"; do
+        args+=(--user-claims "$c")
+    done
+
+    mkdir -p "$VAR_DIR/log"
+    log=$VAR_DIR/log/demo-idp.log
+    printf '\n===== %s: starting the demo identity provider on 127.0.0.1:%s\n' "$(date -Is)" "$port" >>"$log"
+    NO_COLOR=1 PYTHONWARNINGS=ignore "$py" -m oidc_provider_mock --host 127.0.0.1 --port "$port" \
+        --require-nonce true "${args[@]}" </dev/null >>"$log" 2>&1 &
+    pid=$!
+    ls_on_exit _ls_stop_pid "$pid" "demo identity provider"
+
+    ls_log "starting the demo identity provider on 127.0.0.1:$port (log: $log)"
+    for ((i = 0; ; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            ls_err "the demo identity provider exited during start-up. Last log lines:"
+            tail -n 20 "$log" >&2
+            exit 1
+        fi
+        _ls_oidc_probe "$port" && break
+        if ((i == 120)); then
+            ls_err "the demo identity provider did not answer on 127.0.0.1:$port within 60 s. Last log lines:"
+            tail -n 20 "$log" >&2
+            exit 1
+        fi
+        sleep 0.5
+    done
+
+    export LEARNSPACE_DEMO_OIDC_SECRET=${LEARNSPACE_DEMO_OIDC_SECRET:-$(_ls_random 32)}
+    LEARNSPACE_OIDC_PROVIDERS=$(LS_DEMO_IDP_PORT=$port LS_VAR_DIR=$VAR_DIR python3 - <<'PY'
+import json, os, sys
+from pathlib import Path
+
+raw = os.environ.get("LEARNSPACE_OIDC_PROVIDERS")
+path = Path(os.environ.get("LEARNSPACE_OIDC_CONFIG") or Path(os.environ["LS_VAR_DIR"]) / "oidc-providers.json")
+if not raw and path.is_file():
+    raw = path.read_text(encoding="utf-8")
+try:
+    providers = json.loads(raw) if raw else []
+except ValueError as exc:
+    sys.exit(f"the OIDC provider configuration is not valid JSON ({exc}); fix it or unset it")
+if not isinstance(providers, list):
+    sys.exit("the OIDC provider configuration must be a JSON list")
+providers = [p for p in providers if not (isinstance(p, dict) and p.get("name") == "demo")]
+providers.append({
+    "name": "demo",
+    "title": "演示省统一身份认证（本机模拟）",
+    "discovery_url": f"http://127.0.0.1:{os.environ['LS_DEMO_IDP_PORT']}/.well-known/openid-configuration",
+    "client_id": "learnspace-demo",
+    "client_secret_env": "LEARNSPACE_DEMO_OIDC_SECRET",
+    "scopes": "openid profile",
+    "claims": {"real_name": "name", "teacher_number": "teacher_number",
+               "student_number": "student_number", "school_code": "school_code"},
+})
+print(json.dumps(providers, ensure_ascii=False))
+PY
+    ) || ls_die "could not add the demo provider to the OIDC provider configuration (see above)"
+    export LEARNSPACE_OIDC_PROVIDERS
+}
+
+# ls_demo_idp_describe USERS_FILE: one line per demo identity-provider user
+# (the button on the provider's page, and what signing in as them shows).
+ls_demo_idp_describe() {
+    "$ROOT/.venv/bin/python" - "$1" <<'PY'
+import json, sys
+for user in json.load(open(sys.argv[1], encoding="utf-8")):
+    print(f"       {user['claims']['sub']:17s} {user['who']}")
+PY
+}
+
 # --- other system tools ------------------------------------------------------
 # ls_ffmpeg_ensure: ffmpeg + ffprobe. Only media features need them, so
 # failing to install is a warning, not an error.

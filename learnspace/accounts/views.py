@@ -121,11 +121,14 @@ def oidc_callback(name: str):
     try:
         person = identities.bind_identity(
             name, subject, **{key: provider.claim(claims, key) for key in oidc.CLAIM_KEYS})
+        newly_activated = person.role in spaces.SPACE_ROLES and spaces.space_of(person) is None
         if person.role in spaces.SPACE_ROLES:
             spaces.activate(person, "oidc")
     except LearnSpaceError as exc:
         rollback_keeping()
         return _oidc_failed(exc.message, exc.status_code)
+    if newly_activated:
+        flash(f"欢迎，{person.real_name}！您的个人学习空间已开通，以后用{provider.title}一键登录即可。", "success")
     sign_in(person)
     session["oidc_provider"] = name
     db.session.commit()

@@ -103,15 +103,17 @@ def shots(request, screenshot_dir) -> Shots:
 def open_browser(browser, live_server, shots):
     """Open a fresh browser context: ``open_browser(viewport=PHONE, label='phone')``.
 
-    Each call is a different person's browser (own cookies). At the end of the
+    Each call is a different person's browser (own cookies). ``allow`` lists
+    other servers of the test (base URLs, e.g. an identity provider) that its
+    pages may visit; any other host is a failure. At the end of the
     test every context is closed and any JavaScript error, 5xx answer or missing
     asset seen on its pages fails the test.
     """
     visits: list[Visit] = []
 
-    def _open(viewport: dict = DESKTOP, label: str | None = None) -> Visit:
+    def _open(viewport: dict = DESKTOP, label: str | None = None, allow: tuple[str, ...] = ()) -> Visit:
         visit = Visit(browser, live_server, shots, viewport,
-                      label or ("phone" if viewport["width"] < 600 else "desktop"))
+                      label or ("phone" if viewport["width"] < 600 else "desktop"), tuple(allow))
         visits.append(visit)
         return visit
 

@@ -6,6 +6,7 @@ import io
 import re
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
@@ -24,10 +25,21 @@ ROSTER_HEADER = ["姓名", "角色", "学校标识码", "学籍号", "教师编�
 TIMEOUT_MS = 10_000
 
 
-class Visit:
-    """One browser context (one user's browser) with its page problems and screenshots."""
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (so 127.0.0.1:4000 never passes for 127.0.0.1:40001)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
-    def __init__(self, browser, base_url: str, shots: "Shots", viewport: dict, label: str):
+
+class Visit:
+    """One browser context (one user's browser) with its page problems and screenshots.
+
+    Pages may only load from the test server and from the origins in *allow*
+    (e.g. a test identity provider's loopback port); anything else is a problem.
+    """
+
+    def __init__(self, browser, base_url: str, shots: "Shots", viewport: dict, label: str,
+                 allow: tuple[str, ...] = ()):
         phone = viewport["width"] < 600
         self.context = browser.new_context(
             base_url=base_url, viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
@@ -35,6 +47,7 @@ class Visit:
         )
         self.context.set_default_timeout(TIMEOUT_MS)
         self.base_url = base_url
+        self.allowed_origins = {origin(base_url), *(origin(url) for url in allow)}
         self.shots = shots
         self.label = label
         self.problems: list[str] = []
@@ -47,7 +60,7 @@ class Visit:
 
     def _check_response(self, response) -> None:
         url = response.url
-        if not url.startswith(self.base_url):
+        if origin(url) not in self.allowed_origins:
             self.problems.append(f"request left the test server: {url}")
         elif response.status >= 500:
             self.problems.append(f"server error {response.status} on {url}")
