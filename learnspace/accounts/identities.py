@@ -84,7 +84,8 @@ def bind_identity(provider: str, subject: str, *, student_number: str = "", teac
                          actor_id=person.id)
     person = identity.user
     if person.is_disabled:
-        audit.record("auth.oidc", result="denied", target=f"user:{person.id}", detail="account disabled", keep=True)
+        audit.record("auth.oidc", result="denied", target=f"user:{person.id}",
+                     detail=f"provider={provider} sub={subject[:60]} account disabled", keep=True)
         raise PermissionDenied("该账号已停用，请联系学校管理员")
     if school_code and person.school is not None and person.school.code != school_code:
         _report_school_claim(person, provider, school_code)

@@ -75,15 +75,24 @@ def parse_providers(raw: list) -> list[Provider]:
         missing = [k for k in ("name", "title", "discovery_url", "client_id") if not entry.get(k)]
         if missing:
             raise ConfigError(f"OIDC provider #{index} lacks {', '.join(missing)}")
+        not_text = [k for k in ("name", "title", "discovery_url", "client_id", "client_secret",
+                                "client_secret_env", "scopes") if k in entry and not isinstance(entry[k], str)]
+        if not_text:
+            raise ConfigError(f"OIDC provider #{index}: {', '.join(not_text)} must be text (a JSON string)")
         name = entry["name"]
         if not NAME_RE.match(name) or name in seen:
             raise ConfigError(f"OIDC provider name {name!r} must be unique, lower-case letters, digits, - or _")
         seen.add(name)
         secret = entry.get("client_secret") or os.environ.get(entry.get("client_secret_env") or "", "")
+        if not secret and entry.get("client_secret_env"):
+            raise ConfigError(f"OIDC provider {name}: the environment variable {entry['client_secret_env']} "
+                              "named by client_secret_env is not set or empty")
         if not secret:
             raise ConfigError(f"OIDC provider {name}: set client_secret_env to an environment variable holding "
                               "the client secret")
         claims = entry.get("claims") or {}
+        if not isinstance(claims, dict) or not all(isinstance(v, str) for v in claims.values()):
+            raise ConfigError(f"OIDC provider {name}: claims must map keys to claim names (a JSON object of strings)")
         unknown = set(claims) - set(CLAIM_KEYS)
         if unknown:
             raise ConfigError(f"OIDC provider {name}: unknown claim mapping keys {sorted(unknown)}")
