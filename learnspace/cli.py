@@ -39,6 +39,11 @@ def init_command():
     except OperationalError as exc:
         raise click.ClickException(f"数据库无法连接（{url.split('@')[-1]}）：{exc.orig}") from None
     click.echo("database: up to date")
+    from .catalog.operations import load_shipped
+    from .cli_support import command_transaction
+    with command_transaction():
+        catalogue = load_shipped()  # idempotent: keys are stable, an unchanged node is left alone
+    click.echo(f"catalogue: {catalogue.created} nodes added, {catalogue.updated} updated ({catalogue.total} shipped)")
     try:
         created = get_storage().ensure_bucket()
     except StorageError as exc:
@@ -49,12 +54,16 @@ def init_command():
 
 def register_commands() -> None:
     from .accounts.cli import register as register_accounts
+    from .catalog.cli import import_catalog_command
     from .demo import demo_command
+    from .lessons.cli import reconcile_command
     from .orgs.cli import register as register_orgs
 
     register_orgs(main)
     register_accounts(main)
     main.add_command(demo_command)
+    main.add_command(import_catalog_command)
+    main.add_command(reconcile_command)
 
 
 register_commands()
