@@ -8,12 +8,25 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(config) -> str:
+    """Return the CSP for this deployment: in presign mode videos load from MinIO's public origin."""
+    settings = config.get("LEARNSPACE")
+    if settings is None or settings.playback_mode != "presign" or config.get("STORAGE_BACKEND", "minio") != "minio":
+        return CONTENT_SECURITY_POLICY
+    from .storage.delivery import public_origin
+
+    # Only media-src widens: posters are served by the app, documents are downloads, not embeds.
+    origin = public_origin(settings)
+    return CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
+
+
 def init_security_headers(app) -> None:
     """Add CSP, no-sniff, frame and referrer headers to every response."""
+    policy = content_security_policy(app.config)
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -8,59 +8,26 @@ credentials, so two runs never collide.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.helpers import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _minio_binary() -> str:
-    candidates = [os.environ.get("LEARNSPACE_MINIO_BIN"), str(ROOT / "var" / "bin" / "minio"), shutil.which("minio")]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    pytest.exit("MinIO server binary not found: run scripts/test (it builds one with scripts/install-minio) "
-                "or set LEARNSPACE_MINIO_BIN", returncode=2)
 
 
 @pytest.fixture(scope="session")
 def minio_server(tmp_path_factory):
     """Start a real MinIO server for the whole session."""
+    from tests.fixtures.minio_process import MinioNotStarted, MinioProcess
+
     data = tmp_path_factory.mktemp("minio-data")
-    port, console = free_port(), free_port()
-    user, password = "ls" + secrets.token_hex(8), secrets.token_urlsafe(30)
-    env = dict(os.environ, MINIO_ROOT_USER=user, MINIO_ROOT_PASSWORD=password, MINIO_BROWSER="off")
-    log = open(data.parent / "minio.log", "wb")
-    proc = subprocess.Popen([_minio_binary(), "server", str(data), "--address", f"127.0.0.1:{port}",
-                             "--console-address", f"127.0.0.1:{console}", "--quiet"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/live", timeout=1) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.exit(f"MinIO did not start; see {data.parent / 'minio.log'}", returncode=2)
-        time.sleep(0.2)
-    yield {"endpoint": f"127.0.0.1:{port}", "access_key": user, "secret_key": password, "process": proc}
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        server = MinioProcess(data, log_path=data.parent / "minio.log").start()
+    except MinioNotStarted as exc:
+        pytest.exit(str(exc), returncode=2)
+    yield {"endpoint": server.endpoint, "access_key": server.access_key, "secret_key": server.secret_key,
+           "process": server.proc}
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,260 @@
+"""A teacher makes a complete lesson in the browser; a student of her school watches it on a phone.
+
+The teacher picks the textbook section with the cascading selects (the shipped catalogue), uploads a real
+H.264/AAC recording through upload.js in 8 MiB chunks, loses the network half way, reloads the page and
+resumes with the same file (only the missing chunks are sent again), adds the three documents, and
+publishes. A student of the same school opens the lesson on a phone; the video loads, seeks and plays.
+"""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fixtures.media import make_pdf
+from tests.fixtures.people import give_login
+
+from .harness import PHONE, sign_in
+
+pytestmark = pytest.mark.e2e
+
+TITLE = "秒的认识（第一课时）"
+#: generous: completing a recording joins the chunks in MinIO, hashes them and runs ffprobe/ffmpeg
+COMPLETE_MS = 60_000
+
+
+def recording(path) -> bytes:
+    """A 6-second 720×576 H.264/AAC MP4 of about 24 MB (noise keeps it big), so it takes 3 chunks of 8 MiB."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=6",
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-vf", "noise=alls=60:allf=t",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-b:v", "30M", "-maxrate", "30M", "-bufsize", "30M", "-c:a", "aac", "-shortest",
+                    "-movflags", "+faststart", str(path)], check=True, timeout=120)
+    return path.read_bytes()
+
+
+def office_document(path, folder: str, main: str):
+    """A minimal OOXML package (DOCX: word/document.xml, PPTX: ppt/presentation.xml)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml",
+                         '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                         'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+                         '</Types>')
+        package.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://'
+                                        'schemas.openxmlformats.org/package/2006/relationships"/>')
+        package.writestr(f"{folder}/{main}", '<?xml version="1.0" encoding="UTF-8"?><document/>')
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.fixture
+def shipped_catalogue(app):
+    from learnspace.catalog import operations as catalog
+    from learnspace.extensions import db
+
+    with app.app_context():
+        catalog.load_shipped_catalogue()
+        db.session.commit()
+
+
+def assert_fits(visit, page=None) -> None:
+    size = visit.overflow(page)
+    assert size["scrollWidth"] <= size["innerWidth"], f"page too wide on a phone: {size}"
+
+
+def part(page, kind: str):
+    return page.locator(f"#part-{kind}")
+
+
+def upload_and_wait(page, kind: str, path) -> None:
+    """Choose a file for one part and wait until the part is re-drawn as uploaded."""
+    part(page, kind).locator('input[type="file"]').set_input_files(str(path))
+    expect(part(page, kind).locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
+    expect(part(page, kind).locator(".upload-message")).to_contain_text("上传成功")
+
+
+def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, shipped_catalogue, open_browser,
+                                                                    minio_server, tmp_path):
+    teacher_login = give_login(app, world.people["teacher_a1"])
+    student_login = give_login(app, world.people["student_a1"])
+    video = tmp_path / "秒的认识-课堂实录.mp4"
+    video_size = len(recording(video))
+    assert video_size > 2 * 8 * 1024 * 1024  # three chunks
+    plan = make_pdf(tmp_path / "教学设计.pdf", "Lesson plan")
+    slides = office_document(tmp_path / "课件.pptx", "ppt", "presentation.xml")
+    exercises = office_document(tmp_path / "评测练习.docx", "word", "document.xml")
+
+    # --- the teacher creates the lesson on a section of the catalogue ---------------------------------
+    minio = (f"http://{minio_server['endpoint']}",)  # presigned playback URLs point the <video> there
+    teacher = open_browser(allow=minio)
+    page = sign_in(teacher, teacher_login, "Passw0rd-test")
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while an upload runs
+    page.get_by_role("link", name="新建课程").click()
+    expect(page.get_by_role("heading", name="新建课程")).to_be_visible()
+    page.get_by_label("课程标题").fill(TITLE)
+    for label, choice in [("学段", "小学"), ("学科", "数学"), ("教材版本", "人教版"), ("册次", "三年级上册"),
+                          ("章", "1 时、分、秒"), ("节", "秒的认识")]:
+        select = page.get_by_label(label, exact=True)
+        expect(select).to_be_visible()  # appears once its parent is chosen (GET /api/catalog/children)
+        select.select_option(label=choice)
+    expect(page.locator(".node-next")).to_be_hidden()  # the no-JavaScript button is not needed
+    page.get_by_label("课型").select_option("新授课")
+    page.get_by_label("课程简介").fill("认识时间单位“秒”，体会 1 分 = 60 秒。")
+    teacher.shot("new-lesson")
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建课程").click()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    expect(page.locator(".crumbs")).to_have_text("小学 › 数学 › 人教版 › 三年级上册 › 1 时、分、秒 › 秒的认识")
+    expect(page.locator("#lesson-summary")).to_contain_text("0/4")
+    expect(page.get_by_role("button", name="发布课程")).to_be_disabled()
+    teacher.shot("lesson-created")
+
+    # --- the recording: the network drops after the first chunk, the page is reloaded, upload resumes ---
+    chunk_puts: list[str] = []
+    page.on("request", lambda r: chunk_puts.append(r.url) if r.method == "PUT" and "/chunks/" in r.url else None)
+    dropped = re.compile(r".*/api/uploads/\d+/chunks/[12]$")
+    page.route(dropped, lambda route: route.abort("internetdisconnected"))
+    recording_part = part(page, "recording")
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/chunks/0")) as first:
+        recording_part.locator('input[type="file"]').set_input_files(str(video))
+    assert first.value.status == 200
+    expect(recording_part.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
+    bar = recording_part.get_by_role("progressbar")
+    expect(bar).to_be_visible()
+    assert 30 <= int(bar.get_attribute("aria-valuenow")) < 100
+    expect(recording_part.locator("[data-bytes]")).to_contain_text(f" / {video_size / 1024 / 1024:.1f} MB")
+    teacher.shot("upload-interrupted")
+
+    page.reload()
+    page.unroute(dropped)
+    expect(recording_part.locator(".part-note")).to_contain_text("有一个未完成的上传：秒的认识-课堂实录.mp4")
+    expect(recording_part.locator(".part-note")).to_contain_text("已收到 1/3 块")
+    teacher.shot("upload-unfinished-after-reload")
+    sent_before = len(chunk_puts)
+    recording_part.locator('input[type="file"]').set_input_files(str(video))
+    expect(recording_part.locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
+    resumed = chunk_puts[sent_before:]
+    assert sorted(u.rsplit("/", 1)[1] for u in resumed) == ["1", "2"], resumed  # chunk 0 was not sent again
+    expect(recording_part.locator(".upload-message")).to_contain_text("上传成功")
+    expect(recording_part).to_contain_text("720×576")
+    expect(recording_part).to_contain_text("符合晒课技术要求")
+    expect(page.locator("#lesson-player video.player")).to_be_attached()
+    expect(page.get_by_role("button", name="发布课程")).to_be_enabled()
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('learnspace-upload:'))") == []
+
+    # --- the three documents -----------------------------------------------------------------------------
+    upload_and_wait(page, "lesson_plan", plan)
+    upload_and_wait(page, "courseware", slides)
+    upload_and_wait(page, "exercises", exercises)
+    expect(page.locator("#lesson-summary")).to_contain_text("四项材料已齐全")
+    expect(page.locator("#lesson-summary")).to_contain_text("4/4")
+    teacher.shot("lesson-complete")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="发布课程").click()
+    expect(page.get_by_role("status")).to_contain_text("课程已发布。")
+    expect(page.locator(".lesson-head .tag")).to_have_text("已发布")
+    teacher.shot("lesson-published")
+    page.get_by_role("link", name="我的空间").click()
+    mine = page.locator("#lessons")
+    expect(mine.get_by_role("heading")).to_have_text("我的课程（1）")
+    expect(mine.get_by_role("link", name=TITLE)).to_be_visible()
+    expect(mine).to_contain_text("四项齐全")
+    teacher.shot("space-with-lesson")
+
+    # --- a student of the same school watches it on a phone, with seeking --------------------------------
+    student = open_browser(PHONE, allow=minio)
+    spage = sign_in(student, student_login, "Passw0rd-test")
+    spage.get_by_role("link", name="课程", exact=True).click()
+    spage.get_by_role("link", name=TITLE).click()
+    expect(spage.get_by_role("heading", name=TITLE)).to_be_visible()
+    expect(spage.locator("[data-uploader]")).to_have_count(0)
+    spage.wait_for_function("() => document.querySelector('video.player').readyState >= 1", timeout=20_000)
+    seeked = spage.evaluate("""() => new Promise((resolve, reject) => {
+        const video = document.querySelector('video.player');
+        const timer = setTimeout(() => reject(new Error('no seeked event')), 15000);
+        video.addEventListener('seeked', () => {
+          clearTimeout(timer);
+          resolve({time: video.currentTime, duration: video.duration, ready: video.readyState});
+        }, {once: true});
+        video.currentTime = 4;
+    })""")
+    assert abs(seeked["time"] - 4) < 0.2 and 5.5 < seeked["duration"] < 6.5 and seeked["ready"] >= 1, seeked
+    spage.evaluate("() => { const v = document.querySelector('video.player'); v.muted = true; return v.play(); }")
+    spage.wait_for_function("() => document.querySelector('video.player').currentTime > 4.3", timeout=15_000)
+    assert_fits(student)
+    student.shot("student-watches")
+    for name in ("教学设计.pdf", "课件.pptx", "评测练习.docx"):
+        expect(spage.get_by_role("link", name=name)).to_be_visible()
+
+
+def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_browser, tmp_path):
+    """On a phone: the form shows its errors; the lesson page fits; a refused file and a cancelled upload say so."""
+    teacher = open_browser(PHONE)
+    page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
+    page.goto("/lessons/new")
+    page.get_by_label("学段", exact=True).select_option(label="初中")
+    page.get_by_label("学科", exact=True).select_option(label="数学")
+    expect(page.get_by_label("教材版本", exact=True)).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建课程").click()
+    expect(page.get_by_text("请填写课程标题")).to_be_visible()
+    expect(page.locator("#node-error")).to_contain_text("请一直选到“章”或“节”这一级")
+    expect(page.get_by_label("学科", exact=True)).to_have_value(re.compile(r"\d+"))  # the choice is kept
+    assert_fits(teacher)
+    teacher.shot("new-lesson-errors")
+
+    page.get_by_label("课程标题").fill("有理数的加法")
+    for label, choice in [("教材版本", "人教版"), ("册次", "七年级上册")]:
+        page.get_by_label(label, exact=True).select_option(label=choice)
+    chapter = page.get_by_label("章", exact=True)
+    expect(chapter).to_be_visible()
+    chapter.select_option(index=1)
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建课程").click()
+    expect(page.get_by_role("heading", name="有理数的加法")).to_be_visible()
+    expect(page.locator("[data-uploader]")).to_have_count(5)
+    assert_fits(teacher)
+    teacher.shot("lesson-page")
+
+    # A file whose bytes are not what its name says is refused with the server's Chinese message.
+    fake = tmp_path / "教学设计.pdf"
+    fake.write_bytes(b"MZ\x90\x00 this is a Windows program, not a PDF" + bytes(2000))
+    plan = part(page, "lesson_plan")
+    plan.locator('input[type="file"]').set_input_files(str(fake))
+    expect(plan.locator(".upload-message.error")).to_contain_text("可执行程序")
+    expect(plan.locator(".tag.miss")).to_be_visible()
+    teacher.shot("upload-refused")
+
+    # Cancelling an upload that cannot get through removes what the server holds of it.
+    blocked = re.compile(r".*/api/uploads/\d+/chunks/\d+$")
+    page.route(blocked, lambda route: route.abort("internetdisconnected"))
+    plan.locator('input[type="file"]').set_input_files(str(make_pdf(tmp_path / "plan.pdf")))
+    expect(plan.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
+    expect(plan.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "0")
+    assert_fits(teacher)
+    teacher.shot("upload-retrying")
+    plan.get_by_role("button", name="取消上传").click()
+    expect(plan.locator(".upload-message")).to_have_text("已取消上传，服务器上的部分内容已删除。")
+    expect(plan.get_by_role("progressbar")).to_be_hidden()
+    page.unroute(blocked)
+    with app.app_context():
+        assert lesson_files(app) == [("lesson_plan", "failed")]  # only the refused program's record
+
+
+def lesson_files(app) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from learnspace.extensions import db
+    from learnspace.lessons.models import LessonFile
+
+    return [(f.kind, f.status) for f in db.session.scalars(select(LessonFile).order_by(LessonFile.id))]
