@@ -47,20 +47,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from .accounts.views import bp as accounts_bp, init_login
     from .admin.views import bp as admin_bp
+    from .catalog.views import bp as catalog_bp
     from .health import bp as health_bp
+    from .lessons.api import bp as uploads_bp
+    from .lessons.playback import bp as playback_bp
+    from .lessons.views import bp as lessons_bp
     from .spaces.views import bp as spaces_bp
 
     init_login(app)
-    for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp):
+    for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp):
         app.register_blueprint(blueprint)
-    from .lessons.playback import bp as playback_bp
-    app.register_blueprint(playback_bp)
-    from .catalog.views import bp as catalog_bp
-    app.register_blueprint(catalog_bp)
-    from .lessons.views import bp as lessons_bp
-    app.register_blueprint(lessons_bp)
-    from .lessons.api import bp as uploads_bp
-    app.register_blueprint(uploads_bp)
 
     from .security import init_security_headers
     from .templating import init_templating

@@ -82,7 +82,7 @@ def school(code: str):
     q = request.args.get("q", "").strip()[:64]
     rows, total = operations.people_of_school(school, q, page=page)
     return render_template("admin/school.html", school=school, rows=rows, total=total, page=page, q=q,
-                           reports=identities.open_school_claim_reports(school.id),
+                           reports=identities.open_school_claim_reports(school.id), provider_titles=_provider_titles(),
                            classes=operations.classes_of_school(school), codes_form=CodesForm(),
                            counts=operations.scope_counts_for_school(school))
 
@@ -147,11 +147,15 @@ def codes(code: str):
     return response
 
 
+def _provider_titles() -> dict[str, str]:
+    return {p.name: p.title for p in oidc.providers()}
+
+
 def _person_page(person, full_id):
     return render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
                            transfer_form=TransferForm(), space=spaces.space_of(person),
                            identities=identities.identities_of(person),
-                           provider_titles={p.name: p.title for p in oidc.providers()})
+                           provider_titles=_provider_titles())
 
 
 @bp.route("/people/<int:user_id>", methods=["GET"])

@@ -189,7 +189,8 @@
     this.say("正在准备上传…");
     var saved = recall(this.key);
     var start = saved ? api("GET", "/api/uploads/" + encodeURIComponent(saved)).then(function (info) {
-      if (info.status === "uploading" && info.size === self.file.size) { return info; }
+      // "verifying": the page was reloaded while the server checked the file; completing again is safe.
+      if ((info.status === "uploading" || info.status === "verifying") && info.size === self.file.size) { return info; }
       if (info.status === "ready") { return info; }
       remember(self.key, null);
       return null;
