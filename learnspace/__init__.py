@@ -42,8 +42,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from . import storage
     from .accounts import oidc
+    from .lessons import search_labels, search_source
+    from .search import indexer
     storage.init_app(app)
     oidc.init_app(app)
+    search_source.register()
+    search_labels.register()
+    indexer.init_app(app)
 
     from .accounts.views import bp as accounts_bp, init_login
     from .admin.views import bp as admin_bp
@@ -52,10 +57,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .lessons.api import bp as uploads_bp
     from .lessons.playback import bp as playback_bp
     from .lessons.views import bp as lessons_bp
+    from .search.views import bp as search_bp
     from .spaces.views import bp as spaces_bp
 
     init_login(app)
-    for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp):
+    for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
+                      search_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

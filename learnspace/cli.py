@@ -58,9 +58,11 @@ def register_commands() -> None:
     from .demo import demo_command
     from .lessons.cli import reconcile_command
     from .orgs.cli import register as register_orgs
+    from .search.cli import register as register_search
 
     register_orgs(main)
     register_accounts(main)
+    register_search(main)
     main.add_command(demo_command)
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)

@@ -44,6 +44,11 @@ def _id_number(rng: random.Random, county: str, year: int) -> str:
     return first17 + idcard.check_digit(first17)
 
 
+def _demo_password() -> str:
+    """Return a fresh demo password; always letters and digits, as the password rules demand."""
+    return f"Demo{secrets.randbelow(10_000):04d}{secrets.token_hex(2)}"
+
+
 def load_demo(rng: random.Random | None = None) -> dict[str, str]:
     """Create the demo region once and (re)set the demo accounts' passwords; returns login → password."""
     rng = rng or random.Random(2019)
@@ -53,7 +58,7 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
     passwords = {}
     for login, name, role, school_code, region in _demo_accounts():
         user = db.session.scalar(select(User).where(User.login_name == login))
-        password = "Demo" + secrets.token_hex(4)
+        password = _demo_password()
         if user is None:
             school = orgs.get_school_by_code(school_code) if school_code else None
             user = accounts.create_admin(login, name, password, role, school, region)
@@ -62,7 +67,7 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
             user.is_disabled = False
         passwords[login] = password
     teacher = db.session.scalar(select(User).where(User.teacher_number == DEMO_TEACHER))
-    accounts.set_password(teacher, passwords.setdefault(DEMO_TEACHER, "Demo" + secrets.token_hex(4)))
+    accounts.set_password(teacher, passwords.setdefault(DEMO_TEACHER, _demo_password()))
     teacher.login_name = teacher.teacher_number
     spaces.activate(teacher, "demo")
     audit.record("demo.load", detail="demo data ready")

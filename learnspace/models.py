@@ -7,3 +7,4 @@ from .orgs.models import Region, School  # noqa: F401
 from .spaces.models import Space  # noqa: F401
 from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
+from .search.models import SearchOutbox  # noqa: F401

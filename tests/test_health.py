@@ -36,7 +36,7 @@ def test_minio_down_answers_503_naming_storage(other_app):
     response, body, elapsed = healthz(other_app(MINIO_ENDPOINT=f"127.0.0.1:{free_port()}"))
     assert response.status_code == 503
     assert body["status"] == "degraded"
-    assert body["failing"] == ["storage"]
+    assert body["failing"] == ["storage"], body
     assert body["storage"]["ok"] is False and body["storage"]["detail"].startswith("unreachable")
     assert body["database"]["ok"] is True and body["search"]["ok"] is True
     assert elapsed < 10
@@ -46,7 +46,7 @@ def test_missing_bucket_answers_503_naming_storage(other_app):
     """MinIO up but the configured bucket never created: storage is reported as failing with the reason."""
     response, body, _ = healthz(other_app(MINIO_BUCKET="ls-no-such-bucket"))
     assert response.status_code == 503
-    assert body["failing"] == ["storage"]
+    assert body["failing"] == ["storage"], body
     assert "ls-no-such-bucket" in body["storage"]["detail"]
 
 

@@ -49,6 +49,8 @@ class Lesson(db.Model):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: how often the lesson was opened; a sort key of search
+    view_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     teacher: Mapped[User] = relationship()
     school: Mapped[School] = relationship()

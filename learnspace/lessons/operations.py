@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -21,6 +21,7 @@ from ..catalog.models import CatalogNode, SchoolEdition
 from ..db import utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..search.outbox import enqueue as enqueue_for_search
 from .models import LANGUAGES, LESSON_TYPES, PART_KINDS, VISIBILITIES, Lesson
 from .permissions import visible_clause
 
@@ -159,6 +160,7 @@ def update_lesson(lesson: Lesson, **fields) -> Lesson:
     if node is not None:
         changed.append("catalog_node")
     db.session.flush()
+    enqueue_for_search("lesson", lesson.id)
     audit.record("lesson.update", target=f"lesson:{lesson.id}", detail=",".join(changed) or None)
     return lesson
 
@@ -181,6 +183,7 @@ def publish(lesson: Lesson) -> Lesson:
     lesson.status = "published"
     lesson.published_dt = utcnow()
     db.session.flush()
+    enqueue_for_search("lesson", lesson.id)
     audit.record("lesson.publish", target=f"lesson:{lesson.id}",
                  detail=None if lesson.is_complete else "missing=" + ",".join(lesson.missing_parts))
     return lesson
@@ -192,6 +195,7 @@ def withdraw(lesson: Lesson) -> Lesson:
         raise Conflict("只有已发布的课程可以撤回")
     lesson.status = "withdrawn"
     db.session.flush()
+    enqueue_for_search("lesson", lesson.id)
     audit.record("lesson.withdraw", target=f"lesson:{lesson.id}")
     return lesson
 
@@ -206,6 +210,7 @@ def delete_lesson(lesson: Lesson) -> None:
     db.session.flush()
     db.session.expire(lesson, ["files"])
     db.session.delete(lesson)
+    enqueue_for_search("lesson", lesson_id)
     db.session.flush()
     audit.record("lesson.delete", target=f"lesson:{lesson_id}", detail=f"files={count}")
     log.info("lesson %s deleted with %s files", lesson_id, count)
@@ -259,3 +264,16 @@ def preferred_edition_ids(school_id: int | None) -> list[int]:
         return []
     return sorted(set(db.session.scalars(
         select(SchoolEdition.edition_node_id).where(SchoolEdition.school_id == school_id))))
+
+
+#: The search index's view counts are refreshed every this many views (not on every view).
+VIEWS_PER_INDEX_REFRESH = 20
+
+
+def record_view(lesson: Lesson) -> int:
+    """Count one view of a published lesson by someone other than its teacher; return the new count."""
+    db.session.execute(update(Lesson).where(Lesson.id == lesson.id).values(view_count=Lesson.view_count + 1))
+    db.session.refresh(lesson, ["view_count"])
+    if lesson.view_count % VIEWS_PER_INDEX_REFRESH == 0:
+        enqueue_for_search("lesson", lesson.id)
+    return lesson.view_count

@@ -161,6 +161,9 @@ def show(lesson_id: int):
             return render_template("lessons/hidden.html", next_url=request.full_path.rstrip("?")), 404
         raise NotFound("课程不存在，或您没有查看权限。")
     is_owner = can_edit(viewer, lesson)
+    if lesson.status == "published" and not is_owner:
+        operations.record_view(lesson)
+        db.session.commit()
     parts = []
     for kind in (*REQUIRED_PARTS, "subtitles"):
         unfinished = [f for f in lesson.files if f.kind == kind and f.status == "uploading"] if is_owner else []

@@ -1,38 +1,203 @@
-"""Opening, creating and checking the Whoosh index directory."""
+"""The index on disk: generations, the ``current`` link, opening, creating and checking.
+
+Layout of the search directory (``LEARNSPACE_SEARCH_DIR``)::
+
+    current -> gen-20261130T090000-1a2b3c   symlink to the live generation (replaced with os.replace)
+    gen-…/                                  one complete Whoosh index per generation
+    writer.lock                             flock'ed by the one process that writes (see indexer.py)
+
+A rebuild writes a new generation beside the live one and swaps the link in one
+atomic rename, so a search never sees a half-built index. The generation that was
+replaced is kept until the next swap, for searchers still reading it; older ones
+are removed.
+
+Searching: ``get_searcher()`` returns this thread's reusable Whoosh searcher,
+refreshed when the index changed and reopened when the generation changed;
+``IndexUnavailable`` when there is no usable index. ``index_version(searcher)``
+changes whenever the visible documents may have changed (a result-cache key).
+"""
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import shutil
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import current_app
 from whoosh import index
-from whoosh.fields import ID, STORED, TEXT, Schema
 
-#: The lessons issue extends this schema; the foundation only needs an index that opens.
-SCHEMA = Schema(lesson_id=ID(stored=True, unique=True), title=TEXT(stored=True), payload=STORED)
+from .schema import make_schema
+
+log = logging.getLogger(__name__)
+
+CURRENT = "current"
+GEN_PREFIX = "gen-"
+#: Whoosh index name inside a generation directory
+INDEX_NAME = "lessons"
+
+
+class IndexUnavailable(Exception):
+    """There is no index to search, or it cannot be opened."""
 
 
 def index_dir() -> Path:
+    """Return the search directory (holding generations, the current link and the lock file)."""
     return Path(current_app.config["LEARNSPACE"].search_dir)
 
 
+def current_dir(root: Path | None = None) -> Path | None:
+    """Return the live generation's directory, or None when there is none."""
+    root = root or index_dir()
+    link = root / CURRENT
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    path = root / target
+    return path if path.is_dir() else None
+
+
+def new_generation_dir(root: Path | None = None) -> Path:
+    """Create and return an empty directory for a new generation."""
+    root = root or index_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = root / f"{GEN_PREFIX}{stamp}-{secrets.token_hex(3)}"
+    path.mkdir()
+    return path
+
+
+def create_empty(path: Path):
+    """Create an empty index with the current schema in *path* and return it."""
+    return index.create_in(str(path), make_schema(), indexname=INDEX_NAME)
+
+
+def open_dir(path: Path):
+    """Open the Whoosh index of generation directory *path*."""
+    return index.open_dir(str(path), indexname=INDEX_NAME)
+
+
+def swap_to(path: Path, root: Path | None = None) -> None:
+    """Make generation *path* the live one atomically, then remove generations older than the replaced one."""
+    root = root or index_dir()
+    previous = current_dir(root)
+    tmp = root / f".{CURRENT}.{os.getpid()}.{secrets.token_hex(3)}"
+    os.symlink(path.name, tmp)
+    os.replace(tmp, root / CURRENT)  # rename(2): readers see the old or the new link, never none
+    keep = {path.name} | ({previous.name} if previous is not None else set())
+    for old in root.glob(GEN_PREFIX + "*"):
+        if old.name not in keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    log.info("search index generation %s is live", path.name)
+
+
 def ensure_index() -> bool:
-    """Create an empty index when none exists; returns True when created."""
-    path = index_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    if index.exists_in(str(path)):
-        return False
-    index.create_in(str(path), SCHEMA)
-    return True
+    """Create an empty live index when none exists; returns True when created."""
+    from .indexer import writer_lock
+
+    root = index_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with writer_lock(blocking=True):
+        live = current_dir(root)
+        if live is not None and index.exists_in(str(live), indexname=INDEX_NAME):
+            return False
+        path = new_generation_dir(root)
+        create_empty(path)
+        swap_to(path, root)
+        return True
+
+
+def open_index():
+    """Open the live index, or raise IndexUnavailable."""
+    live = current_dir()
+    if live is None:
+        raise IndexUnavailable("no live index generation")
+    try:
+        return open_dir(live)
+    except Exception as exc:  # missing or corrupt files raise many kinds of errors
+        raise IndexUnavailable(f"index unreadable: {type(exc).__name__}") from exc
+
+
+_local = threading.local()
+
+
+def get_searcher():
+    """Return this thread's searcher of the live index, refreshed; raise IndexUnavailable.
+
+    Do not close it: it is reused by the next search on this thread.
+    """
+    live = current_dir()
+    if live is None:
+        raise IndexUnavailable("no live index generation")
+    cached = getattr(_local, "cached", None)
+    try:
+        if cached is not None and cached[0] == live:
+            searcher = cached[1]
+            if not searcher.up_to_date():
+                # Not searcher.refresh(): whoosh-reloaded's reader reuse keeps a segment reader whose
+                # segment only gained deletions, so withdrawn lessons stayed findable (and closing the
+                # old searcher after refresh() closed readers the new one shared). Open afresh.
+                fresh = searcher._ix.searcher()
+                _local.cached = (live, fresh)
+                searcher.close()
+                searcher = fresh
+            return searcher
+        if cached is not None:
+            _local.cached = None
+            cached[1].close()
+        searcher = open_dir(live).searcher()
+    except IndexUnavailable:
+        raise
+    except Exception as exc:
+        _local.cached = None
+        raise IndexUnavailable(f"index unreadable: {type(exc).__name__}") from exc
+    _local.cached = (live, searcher)
+    return searcher
+
+
+def index_version() -> str | None:
+    """Return a key of the documents get_searcher() last returned on this thread (generation and commit).
+
+    It changes whenever the searchable documents may have changed: a result-cache key.
+    """
+    cached = getattr(_local, "cached", None)
+    if cached is None:
+        return None
+    return f"{cached[0].name}:{cached[1].ixreader.generation()}"
 
 
 def health() -> tuple[bool, str]:
-    """Report whether the index exists and opens."""
-    path = index_dir()
+    """Report whether the live index exists and opens, with its size and the outbox backlog."""
+    live = current_dir()
+    if live is None:
+        return False, "index missing; run learnspace init or learnspace reindex"
     try:
-        if not index.exists_in(str(path)):
-            return False, "index missing; run learnspace init"
-        ix = index.open_dir(str(path))
+        ix = open_dir(live)
         with ix.searcher() as searcher:
-            return True, f"ok ({searcher.doc_count()} documents)"
+            count = searcher.doc_count()
     except Exception as exc:  # corrupt index files raise many kinds of errors
-        return False, f"index unreadable: {type(exc).__name__}"
+        return False, f"index unreadable: {type(exc).__name__}; run learnspace reindex"
+    detail = f"ok ({count} documents, generation {live.name}"
+    pending = _pending_outbox()
+    if pending:
+        detail += f", {pending} changes waiting for the indexer"
+    return True, detail + ")"
+
+
+def _pending_outbox() -> int | None:
+    try:
+        from sqlalchemy import func, select
+
+        from ..extensions import db
+        from .models import SearchOutbox
+        return db.session.scalar(select(func.count()).select_from(SearchOutbox))
+    except Exception:  # the database check reports database trouble; this is only a detail
+        try:
+            from ..extensions import db
+            db.session.rollback()
+        except Exception:
+            pass
+        return None

@@ -188,6 +188,7 @@ def test_raw_sqlite_file_holds_no_plaintext_id_number(app, world, database_url):
     from pathlib import Path
 
     from learnspace.extensions import db
+    from tests.fixtures.rawfile import read_database_files
 
     if not database_url.startswith("sqlite"):
         pytest.skip("raw file scan applies to SQLite; test_set_id_card_stores_only_ciphertext_hash_and_mask "
@@ -196,7 +197,7 @@ def test_raw_sqlite_file_holds_no_plaintext_id_number(app, world, database_url):
     with app.app_context():
         db.session.remove()
     path = Path(database_url.removeprefix("sqlite:///"))
-    raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    raw = read_database_files(path)  # in a child process: see tests/fixtures/rawfile.py
     assert len(raw) > 0
     assert number.encode() not in raw
     assert number.encode("utf-16-le") not in raw

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sqlite3
 from pathlib import Path
+
+from tests.fixtures.rawfile import read_database_files
 
 import pytest
 from sqlalchemy import select, text
@@ -42,13 +43,15 @@ def test_the_sqlite_file_holds_no_plaintext_id_number_but_does_hold_the_masked_f
     if db.engine.dialect.name != "sqlite":
         pytest.skip("raw file scan is for SQLite; PostgreSQL is covered by the column scan")
     path = Path(db.engine.url.database)
-    wal = Path(f"{path}-wal")
-    before_checkpoint = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    before_checkpoint = read_database_files(path)
     db.session.commit()
-    checkpoint = sqlite3.connect(path, isolation_level=None)  # outside any transaction, as SQLite requires
-    checkpoint.execute("PRAGMA wal_checkpoint(FULL)")
-    checkpoint.close()
-    after_checkpoint = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    # A pooled DBAPI connection outside any transaction (as SQLite requires): no extra file descriptor to close.
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(FULL)")
+    finally:
+        raw.close()
+    after_checkpoint = read_database_files(path)
 
     for raw in (before_checkpoint, after_checkpoint):
         for number in imported:

@@ -277,3 +277,32 @@ def test_space_lists_all_lessons_to_the_owner_and_visible_ones_to_visitors(app, 
 
     far = as_person("student_b1").get(f"/spaces/{space_id}").get_data(as_text=True)
     assert "空间课例" not in far and "暂无可以查看的课程" in far
+
+
+def test_views_by_others_are_counted_and_the_teachers_own_are_not(app, world):
+    """A published lesson's view_count grows with each visit by a student, not by its teacher."""
+    from learnspace.extensions import db
+    from learnspace.lessons.models import Lesson
+    from tests.fixtures.helpers import login
+    from tests.fixtures.lessons import make_lesson
+    from tests.fixtures.world import PASSWORD
+
+    with app.app_context():
+        from learnspace.accounts.models import User
+        teacher = db.session.get(User, world.people["teacher_a1"])
+        lesson_id = make_lesson(teacher.id, teacher.school_id, status="published", visibility="school")
+        student = db.session.get(User, world.people["student_a1"])
+        student.login_name = "student-a1"
+        from learnspace.accounts import operations as accounts
+        accounts.set_password(student, PASSWORD)
+        teacher.login_name = "teacher-a1"
+        accounts.set_password(teacher, PASSWORD)
+        db.session.commit()
+    reader, author = app.test_client(), app.test_client()
+    login(reader, "student-a1", PASSWORD)
+    login(author, "teacher-a1", PASSWORD)
+    for _ in range(3):
+        assert reader.get(f"/lessons/{lesson_id}").status_code == 200
+    assert author.get(f"/lessons/{lesson_id}").status_code == 200
+    with app.app_context():
+        assert db.session.get(Lesson, lesson_id).view_count == 3

@@ -1,0 +1,33 @@
+"""Names for the raw facet values the search page shows: catalogue node ids and language codes.
+
+Registered in create_app (``search_labels.register()``) so the search views never import a domain.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..catalog.models import CatalogNode
+from ..extensions import db
+from .models import LANGUAGES
+
+
+def node_names(values: list[str]) -> dict[str, str]:
+    """Return "第十七章 勾股定理"-style names of the catalogue nodes whose ids are *values*."""
+    ids = {int(v) for v in values if str(v).isdigit() and len(str(v)) < 18}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(CatalogNode.id, CatalogNode.name).where(CatalogNode.id.in_(ids))).all()
+    return {str(node_id): name for node_id, name in rows}
+
+
+def language_names(values: list[str]) -> dict[str, str]:
+    """Return the Chinese name of each language code in *values*."""
+    return {v: LANGUAGES[v] for v in values if v in LANGUAGES}
+
+
+def register() -> None:
+    """Hand the search pages the functions that name node and language facet values."""
+    from ..search.views import register_facet_labels
+
+    register_facet_labels("node", node_names)
+    register_facet_labels("language", language_names)

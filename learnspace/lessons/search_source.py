@@ -1,0 +1,104 @@
+"""What the search index knows about a lesson: the lessons domain's document source.
+
+Registered in create_app with ``learnspace.search.documents.register_source("lesson", …)``
+so the search service never imports lesson models.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..catalog.models import CatalogNode
+from ..extensions import db
+from .models import Lesson
+
+DOC_TYPE = "lesson"
+#: ids per SELECT … IN (…) when fetching documents
+FETCH_CHUNK = 500
+
+
+def _node_ids(node: CatalogNode | None) -> list[int]:
+    if node is None:
+        return []
+    return [int(part) for part in (node.path or "").strip("/").split("/") if part.isdigit()]
+
+
+def _chapter_names(node: CatalogNode | None, parents: dict[int, CatalogNode]) -> str:
+    if node is None:
+        return ""
+    names = [node.name]
+    if node.level == "section" and node.parent_id in parents:
+        names.insert(0, parents[node.parent_id].name)
+    return " ".join(names)
+
+
+def _document(lesson: Lesson, parents: dict[int, CatalogNode]) -> dict:
+    county = lesson.school.county_code if lesson.school else ""
+    node = lesson.catalog_node
+    return {
+        "id": lesson.id,
+        "title": lesson.title,
+        "description": lesson.description or "",
+        "teacher_name": lesson.teacher.real_name if lesson.teacher else "",
+        "school_name": lesson.school.name if lesson.school else "",
+        "stage": lesson.stage,
+        "subject": lesson.subject,
+        "grade": lesson.grade,
+        "edition": lesson.edition,
+        "node_id": lesson.catalog_node_id,
+        "node_ids": _node_ids(node) or [lesson.catalog_node_id],
+        "chapter": _chapter_names(node, parents),
+        "lesson_type": lesson.lesson_type,
+        "language": lesson.language,
+        "level": "",  # filled by the evaluation issue
+        "province_code": county[:2] + "0000" if county else "",
+        "city_code": county[:4] + "00" if county else "",
+        "county_code": county,
+        "school_id": lesson.school_id,
+        "teacher_id": lesson.teacher_id,
+        "visibility": lesson.visibility,
+        "published_dt": lesson.published_dt,
+        "views": lesson.view_count or 0,
+    }
+
+
+def fetch(ids) -> dict[int, dict | None]:
+    """Return the search document of each lesson id; None for lessons that are not published or gone."""
+    ids = sorted({int(i) for i in ids})
+    out: dict[int, dict | None] = {i: None for i in ids}
+    for start in range(0, len(ids), FETCH_CHUNK):
+        chunk = ids[start:start + FETCH_CHUNK]
+        lessons = db.session.scalars(
+            select(Lesson).where(Lesson.id.in_(chunk), Lesson.status == "published")
+            .options(selectinload(Lesson.teacher), selectinload(Lesson.school),
+                     selectinload(Lesson.catalog_node))
+            .execution_options(populate_existing=True)).all()
+        parent_ids = {l.catalog_node.parent_id for l in lessons
+                      if l.catalog_node is not None and l.catalog_node.level == "section"}
+        parents = {}
+        if parent_ids:
+            parents = {n.id: n for n in db.session.scalars(select(CatalogNode).where(CatalogNode.id.in_(parent_ids)))}
+        for lesson in lessons:
+            out[lesson.id] = _document(lesson, parents)
+    return out
+
+
+def all_ids() -> Iterator[int]:
+    """Yield the id of every published lesson, in id order, a page at a time."""
+    last = 0
+    while True:
+        page = db.session.scalars(select(Lesson.id).where(Lesson.status == "published", Lesson.id > last)
+                                  .order_by(Lesson.id).limit(10_000)).all()
+        if not page:
+            return
+        yield from page
+        last = page[-1]
+
+
+def register() -> None:
+    """Make lessons searchable: hand the search service this module's functions."""
+    from ..search.documents import register_source
+
+    register_source(DOC_TYPE, fetch, all_ids)

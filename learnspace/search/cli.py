@@ -1,0 +1,70 @@
+"""``learnspace indexer`` (apply the outbox, continuously or once) and ``learnspace reindex``."""
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+from flask.cli import with_appcontext
+
+log = logging.getLogger(__name__)
+
+
+@click.command("indexer")
+@click.option("--once", is_flag=True, help="Apply what is pending and exit.")
+@click.option("--interval", type=float, default=2.0, show_default=True,
+              help="Seconds to wait when there is nothing to do.")
+@with_appcontext
+def indexer_command(once: bool, interval: float):
+    """Keep the search index in step with the database (the single index writer)."""
+    from ..extensions import db
+    from .index import ensure_index
+    from .indexer import drain
+
+    ensure_index()
+    while True:
+        try:
+            applied = drain()
+        except Exception:  # a database or disk hiccup: log, keep the rows, try again
+            log.exception("search indexer: drain failed; retrying")
+            db.session.rollback()
+            applied = 0
+            if once:
+                raise click.ClickException("索引更新失败，详见日志 / drain failed, see the log") from None
+        finally:
+            db.session.remove()
+        if once:
+            click.echo(f"search: {applied} changes applied")
+            return
+        if not applied:
+            time.sleep(interval)
+
+
+@click.command("reindex")
+@click.option("--procs", type=int, default=None,
+              help="Whoosh analysis processes (default 1; more uses Whoosh's multiprocessing writer).")
+@with_appcontext
+def reindex_command(procs: int | None):
+    """Rebuild the whole search index from the database and swap it in atomically."""
+    from tqdm import tqdm
+
+    from .indexer import rebuild
+
+    bar = tqdm(total=0, unit="doc", desc="reindex", dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        count = rebuild(progress, procs=procs)
+    finally:
+        bar.close()
+    click.echo(f"search: index rebuilt with {count} lessons")
+
+
+def register(group) -> None:
+    """Attach the search commands to the ``learnspace`` group."""
+    group.add_command(indexer_command)
+    group.add_command(reindex_command)

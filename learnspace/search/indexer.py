@@ -1,0 +1,256 @@
+"""Applying changes to the index: the outbox drain, the full rebuild, and the one-writer lock.
+
+Exactly one process writes the index at a time. The lock is ``writer.lock`` in the
+search directory, taken with ``fcntl.flock``: the kernel drops it when the holder
+exits or crashes, so there is nothing stale to clean up. ``drain`` asks for it
+without waiting: when another process is writing, that process (or a later drain)
+applies the rows, so no caller ever waits on or sees Whoosh's ``LockError``.
+``rebuild`` waits for it and holds it from before it reads the database until the
+new generation is live, so no change can be applied to the old generation and then
+lost in the swap; rows written meanwhile stay in the outbox for the next drain.
+
+Order of a drain batch: read outbox rows, then read the documents (so they are at
+least as new as the rows), write and commit Whoosh, then delete exactly the rows
+read. A crash anywhere leaves the rows, and replaying them is harmless.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import delete, select
+from whoosh.index import LockError
+
+from ..extensions import db
+from . import index as search_index
+from .analysis import fold, pinyin_terms
+from .documents import doc_types, get_source
+from .models import SearchOutbox
+from .schema import SUMMARY_CHARS
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "writer.lock"
+#: outbox rows applied per Whoosh commit
+BATCH = 500
+#: documents fetched per call of a source's fetch() during a rebuild
+REBUILD_CHUNK = 1000
+
+
+@contextmanager
+def writer_lock(blocking: bool = False, root: Path | None = None) -> Iterator[bool]:
+    """Hold the single-writer lock of the search directory; yields whether it was acquired."""
+    root = root or search_index.index_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def document_fields(doc: dict) -> dict:
+    """Turn a source's document into the Whoosh fields of learnspace.search.schema."""
+    title = doc.get("title") or ""
+    teacher = doc.get("teacher_name") or ""
+    description = doc.get("description") or ""
+    published = doc.get("published_dt")
+    node_ids = doc.get("node_ids") or []
+    return {
+        "id": str(doc["id"]),
+        "title": title,
+        "chapter": doc.get("chapter") or "",
+        "teacher_name": teacher,
+        "school_name": doc.get("school_name") or "",
+        "description": description,
+        "summary": description[:SUMMARY_CHARS],
+        "pinyin": pinyin_terms(title, teacher),
+        "title_exact": fold(title).strip(),
+        **{name: str(doc.get(name) or "") for name in (
+            "stage", "subject", "grade", "edition", "lesson_type", "language", "level", "visibility",
+            "province_code", "city_code", "county_code")},
+        "node_id": str(doc.get("node_id") or (node_ids[-1] if node_ids else "")),
+        "node_ids": ",".join(str(i) for i in node_ids),
+        "school_id": str(doc.get("school_id") or ""),
+        "teacher_id": str(doc.get("teacher_id") or ""),
+        "published_ts": int(published.timestamp()) if published is not None else 0,
+        "views": int(doc.get("views") or 0),
+    }
+
+
+def build_index(ix, documents: Iterable[dict], *, procs: int = 1, limitmb: int = 256,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Add *documents* to the (new, empty) Whoosh index *ix* in one writer; return how many.
+
+    The building path of ``rebuild`` and of scripts/bench/search.py. With procs > 1,
+    Whoosh analyses in that many worker processes and merges their segments.
+    """
+    writer = ix.writer(procs=procs, limitmb=limitmb) if procs > 1 else ix.writer(limitmb=limitmb)
+    count = 0
+    try:
+        for doc in documents:
+            writer.add_document(**document_fields(doc))
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(1000)
+        writer.commit(optimize=True)
+    except BaseException:
+        writer.cancel()
+        raise
+    if progress is not None and count % 1000:
+        progress(count % 1000)
+    return count
+
+
+def _live_index():
+    live = search_index.current_dir()
+    if live is None:
+        # No index yet (fresh checkout, or someone removed it): start an empty one; a reindex fills it.
+        live = search_index.new_generation_dir()
+        search_index.create_empty(live)
+        search_index.swap_to(live)
+    return search_index.open_dir(live)
+
+
+def _apply(ix, rows) -> None:
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        wanted[row.doc_type].add(row.doc_id)
+    writer = ix.writer()
+    try:
+        for doc_type, ids in wanted.items():
+            docs = get_source(doc_type).fetch(sorted(ids))
+            for doc_id in ids:
+                doc = docs.get(doc_id)
+                if doc is None:
+                    writer.delete_by_term("id", str(doc_id))
+                else:
+                    writer.update_document(**document_fields(doc))
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def drain(limit: int | None = None) -> int:
+    """Apply pending outbox rows to the index and delete them; return how many rows were applied.
+
+    Returns 0 at once when another process holds the writer lock (it will apply them).
+    """
+    types = doc_types()
+    if not types:
+        return 0
+    applied = 0
+    try:
+        with writer_lock(blocking=False) as acquired:
+            if not acquired:
+                return 0
+            ix = None
+            while limit is None or applied < limit:
+                size = BATCH if limit is None else min(BATCH, limit - applied)
+                rows = db.session.execute(
+                    select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
+                    .where(SearchOutbox.doc_type.in_(types)).order_by(SearchOutbox.id).limit(size)).all()
+                if not rows:
+                    db.session.rollback()  # end the read transaction; nothing was written
+                    break
+                ix = ix or _live_index()
+                try:
+                    _apply(ix, rows)
+                except BaseException:
+                    db.session.rollback()
+                    raise
+                db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
+                db.session.commit()
+                applied += len(rows)
+    except LockError:
+        # Only a writer that bypassed writer.lock can hold Whoosh's own lock; leave the rows for later.
+        log.warning("search index busy (Whoosh lock held outside writer.lock); %s rows applied", applied)
+        db.session.rollback()
+    if applied:
+        log.info("search: applied %s outbox rows", applied)
+    return applied
+
+
+def _all_documents(ids_by_type: dict[str, list[int]]) -> Iterator[dict]:
+    for doc_type, ids in ids_by_type.items():
+        fetch = get_source(doc_type).fetch
+        for start in range(0, len(ids), REBUILD_CHUNK):
+            docs = fetch(ids[start:start + REBUILD_CHUNK])
+            for doc_id in ids[start:start + REBUILD_CHUNK]:
+                doc = docs.get(doc_id)
+                if doc is not None:
+                    yield doc
+            db.session.rollback()  # one short read transaction per chunk, not one for the whole rebuild
+
+
+def rebuild(progress: Callable[[int, int], None] | None = None, *, procs: int | None = None) -> int:
+    """Build a complete new index from the database and swap it in atomically; return the document count.
+
+    *progress(done, total)* is called as documents are added. Searches use the old
+    generation until the swap; outbox rows written meanwhile are applied by the next drain.
+    """
+    procs = procs or 1
+    with writer_lock(blocking=True):
+        ids_by_type = {doc_type: list(get_source(doc_type).all_ids()) for doc_type in doc_types()}
+        total = sum(len(ids) for ids in ids_by_type.values())
+        path = search_index.new_generation_dir()
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total)
+
+        try:
+            ix = search_index.create_empty(path)
+            count = build_index(ix, _all_documents(ids_by_type), procs=procs if total >= 5000 else 1,
+                                progress=step)
+            search_index.swap_to(path)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+    log.info("search: rebuilt the index with %s documents in %s", count, path.name)
+    return count
+
+
+def drain_after_request(response):
+    """Flask after_request hook: apply the outbox rows this request enqueued (cheap when none)."""
+    from flask import current_app, g
+
+    if not g.pop("search_outbox_enqueued", False):
+        return response
+    try:
+        # The view has committed; anything left in its session would be rolled back at teardown
+        # anyway. End its transaction now (SQLite: release the write lock it may hold) and drain in
+        # a fresh app context, which has its own session, so the request's leftovers are never committed.
+        db.session.rollback()
+        with current_app.app_context():
+            try:
+                drain()
+            finally:
+                db.session.remove()
+    except Exception:  # indexing is a side effect; the change is committed and the outbox keeps it
+        log.exception("search: drain after request failed; the indexer will retry")
+    return response
+
+
+def init_app(app) -> None:
+    """Drain after requests that enqueued search changes (``LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST``)."""
+    if app.config.get("SEARCH_DRAIN_AFTER_REQUEST", True):
+        app.after_request(drain_after_request)
