@@ -102,6 +102,14 @@ def test_section_page_leaves_a_place_for_lessons(app, catalogue, student):
     assert "几分之一" in html and 'id="lessons"' in html and "8 分数的初步认识" in html
 
 
+def test_chapter_page_links_to_the_search_for_its_lessons(app, catalogue, student):
+    """The chapter page sends the reader to /search filtered by that node (which includes its sections)."""
+    chapter = catalogue["xx-math-pep-g3a-u8"]
+    html = student.get(f"/catalog/{chapter}").get_data(as_text=True)
+    assert f'href="/search?node={chapter}"' in html
+    assert student.get(f"/search?node={chapter}").status_code == 200
+
+
 def test_unknown_node_page_is_404_in_chinese(app, catalogue, student):
     response = student.get("/catalog/999999")
     assert response.status_code == 404 and "教材目录节点不存在" in response.get_data(as_text=True)
