@@ -137,3 +137,4 @@ def world(app):
 # checks the production parameters); and make_app for a second "worker" app.
 from tests.fixtures.apps import make_app  # noqa: E402,F401
 from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: E402,F401
+from tests.fixtures.backends import empty_postgres_app, sqlite_app  # noqa: E402,F401

@@ -181,23 +181,3 @@ def test_set_id_card_refuses_an_invalid_number_and_keeps_the_old_one(app, world)
         with pytest.raises(ValidationError):
             accounts.set_id_card(person, good[:17] + ("0" if good[17] != "0" else "1"))
         assert (person.id_card_hash, person.id_card_masked) == before
-
-
-def test_raw_sqlite_file_holds_no_plaintext_id_number(app, world, database_url):
-    """On SQLite, the database file and its WAL do not contain the ID-card number in any encoding."""
-    from pathlib import Path
-
-    from learnspace.extensions import db
-    from tests.fixtures.rawfile import read_database_files
-
-    if not database_url.startswith("sqlite"):
-        pytest.skip("raw file scan applies to SQLite; test_set_id_card_stores_only_ciphertext_hash_and_mask "
-                    "covers every database through SQL")
-    number = make_id("430102", "20150101", "001")  # the world's student has this number
-    with app.app_context():
-        db.session.remove()
-    path = Path(database_url.removeprefix("sqlite:///"))
-    raw = read_database_files(path)  # in a child process: see tests/fixtures/rawfile.py
-    assert len(raw) > 0
-    assert number.encode() not in raw
-    assert number.encode("utf-16-le") not in raw

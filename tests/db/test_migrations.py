@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
@@ -94,26 +93,9 @@ def test_the_session_database_is_in_step_with_the_models(app):
         assert current_revision() == script_directory().get_current_head()
 
 
-@pytest.fixture
-def fresh_postgres_schema(app, make_app):
-    """A second app whose connections use a new, empty PostgreSQL schema of the test database."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only")
-        schema = f"ls_migration_test_{secrets.token_hex(4)}"
-        url = db.engine.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        with db.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_app(env={"LEARNSPACE_DATABASE_URL": url.render_as_string(hide_password=False)})
-    finally:
-        with app.app_context(), db.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
-def test_postgresql_upgrade_on_an_empty_schema_matches_and_downgrades_cleanly(fresh_postgres_schema):
+def test_postgresql_upgrade_on_an_empty_schema_matches_and_downgrades_cleanly(empty_postgres_app):
     """On PostgreSQL too: empty schema → head has no autogenerate diff → base leaves no table → head again."""
-    with fresh_postgres_schema.app_context():
+    with empty_postgres_app.app_context():
         assert tables() == set()
         upgrade()
         assert schema_diff() == []

@@ -31,7 +31,7 @@ COMPLETE_MS = 60_000
 def recording(path) -> bytes:
     """A 6-second 720×576 H.264/AAC MP4 of about 24 MB (noise keeps it big), so it takes 3 chunks of 8 MiB."""
     if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
+        pytest.fail("ffmpeg is not installed (Debian: apt-get install ffmpeg; scripts/test does it)", pytrace=False)
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=6",
                     "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-vf", "noise=alls=60:allf=t",
