@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
-from ..cli_support import command_transaction
+from ..cli_support import ProgressBar, command_transaction
 from ..orgs.operations import get_region, get_school_by_code
 from . import operations
 from .models import ROLES, User
@@ -55,18 +55,12 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def import_roster_command(file, school_code, admin_login):
         """Import a roster (CSV in UTF-8/GBK, or XLSX) into one school, all or nothing."""
-        from tqdm import tqdm
 
         from ..admin.permissions import require_school
         from ..db import rollback_keeping
 
         admin = _acting_admin(admin_login)
-        bar = tqdm(unit=" 行", desc="导入名册", dynamic_ncols=True)
-
-        def progress(done, total):
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+        progress = ProgressBar("导入名册", " 行")
 
         try:
             school = get_school_by_code(school_code)
@@ -76,7 +70,7 @@ def register(group: click.Group) -> None:
                 result = import_roster(stream, file.name, school, progress=progress)
             db.session.commit()
         except LearnSpaceError as exc:
-            bar.close()
+            progress.close()
             rollback_keeping()
             audit.record("roster.import", result="failure", target=f"school:{school_code[:20]}",
                          detail=f"{len(exc.details)} bad rows" if exc.details else exc.message[:200])
@@ -85,5 +79,5 @@ def register(group: click.Group) -> None:
             if isinstance(exc, RosterRejected):
                 lines += [f"  第 {d['row']} 行 [{d['column']}] {d['reason']}" for d in exc.details]
             raise click.ClickException("\n".join(lines)) from None
-        bar.close()
+        progress.close()
         click.echo(result.summary())

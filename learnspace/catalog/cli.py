@@ -7,6 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import operations as audit
+from ..cli_support import ProgressBar
 from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 from ..extensions import db
@@ -29,15 +30,9 @@ def echo_details(exc: LearnSpaceError) -> str:
 @with_appcontext
 def import_catalog_command(file: Path, dry_run: bool):
     """Import a textbook catalogue (JSON tree or CSV key,parent_key,level,name in UTF-8/GBK), all or nothing."""
-    from tqdm import tqdm
 
     audit.set_context(None, "cli")
-    bar = tqdm(unit=" 个节点", desc="导入教材目录", dynamic_ncols=True)
-
-    def progress(done, total):
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+    progress = ProgressBar("导入教材目录", " 个节点")
 
     try:
         with file.open("rb") as stream:
@@ -47,8 +42,8 @@ def import_catalog_command(file: Path, dry_run: bool):
         else:
             db.session.commit()
     except LearnSpaceError as exc:
-        bar.close()
+        progress.close()
         rollback_keeping()
         raise click.ClickException(echo_details(exc)) from None
-    bar.close()
+    progress.close()
     click.echo(("检查通过，未保存（--dry-run）。" if dry_run else "导入完成。") + result.summary())

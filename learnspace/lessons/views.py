@@ -1,7 +1,7 @@
 """Lesson pages: list, create, show (with the four parts and their upload widgets), edit, publish, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..audit import operations as audit
@@ -174,13 +174,10 @@ def show(lesson_id: int):
             "accept": ACCEPT.get(kind, DOCUMENT_ACCEPT), "formats": FORMATS.get(kind, DOCUMENT_FORMATS),
             "max_bytes": size_limit(kind),
         })
-    endpoints = current_app.view_functions
     return render_template(
         "lessons/show.html", lesson=lesson, parts=parts, is_owner=is_owner, path=_path(lesson),
         statuses=STATUSES, visibilities=VISIBILITIES, languages=LANGUAGES, action_form=ActionForm(),
-        publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [],
-        can_play="playback.play" in endpoints, can_download="playback.download" in endpoints,
-        has_poster_endpoint="playback.poster" in endpoints)
+        publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [])
 
 
 def _path(lesson: Lesson) -> list[CatalogNode]:

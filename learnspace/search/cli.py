@@ -46,21 +46,15 @@ def indexer_command(once: bool, interval: float):
 @with_appcontext
 def reindex_command(procs: int | None):
     """Rebuild the whole search index from the database and swap it in atomically."""
-    from tqdm import tqdm
-
+    from ..cli_support import ProgressBar
     from .indexer import rebuild
 
-    bar = tqdm(total=0, unit="doc", desc="reindex", dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+    progress = ProgressBar("重建搜索索引", " 节课")
 
     try:
         count = rebuild(progress, procs=procs)
     finally:
-        bar.close()
+        progress.close()
     click.echo(f"search: index rebuilt with {count} lessons")
 
 
