@@ -8,3 +8,4 @@ from .spaces.models import Space  # noqa: F401
 from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
 from .search.models import SearchOutbox  # noqa: F401
+from .activity.models import ActivityDay  # noqa: F401

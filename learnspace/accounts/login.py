@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, request, session
 from flask_login import login_user
 
+from ..activity import operations as activity
 from . import operations
 from .models import LoginPrincipal
 
@@ -20,3 +21,4 @@ def sign_in(user) -> None:
     session.permanent = True
     login_user(LoginPrincipal(user, token))
     g.audit_actor_id = user.id
+    activity.record(user, "sign_in")

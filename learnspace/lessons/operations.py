@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..activity import operations as activity
 from ..audit import operations as audit
 from ..catalog.models import CatalogNode, SchoolEdition
 from ..db import utcnow
@@ -184,6 +185,7 @@ def publish(lesson: Lesson) -> Lesson:
     lesson.published_dt = utcnow()
     db.session.flush()
     enqueue_for_search("lesson", lesson.id)
+    activity.record(lesson.teacher, "publish")
     audit.record("lesson.publish", target=f"lesson:{lesson.id}",
                  detail=None if lesson.is_complete else "missing=" + ",".join(lesson.missing_parts))
     return lesson

@@ -36,6 +36,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..activity import operations as activity
 from ..audit import operations as audit
 from ..db import utcnow
 from ..errors import Conflict, LearnSpaceError, NotFound, ValidationError
@@ -478,6 +479,7 @@ def finish_complete(plan: CompletePlan, verdict: Verdict) -> LessonFile:
     # a parallel complete of the same file still running (it then finds the file ready).
     _remove_after_commit(prefixes=[chunk_prefix(file.id)], incomplete=[file.object_key])
     db.session.flush()
+    activity.record(file.lesson.teacher, "upload")
     audit.record("lesson.file_upload", target=f"lesson:{file.lesson_id}",
                  detail=f"file={file.id} kind={file.kind} size={file.size}")
     log.info("upload %s ready: %d bytes sha256=%s type=%s", file.id, file.size, file.sha256, verdict.type_name)
