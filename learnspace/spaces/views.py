@@ -10,11 +10,11 @@ from ..accounts.login import client_ip, sign_in
 from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 
-from ..accounts.scope import can_manage_school
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from . import operations
 from .models import Space
+from .permissions import STUDENT_SPACE_PRIVATE, can_view_space
 
 bp = Blueprint("spaces", __name__)
 
@@ -45,15 +45,8 @@ def show(space_id: int):
         raise NotFound("该空间不存在")
     owner = space.owner
     viewer = current_user.user
-    allowed = (
-        owner.id == viewer.id
-        or owner.role == "teacher"
-        or (viewer.is_admin and owner.school is not None and can_manage_school(viewer, owner.school))
-        or (viewer.role == "teacher" and viewer.school_id == owner.school_id)
-    )
-    if not allowed:
-        # Students' spaces are private to the student, their teachers and their school's admins.
-        raise PermissionDenied("该学生空间仅对本人、本校教师和管理员可见")
+    if not can_view_space(viewer, owner):
+        raise PermissionDenied(STUDENT_SPACE_PRIVATE)
     return render_template("spaces/space.html", space=space, owner=owner, is_owner=owner.id == viewer.id)
 
 
