@@ -4,7 +4,7 @@ from .accounts.models import (  # noqa: F401
 )
 from .audit.models import AuditEntry  # noqa: F401
 from .orgs.models import Region, School  # noqa: F401
-from .spaces.models import Space  # noqa: F401
+from .spaces.models import Announcement, Follow, Space, SpaceVisit, TeacherProfile  # noqa: F401
 from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
 from .search.models import SearchOutbox  # noqa: F401
