@@ -1,6 +1,6 @@
 """Import every domain's models so metadata (and Alembic) sees all tables."""
 from .accounts.models import (  # noqa: F401
-    ActivationCode, Identity, SchoolClaimReport, SchoolTransfer, ThrottleEvent, User, UserSession,
+    ActivationCode, GuardianConsent, Identity, SchoolClaimReport, SchoolTransfer, ThrottleEvent, User, UserSession,
 )
 from .audit.models import AuditEntry  # noqa: F401
 from .orgs.models import Region, School  # noqa: F401
@@ -9,3 +9,4 @@ from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
 from .search.models import SearchOutbox  # noqa: F401
 from .activity.models import ActivityDay  # noqa: F401
+from .learning.models import Favourite, LessonNote, WatchDay, WatchProgress  # noqa: F401

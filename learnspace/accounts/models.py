@@ -205,3 +205,39 @@ class SchoolClaimReport(db.Model):
 
     def __repr__(self) -> str:
         return f"<SchoolClaimReport user={self.user_id} {self.asserted_school_code}>"
+
+
+#: who may give consent for a minor (the relation recorded with the guardian's name)
+GUARDIAN_RELATIONS = ("父亲", "母亲", "祖父母", "外祖父母", "其他监护人")
+
+
+class GuardianConsent(db.Model):
+    """A guardian's consent for a student under 14 to use the full space, recorded by a school admin.
+
+    Rows are never deleted: withdrawing sets ``withdrawn_dt``, and a new consent is a new row,
+    so the history of who agreed to which notice stays visible.
+    """
+
+    __tablename__ = "guardian_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    guardian_name: Mapped[str] = mapped_column(String(64))
+    #: one of GUARDIAN_RELATIONS
+    relation: Mapped[str] = mapped_column(String(16))
+    #: version of the privacy notice the guardian read and agreed to (see accounts.consent.NOTICE_VERSION)
+    notice_version: Mapped[str] = mapped_column(String(32))
+    #: when the guardian gave consent (on paper or in person), as stated by the admin
+    given_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the admin who entered it
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: set when the guardian withdrew consent; the row then no longer counts
+    withdrawn_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+
+    def __repr__(self) -> str:
+        return f"<GuardianConsent {self.id} student={self.student_id}>"

@@ -1,0 +1,1 @@
+"""A student's learning record: watch progress and resume, favourites, notes, weekly summary."""
