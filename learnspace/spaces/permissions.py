@@ -7,7 +7,10 @@ A restricted student:
   - may not comment or ask questions under lessons (``can_comment``);
   - keeps notes private only (``can_share_notes``);
   - is not listed to classmates, and classmates cannot open the space (``can_view_space``);
-  - cannot be followed by anyone, and follows teachers only, never other students (``can_follow``).
+  - neither follows nor is followed by other students (``can_follow``); following teachers is fine, and
+    the school's teachers, who see the space anyway, may follow it.
+Because classmates cannot see a restricted space, spaces.operations.follow_refusal (which requires
+seeing the space and the same school) already refuses exactly what ``can_follow`` refuses.
 The space itself stays visible to the student, the school's teachers and admins, as for every student.
 
 Without restricted mode, a student's space is additionally visible to classmates (same school, grade
@@ -26,7 +29,7 @@ __all__ = ["STUDENT_SPACE_PRIVATE", "RESTRICTED_COMMENT", "RESTRICTED_FOLLOW", "
 #: the message of a refused student space
 STUDENT_SPACE_PRIVATE = "该学生空间仅对本人、本校教师和管理员可见"
 RESTRICTED_COMMENT = "未满 14 周岁的学生需要监护人同意后才能发表评论，请联系班主任或学校管理员登记监护人同意"
-RESTRICTED_FOLLOW = "该学生空间处于受限模式（未满 14 周岁且尚未登记监护人同意），不能关注或被同学关注"
+RESTRICTED_FOLLOW = "受限模式（未满 14 周岁且尚未登记监护人同意）的学生不能关注同学，也不能被同学关注"
 RESTRICTED_SHARE = "受限模式下笔记只能仅自己可见；监护人同意登记后才能分享笔记"
 
 
@@ -75,14 +78,14 @@ def listed_to_classmates(user: User) -> bool:
 
 
 def can_follow(follower: User | None, followed: User) -> bool:
-    """Anyone signed in follows a teacher; a student is followed only by those who see the space, at the same school, with neither restricted."""
+    """Anyone signed in follows a teacher; a student only by same-school people who see the space (never student↔student in restricted mode)."""
     if follower is None or follower.id == followed.id:
         return False
     if followed.role == "teacher":
         return True
     if followed.role != "student":
         return False
-    if is_restricted(followed) or (follower.role == "student" and is_restricted(follower)):
+    if follower.role == "student" and (is_restricted(followed) or is_restricted(follower)):
         return False
     return (follower.school_id is not None and follower.school_id == followed.school_id
             and can_view_space(follower, followed))
