@@ -9,6 +9,7 @@ from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
+from ..spaces.operations import default_visibility
 from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
@@ -132,7 +133,8 @@ def index():
 @login_required
 def new():
     _require_teacher()
-    form = LessonForm()
+    # The teacher's chosen default (spaces profile) is preselected; a posted form keeps what was sent.
+    form = LessonForm() if request.method == "POST" else LessonForm(visibility=default_visibility(current_user.user))
     chosen = _node_or_none(_chosen_node_id() if request.method == "POST" else request.args.get("node"))
     if request.method == "POST" and request.form.get("pick"):
         return _render_form(form, "lessons/form.html", chosen=chosen, lesson=None)  # no-JS: next level

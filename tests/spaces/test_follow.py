@@ -141,3 +141,27 @@ def test_the_database_refuses_a_duplicate_or_self_follow(app, world, campus, ctx
             db.session.commit()
         db.session.rollback()
     assert _follow_rows() == 1
+
+
+def test_classmates_follow_each_other_only_with_guardian_consent(app, world, campus, ctx):
+    """Two under-14 classmates: refused in restricted mode; allowed once both guardians' consent is recorded."""
+    from datetime import date
+
+    from learnspace.accounts import consent
+    from learnspace.accounts.models import User
+    from learnspace.errors import PermissionDenied
+    from learnspace.extensions import db
+    from learnspace.spaces import operations as spaces
+
+    student, classmate = _people(world, "student_a1", "classmate_a1")
+    with pytest.raises(PermissionDenied):
+        spaces.follow(classmate, student)
+    assert _follow_rows() == 0
+    admin = db.session.scalar(select(User).where(User.login_name == world.admins["school_a1"]))
+    relation = next(iter(consent.GUARDIAN_RELATIONS))
+    for person in (student, classmate):
+        consent.record_consent(person, admin, "监护人", relation, date(2026, 9, 1))
+    db.session.commit()
+    spaces.follow(classmate, student)
+    db.session.commit()
+    assert spaces.is_following(classmate, student)
