@@ -242,7 +242,7 @@ def weekly_summary(user: User, at: datetime | None = None) -> dict:
     last_seconds = db.session.scalar(
         select(func.coalesce(func.sum(WatchDay.seconds), 0.0))
         .where(WatchDay.user_id == user.id, WatchDay.day >= last_monday, WatchDay.day < monday))
-    return {"week_start": monday, "week_end": sunday, "lessons": int(lessons),
+    return {"week_start": monday, "week_end": sunday, "lessons": int(lessons), "seconds": int(float(seconds)),
             "minutes": int(round(float(seconds) / 60)), "last_week_minutes": int(round(float(last_seconds) / 60))}
 
 
