@@ -53,17 +53,19 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp, init_login
     from .admin.views import bp as admin_bp
     from .catalog.views import bp as catalog_bp
+    from .comments.views import bp as comments_bp
     from .health import bp as health_bp
     from .lessons.api import bp as uploads_bp
     from .lessons.playback import bp as playback_bp
     from .learning.views import bp as learning_bp
     from .lessons.views import bp as lessons_bp
+    from .moderation.views import bp as moderation_bp
     from .search.views import bp as search_bp
     from .spaces.views import bp as spaces_bp
 
     init_login(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
-                      search_bp, learning_bp):
+                      search_bp, learning_bp, comments_bp, moderation_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

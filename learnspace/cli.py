@@ -57,6 +57,7 @@ def register_commands() -> None:
     from .catalog.cli import import_catalog_command
     from .demo import demo_command
     from .lessons.cli import reconcile_command
+    from .moderation.cli import blocked_words
     from .orgs.cli import register as register_orgs
     from .search.cli import register as register_search
 
@@ -66,6 +67,7 @@ def register_commands() -> None:
     main.add_command(demo_command)
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)
+    main.add_command(blocked_words)
 
 
 register_commands()

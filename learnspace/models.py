@@ -9,4 +9,6 @@ from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
 from .search.models import SearchOutbox  # noqa: F401
 from .activity.models import ActivityDay  # noqa: F401
+from .moderation.models import BlockedTerm  # noqa: F401
+from .comments.models import Comment, CommentLike, CommentReport  # noqa: F401
 from .learning.models import Favourite, LessonNote, WatchDay, WatchProgress  # noqa: F401

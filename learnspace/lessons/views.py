@@ -162,6 +162,7 @@ def show(lesson_id: int):
         if viewer is None:  # the link may be fine once signed in; say so without confirming it exists
             return render_template("lessons/hidden.html", next_url=request.full_path.rstrip("?")), 404
         raise NotFound("课程不存在，或您没有查看权限。")
+    from ..comments.views import thread_context as comment_thread
     is_owner = can_edit(viewer, lesson)
     if lesson.status == "published" and not is_owner:
         operations.record_view(lesson)
@@ -179,7 +180,8 @@ def show(lesson_id: int):
     return render_template(
         "lessons/show.html", lesson=lesson, parts=parts, is_owner=is_owner, path=_path(lesson),
         statuses=STATUSES, visibilities=VISIBILITIES, languages=LANGUAGES, action_form=ActionForm(),
-        publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [])
+        publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [],
+        comments=comment_thread(viewer, lesson))
 
 
 def _path(lesson: Lesson) -> list[CatalogNode]:

@@ -1,0 +1,1 @@
+"""Comments and questions under lessons: replies, likes, hiding by the teacher, reports and their moderation."""
