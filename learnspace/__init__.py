@@ -54,6 +54,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .catalog.views import bp as catalog_bp
     from .comments.views import bp as comments_bp
+    from .directory.views import bp as directory_bp
     from .health import bp as health_bp
     from .lessons.api import bp as uploads_bp
     from .lessons.playback import bp as playback_bp
@@ -65,7 +66,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     init_login(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
-                      search_bp, learning_bp, comments_bp, moderation_bp):
+                      search_bp, directory_bp, learning_bp, comments_bp, moderation_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

@@ -6,13 +6,18 @@ from flask_login import current_user, login_required
 
 from ..admin.permissions import require_school
 from ..audit import operations as audit
+from ..directory import operations as directory
 from ..errors import NotFound, ValidationError
 from ..extensions import db
+from ..lessons.models import STATUSES
 from ..orgs import operations as orgs
 from . import operations
 from .models import LEVEL_NAMES, LEVELS
 
 bp = Blueprint("catalog", __name__)
+
+#: newest lessons listed on a chapter or section page (the search has the rest)
+NODE_LESSONS = 10
 
 
 @bp.get("/catalog", defaults={"node_id": None})
@@ -24,15 +29,18 @@ def browse(node_id: int | None):
     counts = operations.child_counts(items)
     # The volume page lists its chapters with their sections, so a teacher sees the whole book at once.
     sections = operations.children_of_many(items) if node is not None and node.level == "volume" else {}
-    # Lessons per node are a later issue: fill this {node id: count} and the template shows them.
-    lesson_counts: dict[int, int] = {}
+    # Lessons the viewer may see at each node shown, descendants included (one grouped query).
+    shown = ([node] if node else []) + items + [s for group in sections.values() for s in group]
+    lesson_counts = directory.lesson_counts(current_user.user, shown)
+    lessons = (directory.newest_lessons(current_user.user, node=node, limit=NODE_LESSONS)
+               if node is not None and node.level in ("chapter", "section") else [])
     if node is None:
         child_level = "stage"
     else:
         child_level = LEVELS[LEVELS.index(node.level) + 1] if node.level != "section" else None
     return render_template("catalog/browse.html", node=node, items=items, counts=counts, sections=sections,
                            crumbs=operations.ancestors(node) if node else [], lesson_counts=lesson_counts,
-                           level_names=LEVEL_NAMES, child_level=child_level)
+                           lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level)
 
 
 @bp.get("/api/catalog/children")

@@ -1,0 +1,86 @@
+"""Browse spaces: regions → schools → teachers' spaces, a school page, recently updated spaces.
+
+Pages are for signed-in people (a space itself is, see spaces.permissions); every
+count and list is computed for the viewer on the server (directory.operations).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..lessons.models import STATUSES
+from ..orgs import operations as orgs
+from ..orgs.models import REGION_LEVEL_NAMES
+from . import operations
+
+bp = Blueprint("directory", __name__)
+
+#: recently updated spaces shown on a region or school page before "more"
+RECENT_ON_PAGE = 6
+#: recently updated spaces on the full list
+RECENT_ON_LIST = 50
+
+
+@bp.get("/browse")
+@login_required
+def index():
+    viewer = current_user.user
+    regions = operations.sub_regions(None)
+    return render_template("directory/index.html", regions=regions,
+                           counts=operations.region_counts(viewer, None, regions), own_school=viewer.school,
+                           level_names=REGION_LEVEL_NAMES)
+
+
+@bp.get("/browse/regions/<code>")
+@login_required
+def region(code: str):
+    viewer = current_user.user
+    place = operations.get_region(code)
+    if place.level == "county":
+        schools = operations.schools_of_county(place)
+        regions, counts = [], operations.school_counts(viewer, schools)
+    else:
+        schools = []
+        regions = operations.sub_regions(place)
+        counts = operations.region_counts(viewer, place, regions)
+    # Every school lies in exactly one county, so the region's figures are the sums of its parts.
+    total = operations.Counts(sum(c.teachers for c in counts.values()), sum(c.lessons for c in counts.values()))
+    return render_template("directory/region.html", region=place, crumbs=orgs.region_path(place)[:-1],
+                           regions=regions, schools=schools, counts=counts, total=total,
+                           recent=operations.recently_updated(viewer, region=place, limit=RECENT_ON_PAGE + 1),
+                           recent_limit=RECENT_ON_PAGE, recent_days=operations.RECENT_DAYS,
+                           level_names=REGION_LEVEL_NAMES)
+
+
+@bp.get("/browse/schools/<code>")
+@login_required
+def school(code: str):
+    viewer = current_user.user
+    place = operations.get_school(code)
+    teachers = operations.teachers_of_school(viewer, place)
+    total = operations.school_counts(viewer, [place])[place.id]
+    return render_template("directory/school.html", school=place, crumbs=orgs.region_path(place.county),
+                           teachers=teachers, total=total, statuses=STATUSES,
+                           lessons=operations.newest_lessons(viewer, school=place),
+                           recent=operations.recently_updated(viewer, school=place, limit=RECENT_ON_PAGE + 1),
+                           recent_limit=RECENT_ON_PAGE, recent_days=operations.RECENT_DAYS)
+
+
+@bp.get("/browse/regions/<code>/recent")
+@login_required
+def region_recent(code: str):
+    place = operations.get_region(code)
+    return render_template("directory/recent.html", region=place, school=None, place=place,
+                           crumbs=orgs.region_path(place),
+                           entries=operations.recently_updated(current_user.user, region=place, limit=RECENT_ON_LIST),
+                           recent_days=operations.RECENT_DAYS, limit=RECENT_ON_LIST)
+
+
+@bp.get("/browse/schools/<code>/recent")
+@login_required
+def school_recent(code: str):
+    place = operations.get_school(code)
+    return render_template("directory/recent.html", region=None, school=place, place=place,
+                           crumbs=orgs.region_path(place.county),
+                           entries=operations.recently_updated(current_user.user, school=place, limit=RECENT_ON_LIST),
+                           recent_days=operations.RECENT_DAYS, limit=RECENT_ON_LIST)
