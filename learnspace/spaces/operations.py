@@ -30,6 +30,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import PART_KINDS, VISIBILITIES, Lesson
 from ..lessons.permissions import visible_clause
+from ..moderation.operations import check_text
 from . import photos
 from .models import ACTIVATION_METHODS, DEFAULT_VISIBILITY_CHOICES, Announcement, Follow, Space, SpaceVisit, TeacherProfile
 from .permissions import RESTRICTED_FOLLOW, can_follow, can_view_space
@@ -196,6 +197,7 @@ def update_profile(teacher: User, *, subjects: list[str], grades: list[str], int
     if default_visibility not in DEFAULT_VISIBILITY_CHOICES:
         raise ValidationError("请选择新课程默认谁可以查看：" + "、".join(VISIBILITIES.values()))
     introduction = _clean_text(introduction, INTRODUCTION_MAX, "个人简介")
+    check_text(introduction, "个人简介")
     profile = _profile_for_change(teacher)
     profile.subjects = "、".join(s for s in SUBJECTS if s in subjects)
     profile.grades = "、".join(g for g in GRADES if g in grades)
@@ -249,6 +251,7 @@ def post_announcement(author: User, body: str) -> Announcement:
     body = _clean_text(body, ANNOUNCEMENT_MAX, "公告")
     if not body:
         raise ValidationError("请填写公告内容")
+    check_text(body, "公告")
     announcement = Announcement(author_id=author.id, body=body)
     db.session.add(announcement)
     db.session.flush()

@@ -1,8 +1,6 @@
 """A person's space page (profile, lessons by chapter, announcements, follows, visits), and activation."""
 from __future__ import annotations
 
-import importlib.util
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -12,6 +10,7 @@ from ..accounts.login import client_ip, sign_in
 from ..db import rollback_keeping
 from ..errors import LearnSpaceError, NotFound, PermissionDenied, ServiceUnavailable
 from ..extensions import db
+from ..learning.operations import student_space_context
 from ..lessons.models import PART_KINDS, STATUSES, VISIBILITIES
 from ..storage import StorageError
 from . import operations, photos
@@ -70,12 +69,8 @@ def show_user(user_id: int):
 
 
 def _student_part(owner, viewer) -> dict | None:
-    """The student-space helper's part of a student's page (learning.operations.student_space_context)."""
-    if owner.role != "student" or importlib.util.find_spec("learnspace.learning.operations") is None:
-        return None
-    from ..learning.operations import student_space_context
-
-    return student_space_context(owner, viewer)
+    """The learning domain's part of a student's page (learning/_student_space.html)."""
+    return student_space_context(owner, viewer) if owner.role == "student" else None
 
 
 def _render_space(space: Space, viewer):

@@ -326,6 +326,23 @@ def test_refused_announcements_store_nothing(app, world, campus, who, body, stat
     assert row_counts(app)["announcements"] == 0
 
 
+def test_announcements_and_introductions_with_blocked_words_are_refused(app, world, campus):
+    """The blocked-word list (网络负面用语清单) applies: the term is named, nothing is stored."""
+    from learnspace.extensions import db
+    from learnspace.moderation import operations as moderation
+
+    with app.app_context():
+        moderation.add_terms("脑残")
+        db.session.commit()
+    teacher = signed_in(app, campus["teacher_a1"])
+    refused = _announce(teacher, "别做脑 残的事")
+    assert refused.status_code == 400 and "脑残" in refused.get_data(as_text=True)
+    profile = post_form(teacher, "/space/profile", "/space/profile", _profile_data(introduction="ＮＣ 脑殘"))
+    assert profile.status_code == 400 and "个人简介包含网络负面用语" in profile.get_data(as_text=True)
+    counts = row_counts(app)
+    assert counts["announcements"] == 0 and counts["teacher_profiles"] == 0
+
+
 def test_only_the_author_deletes_an_announcement(app, world, campus):
     """Another teacher's delete is refused; the author's works."""
     from learnspace.extensions import db
