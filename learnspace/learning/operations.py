@@ -331,7 +331,9 @@ def lesson_panel(user: User | None, lesson: Lesson) -> dict:
 # --- demo ---------------------------------------------------------------------------------------------
 
 def seed_demo(rng) -> int:
-    """Give some demo students watch history, favourites and notes on lessons they can see; return how many."""
+    """Record guardian consent for most demo students under 14, and give some watch history, favourites and notes."""
+    from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent
+    from ..accounts.consent import NOTICE_VERSION
     from ..spaces.models import Space as SpaceModel
 
     students = list(db.session.scalars(
@@ -339,6 +341,15 @@ def seed_demo(rng) -> int:
         .order_by(User.id).limit(40)))
     now = utcnow()
     touched = 0
+    admins = {a.school_id: a.id for a in db.session.scalars(select(User).where(User.role == "school_admin"))}
+    for student in students:
+        if needs_consent(student) and current_consent(student) is None and \
+                db.session.scalar(select(GuardianConsent.id).where(GuardianConsent.student_id == student.id)) is None \
+                and rng.random() < 0.7:  # the rest stay in restricted mode, as in a real school
+            db.session.add(GuardianConsent(
+                student_id=student.id, guardian_name=student.real_name[:1] + rng.choice(["建国", "丽华", "志强", "秀英"]),
+                relation=rng.choice(GUARDIAN_RELATIONS[:2]), notice_version=NOTICE_VERSION,
+                given_dt=now - timedelta(days=rng.randint(3, 40)), recorded_by_id=admins.get(student.school_id)))
     for student in students:
         if rng.random() < 0.4:
             continue
