@@ -8,8 +8,10 @@ its input, so the same code runs in the web process, the indexer and the benchma
   offsets still point into the original text.
 * ``ChineseTokenizer``: jieba search-mode tokens at index time (every dictionary
   word plus its 2- and 3-character dictionary sub-words, plus character bigrams of
-  longer Chinese words so a typed fragment such as 勾股 finds 勾股定理); precise mode at
-  query time (fewer, longer terms, all of which the index holds).
+  longer Chinese words so a typed fragment such as 勾股 finds 勾股定理; long
+  descriptions index precise-mode words only); precise mode at query time (fewer,
+  longer terms, all of which the index holds). Segmentation is cached per short text
+  or sentence: names, chapters and stock sentences repeat across many lessons.
 * ``pinyin_terms(text)``: full pinyin and initials of the Chinese words of *text*
   (and of runs of two or three consecutive words), as a space-separated string for
   the ``pinyin`` field: 勾股定理 → ``gougudingli ggdl …``.
@@ -22,7 +24,7 @@ import threading
 import unicodedata
 from functools import lru_cache
 
-from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 
 _init_lock = threading.Lock()
 _initialised = False
@@ -64,10 +66,31 @@ def _is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 
 
+#: sentence ends: jieba never joins words across them, so text can be segmented sentence by sentence
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+#: texts up to this length are segmented whole and cached; longer ones sentence by sentence
+_CACHED_CHARS = 80
+
+
 def segment(text: str, *, search: bool = True) -> list[tuple[str, int, int]]:
     """Return (token, start, end) of the folded *text*: search mode with bigrams, or precise mode."""
     if not text:
         return []
+    if len(text) <= _CACHED_CHARS:
+        return list(_segment_cached(text, search))
+    out: list[tuple[str, int, int]] = []
+    offset = 0
+    for sentence in _SENTENCE_END.split(text):
+        if sentence:
+            out.extend((word, start + offset, end + offset)
+                       for word, start, end in _segment_cached(sentence, search))
+            offset += len(sentence)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def _segment_cached(text: str, search: bool) -> tuple[tuple[str, int, int], ...]:
+    """Segment one short text; cached because chapter, teacher and school names and stock sentences repeat a lot."""
     folded = fold(text)
     jieba = _jieba()
     out: list[tuple[str, int, int]] = []
@@ -89,14 +112,28 @@ def segment(text: str, *, search: bool = True) -> list[tuple[str, int, int]]:
                 seen.add((tok[0], tok[1]))
                 unique.append(tok)
         out = unique
-    return out
+    return tuple(out)
 
 
 class ChineseTokenizer(Tokenizer):
-    """Whoosh tokenizer: folded jieba tokens with character offsets for highlighting."""
+    """Whoosh tokenizer: folded jieba tokens with character offsets for highlighting.
+
+    *fragments*: index search-mode sub-words and bigrams too (so a typed fragment such as
+    勾股 finds 勾股定理); without it the index holds precise-mode words only, about half
+    the postings, which is what a long description needs.
+    """
+
+    def __init__(self, fragments: bool = True):
+        self.fragments = fragments
 
     def __eq__(self, other):
-        return other is not None and self.__class__ is other.__class__
+        return (other is not None and self.__class__ is other.__class__
+                and self.fragments == getattr(other, "fragments", True))
+
+    def __setstate__(self, state):
+        # Indexes written before the fragments option unpickle without it.
+        self.__dict__.update(state)
+        self.__dict__.setdefault("fragments", True)
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
@@ -111,7 +148,7 @@ class ChineseTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
-        for word, start, end in segment(value, search=(mode != "query")):
+        for word, start, end in segment(value, search=self.fragments and mode != "query"):
             t.text = word
             t.boost = 1.0
             if keeporiginal:
@@ -125,14 +162,37 @@ class ChineseTokenizer(Tokenizer):
             yield t
 
 
-def ChineseAnalyzer():
-    """Return the analyzer of every Chinese free-text field (title, description, names, chapter)."""
-    return ChineseTokenizer()
+class PinyinTokenizer(Tokenizer):
+    """Whoosh tokenizer of the ``pinyin`` field: index = pinyin_terms() of the Chinese text; query = the typed word.
+
+    Computing the pinyin inside the analyzer (not when the document is prepared) lets
+    parallel index writers do it in their own processes.
+    """
+
+    def __eq__(self, other):
+        return other is not None and self.__class__ is other.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        terms = [fold(value).strip()] if mode == "query" or not tokenize else pinyin_terms(value).split()
+        for pos, term in enumerate(terms, start_pos):
+            t.text = t.original = term
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = pos
+            yield t
+
+
+def ChineseAnalyzer(fragments: bool = True):
+    """Return the analyzer of a Chinese free-text field (title, chapter, names; description without fragments)."""
+    return ChineseTokenizer(fragments)
 
 
 def PinyinAnalyzer():
-    """Return the analyzer of the ``pinyin`` field: its text is already pinyin terms, split on spaces."""
-    return SpaceSeparatedTokenizer() | LowercaseFilter()
+    """Return the analyzer of the ``pinyin`` field (its value is the Chinese text whose pinyin is indexed)."""
+    return PinyinTokenizer()
 
 
 @lru_cache(maxsize=200_000)
@@ -158,39 +218,43 @@ def _search_words(run: str) -> tuple[str, ...]:
 
 def pinyin_terms(*texts: str) -> str:
     """Return the full-pinyin and initials terms of the Chinese words in *texts*, space separated."""
-    terms: list[str] = []
-    seen: set[str] = set()
-
-    def add(term: str) -> None:
-        # Single letters (the initial of a one-character word) would match almost everything.
-        if len(term) > 1 and term not in seen:
-            seen.add(term)
-            terms.append(term)
-
-    for text in texts:
-        if not text:
-            continue
-        for run in _CJK_RUN.findall(fold(text)):
-            words = _words(run)
-            pieces = [_pinyin(w) for w in words]
-            for full, initials in pieces:
-                add(full)
-                add(initials)
-            # Runs of consecutive words, so 勾股 + 定理 typed as one string still matches.
-            for size in (2, 3):
-                for i in range(len(pieces) - size + 1):
-                    add("".join(p[0] for p in pieces[i:i + size]))
-                    add("".join(p[1] for p in pieces[i:i + size]))
-            if len(words) > 1 and len(run) <= 12:
-                full, initials = _pinyin(run)
-                add(full)
-                add(initials)
-            # Dictionary sub-words of longer words (search mode) in full pinyin only.
-            for word in _search_words(run):
-                add(_pinyin(word)[0])
+    terms = dict.fromkeys(term for text in texts if text for line in text.splitlines()
+                          for term in _line_pinyin_terms(line))
     return " ".join(terms)
 
 
+@lru_cache(maxsize=200_000)
+def _line_pinyin_terms(text: str) -> tuple[str, ...]:
+    """The pinyin terms of one line (a title, a name); cached: names and chapter titles repeat."""
+    terms: dict[str, None] = {}
+
+    def add(term: str) -> None:
+        # Single letters (the initial of a one-character word) would match almost everything.
+        if len(term) > 1:
+            terms[term] = None
+
+    for run in _CJK_RUN.findall(fold(text)):
+        words = _words(run)
+        pieces = [_pinyin(w) for w in words]
+        for full, initials in pieces:
+            add(full)
+            add(initials)
+        # Runs of consecutive words, so 勾股 + 定理 typed as one string still matches.
+        for size in (2, 3):
+            for i in range(len(pieces) - size + 1):
+                add("".join(p[0] for p in pieces[i:i + size]))
+                add("".join(p[1] for p in pieces[i:i + size]))
+        if len(words) > 1 and len(run) <= 12:
+            full, initials = _pinyin(run)
+            add(full)
+            add(initials)
+        # Dictionary sub-words of longer words (search mode) in full pinyin only.
+        for word in _search_words(run):
+            add(_pinyin(word)[0])
+    return tuple(terms)
+
+
 def warm_up() -> None:
-    """Load jieba's dictionary now rather than on the first search."""
+    """Load jieba's and pypinyin's dictionaries now rather than on the first search."""
     _jieba()
+    _pinyin("拼音")

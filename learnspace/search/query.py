@@ -2,9 +2,10 @@
 
 The query string is never handed to Whoosh's query parser: it is folded, split into words and each
 word analysed with the field's own analyzer, so ``" * ( AND`` are plain characters and nothing a
-user types can raise. Filters (facets and the viewer's visibility) are cached document sets per
-index generation, not scored clauses. Searchers are reused per thread and refreshed when the
-index changes; a rebuilt index (a new generation directory) is picked up on the next search.
+user types can raise. Matching, ranking, filters (facets and the viewer's visibility, cached per
+index version), sorting and facet counts are array work in learnspace.search.engine. Searchers
+are reused per thread and refreshed when the index changes; a rebuilt index (a new generation
+directory) is picked up on the next search.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
 
-from whoosh import sorting
-from whoosh.idsets import BitSet
-from whoosh.query import And, AndMaybe, Every, Or, Prefix, Term
+from itertools import islice
 
+import numpy as np
+
+from . import engine
 from .analysis import _jieba, _pinyin, fold, segment
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ MAX_WORDS = 10
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 64
 SNIPPET_CHARS = 90
-EXACT_TITLE_BOOST = 20.0
+#: prefix completions expand to at most this many index terms
+MAX_PREFIX_TERMS = 500
 UNAVAILABLE = "搜索暂时不可用，请稍后再试。课程列表和教材目录仍可正常浏览。"
 NOTHING_TO_SEARCH = "搜索词中没有可以查找的文字，请输入章节名、课题、教师姓名或拼音。"
 TOO_LONG = f"搜索词太长，只使用了前 {MAX_QUERY_CHARS} 个字。"
@@ -75,69 +78,40 @@ class SearchResult:
 
 # --- opening the index ----------------------------------------------------------------------
 
-class _FilterCache(threading.local):
-    """Per-thread filter document sets, valid for one index version (generation and commit)."""
-
-    version: str | None = None
-    sets: OrderedDict
-
-    def __init__(self):
-        self.sets = OrderedDict()
-
-
-_filters = _FilterCache()
-_FILTER_CACHE_SIZE = 64
-
-
 def _open_searcher():
-    """Return this thread's up-to-date searcher of the live index (raises IndexUnavailable)."""
+    """Return this thread's up-to-date searcher and the arrays of its index version (raises IndexUnavailable)."""
     from . import index as search_index
 
     searcher = search_index.get_searcher()
-    version = search_index.index_version()
-    if version != _filters.version or version is None:
-        _filters.sets.clear()
-        _filters.version = version
-    return searcher
+    return searcher, engine.snapshot(searcher, search_index.index_version())
 
 
 def reset() -> None:
-    """Forget this thread's cached filter sets (the next search recomputes them)."""
-    _filters.sets.clear()
-    _filters.version = None
+    """Forget the cached arrays and filter masks (the next search reads the index afresh)."""
+    engine.forget()
 
 
-def _cached_set(searcher, key, make_query):
-    """The documents matching a filter query, cached for this searcher's generation."""
-    filters = _filters.sets
-    found = filters.get(key)
-    if found is not None:
-        filters.move_to_end(key)
-        return found
-    found = BitSet(searcher.docs_for_query(make_query()), size=searcher.doc_count_all())
-    filters[key] = found
-    if len(filters) > _FILTER_CACHE_SIZE:
-        filters.popitem(last=False)
-    return found
+def _allowed(snap, reader, viewer: Viewer, filters: dict[str, str]) -> np.ndarray:
+    """Live documents *viewer* may see that pass every filter; each part is cached per index version."""
 
+    def visible():
+        allowed = snap.code_mask("visibility", "public")
+        if viewer.school_id is not None:
+            allowed = allowed | (snap.code_mask("visibility", "school")
+                                 & snap.mask(snap.docs(reader, "school_id", str(viewer.school_id))))
+        if viewer.county_code:
+            allowed = allowed | (snap.code_mask("visibility", "region")
+                                 & snap.mask(snap.docs(reader, "county_code", str(viewer.county_code))))
+        if viewer.user_id is not None:
+            allowed = allowed | snap.mask(snap.docs(reader, "teacher_id", str(viewer.user_id)))
+        return allowed & snap.alive
 
-def _visibility_query(viewer: Viewer):
-    allowed = [Term("visibility", "public")]
-    if viewer.school_id is not None:
-        allowed.append(And([Term("visibility", "school"), Term("school_id", str(viewer.school_id))]))
-    if viewer.county_code:
-        allowed.append(And([Term("visibility", "region"), Term("county_code", str(viewer.county_code))]))
-    if viewer.user_id is not None:
-        allowed.append(Term("teacher_id", str(viewer.user_id)))
-    return Or(allowed) if len(allowed) > 1 else allowed[0]
-
-
-def _filter_set(searcher, viewer: Viewer, filters: dict[str, str]):
-    """Visible documents that pass every facet filter, as one cached-per-part document set."""
-    combined = _cached_set(searcher, ("viewer", viewer), lambda: _visibility_query(viewer))
+    combined = snap.cached_mask(("viewer", viewer), visible)
     for name, value in sorted(filters.items()):
-        index_field = "node_ids" if name == "node" else name
-        part = _cached_set(searcher, (index_field, value), lambda f=index_field, v=value: Term(f, v))
+        if name == "node":
+            part = snap.cached_mask(("node", value), lambda v=value: snap.mask(snap.docs(reader, "node_ids", v)))
+        else:
+            part = snap.cached_mask((name, value), lambda n=name, v=value: snap.code_mask(n, v))
         combined = combined & part
     return combined
 
@@ -196,35 +170,78 @@ def _words(q: str) -> list[str]:
 
 def _query_tokens(schema, fieldname: str, word: str) -> list[str]:
     analyzer = schema[fieldname].analyzer
-    return [t.text for t in analyzer(word, mode="query")]
+    return list(dict.fromkeys(t.text for t in analyzer(word, mode="query")))
 
 
-def _word_query(schema, word: str):
-    """One word matched in any text field (all its tokens in the same field), or in pinyin."""
-    clauses = []
-    for name in TEXT_FIELDS:
-        tokens = list(dict.fromkeys(_query_tokens(schema, name, word)))
-        if tokens:
-            clauses.append(Term(name, tokens[0]) if len(tokens) == 1 else And([Term(name, t) for t in tokens]))
-    if _ASCII_WORD.fullmatch(word) and not word.isdigit():
-        clauses.append(Term("pinyin", word))
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else Or(clauses)
+def _is_pinyin(word: str) -> bool:
+    return bool(_ASCII_WORD.fullmatch(word)) and not word.isdigit()
 
 
-def _any_token_query(schema, words: list[str]):
-    """Looser fallback: any token of any word in any text field."""
-    clauses = []
+def _word_parts(snap, reader, word: str):
+    """(documents, scores) of each field in which *word* matches (all its tokens there), or None if unsearchable."""
+    schema = reader.schema
+    parts, searchable = [], False
+    for name, boost in engine.TEXT_BOOSTS.items():
+        tokens = _query_tokens(schema, name, word)
+        if not tokens:
+            continue
+        searchable = True
+        docs, idf = None, 0.0
+        for token in tokens:
+            found = snap.docs(reader, name, token)
+            idf += snap.idf(found)
+            docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
+            if not len(docs):
+                break
+        if len(docs):
+            parts.append((docs, boost * idf * snap.field_weight(name, docs)))
+    if _is_pinyin(word):
+        searchable = True
+        found = snap.docs(reader, "pinyin", word)
+        if len(found):
+            parts.append((found, engine.PINYIN_BOOST * snap.idf(found) * snap.field_weight("pinyin", found)))
+    return parts if searchable else None
+
+
+def _match_all_words(snap, reader, words: list[str]):
+    """(matched mask, scores): documents matching every searchable word in some field, BM25F-scored."""
+    score = np.zeros(snap.size, dtype=np.float32)
+    matched = None
     for word in words:
-        for name in TEXT_FIELDS:
-            tokens = list(dict.fromkeys(_query_tokens(schema, name, word)))
+        parts = _word_parts(snap, reader, word)
+        if parts is None:
+            continue
+        in_word = np.zeros(snap.size, dtype=bool)
+        for docs, contribution in parts:
+            in_word[docs] = True
+            score[docs] += contribution  # a term's documents are unique, so plain indexing adds once each
+        matched = in_word if matched is None else matched & in_word
+    if matched is None:
+        return None, score
+    # A title that is exactly what was typed comes first (勾股定理 before 勾股定理的证明方法).
+    score[snap.docs(reader, "title_exact", " ".join(words))] += engine.EXACT_TITLE_BONUS
+    return matched, score
+
+
+def _match_any_token(snap, reader, words: list[str]):
+    """Looser fallback: documents with any token of any word in any text field, scored the same way."""
+    schema = reader.schema
+    score = np.zeros(snap.size, dtype=np.float32)
+    matched = np.zeros(snap.size, dtype=bool)
+    for word in words:
+        for name, boost in engine.TEXT_BOOSTS.items():
+            tokens = _query_tokens(schema, name, word)
             longer = [t for t in tokens if len(t) > 1]
             # Single characters such as 的 match nearly everything; use them only when nothing longer is left.
-            clauses.extend(Term(name, t) for t in (longer or tokens))
-        if _ASCII_WORD.fullmatch(word) and not word.isdigit():
-            clauses.append(Term("pinyin", word))
-    return Or(clauses) if clauses else None
+            for token in longer or tokens:
+                docs = snap.docs(reader, name, token)
+                matched[docs] = True
+                score[docs] += boost * snap.idf(docs) * snap.field_weight(name, docs)
+        if _is_pinyin(word):
+            docs = snap.docs(reader, "pinyin", word)
+            matched[docs] = True
+            score[docs] += engine.PINYIN_BOOST * snap.idf(docs) * snap.field_weight("pinyin", docs)
+    return matched, score
 
 
 # --- highlighting ----------------------------------------------------------------------------
@@ -343,8 +360,7 @@ def search(viewer: Viewer | None, q="", filters=None, sort="relevance", page=1, 
         result.message = NOTHING_TO_SEARCH
         return result
     try:
-        searcher = _open_searcher()
-        _run(searcher, viewer, words, filters, sort, page, per_page, result)
+        _run(_open_searcher(), viewer, words, filters, sort, page, per_page, result)
     except Exception as exc:  # a missing or corrupt index raises many kinds of errors: say so, never a 500
         log.warning("search unavailable: %s: %s", type(exc).__name__, exc)
         reset()
@@ -352,58 +368,54 @@ def search(viewer: Viewer | None, q="", filters=None, sort="relevance", page=1, 
     return result
 
 
-def _run(searcher, viewer, words, filters, sort, page, per_page, result) -> None:
-    schema = searcher.schema
+def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
+    searcher, snap = opened
+    reader = searcher.reader()
+    allowed = _allowed(snap, reader, viewer, filters)
+    score = None
     if words:
-        parts = [_word_query(schema, w) for w in words]
-        parts = [p for p in parts if p is not None]
-        if not parts:
+        matched, score = _match_all_words(snap, reader, words)
+        if matched is None:
             result.message = NOTHING_TO_SEARCH
             return
-        text_query = parts[0] if len(parts) == 1 else And(parts)
-        # A title that is exactly what was typed comes first (勾股定理 before 勾股定理的证明方法).
-        text_query = AndMaybe(text_query, Term("title_exact", " ".join(words), boost=EXACT_TITLE_BOOST))
+        found = matched & allowed
+        if not found.any() and (len(words) > 1 or _has_many_tokens(reader.schema, words)):
+            matched, loose_score = _match_any_token(snap, reader, words)
+            if (matched & allowed).any():
+                found, score, result.note = matched & allowed, loose_score, PARTIAL
     else:
-        text_query = Every()
-    allowed = _filter_set(searcher, viewer, filters)
-    if not allowed:
-        # Whoosh treats an empty filter set as "no filter": nothing visible means nothing to search.
-        result.facets = {name: [] for name in FACET_FIELDS}
-        return
-    options = {"filter": allowed,
-               "groupedby": {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACET_FIELDS}}
-    if sort == "newest":
-        options.update(sortedby=sorting.MultiFacet([sorting.FieldFacet("published_ts", reverse=True),
-                                                    sorting.ScoreFacet()]))
-    elif sort == "views":
-        options.update(sortedby=sorting.MultiFacet([sorting.FieldFacet("views", reverse=True),
-                                                    sorting.FieldFacet("published_ts", reverse=True)]))
-    results = searcher.search(text_query, limit=page * per_page, **options)
-    if results.is_empty() and words and (len(words) > 1 or _has_many_tokens(schema, words)):
-        loose = _any_token_query(schema, words)
-        if loose is not None:
-            results = searcher.search(loose, limit=page * per_page, **options)
-            if not results.is_empty():
-                result.note = PARTIAL
-    total = len(results)
+        found = allowed
+    candidates = np.flatnonzero(found)
+    total = len(candidates)
     pages = max(1, math.ceil(total / per_page)) if total else 0
     if total and page > pages:
         page = pages  # past the end: show the last page
-        results = searcher.search(results.q, limit=page * per_page, **options)
     result.total, result.pages, result.page = total, pages, page if total else 1
+    result.facets = _facet_counts(snap, candidates)
+    if not total:
+        return
+    published, views = snap.sort_keys["published_ts"][candidates], snap.sort_keys["views"][candidates]
+    if sort == "newest":
+        keys = [published] + ([score[candidates]] if score is not None else [])
+    elif sort == "views":
+        keys = [views, published]
+    else:
+        keys = [score[candidates], published]
+    ranked = snap.top(candidates, keys, page * per_page)[(page - 1) * per_page:]
     tokens, pinyin = _mark_terms(words)
-    result.hits = [_hit(hit.fields(), tokens, pinyin)
-                   for hit in results[(page - 1) * per_page: page * per_page]]
+    result.hits = [_hit(searcher.stored_fields(int(docnum)), tokens, pinyin) for docnum in ranked]
+
+
+def _facet_counts(snap, candidates: np.ndarray) -> dict[str, list[tuple[str, int]]]:
+    """Value → number of *candidates* for every facet, largest first, empty values left out."""
     facets = {}
     for name in FACET_FIELDS:
-        try:
-            groups = results.groups(name)
-        except (KeyError, ValueError):
-            groups = {}
-        counts = [(str(v), int(n)) for v, n in groups.items() if v not in (None, "", b"")]
-        counts.sort(key=lambda item: (-item[1], item[0]))
-        facets[name] = counts
-    result.facets = facets
+        labels = snap.labels[name]
+        counts = np.bincount(snap.codes[name][candidates], minlength=len(labels)) if len(candidates) else []
+        pairs = [(labels[code], int(n)) for code, n in enumerate(counts) if n and labels[code]]
+        pairs.sort(key=lambda item: (-item[1], item[0]))
+        facets[name] = pairs
+    return facets
 
 
 def _has_many_tokens(schema, words: list[str]) -> bool:
@@ -419,42 +431,40 @@ def suggest(viewer: Viewer | None, prefix, limit: int = 8) -> list[str]:
     if not folded or len(folded) > 50 or not any(ch.isalnum() for ch in folded):
         return []
     try:
-        searcher = _open_searcher()
-        allowed = _filter_set(searcher, viewer, {})
-        if not allowed:
-            return []  # an empty set would mean "no filter" to Whoosh
-        schema = searcher.schema
+        searcher, snap = _open_searcher()
+        reader = searcher.reader()
+        allowed = _allowed(snap, reader, viewer, {})
         titles: list[str] = []
 
-        def collect(q, how_many):
-            if len(titles) >= limit:
-                return
-            for hit in searcher.search(q, limit=how_many, filter=allowed,
-                                       sortedby=sorting.FieldFacet("views", reverse=True)):
-                title = hit.get("title")
-                if title and title not in titles:
+        def collect(docs: np.ndarray) -> None:
+            # The most watched first: a completion should be the lesson people look for.
+            candidates = docs[allowed[docs]] if len(docs) else docs
+            for docnum in snap.top(candidates, [snap.sort_keys["views"][candidates]], limit * 3):
+                title = searcher.stored_fields(int(docnum)).get("title")
+                if len(titles) < limit and title and title not in titles:
                     titles.append(title)
-                    if len(titles) >= limit:
-                        return
 
-        collect(Prefix("title_exact", folded), limit * 3)
+        def prefixed(field: str, text: str) -> np.ndarray:
+            terms = islice(reader.expand_prefix(field, text), MAX_PREFIX_TERMS)
+            pieces = [snap.docs(reader, field, term.decode("utf-8")) for term in terms]
+            return np.unique(np.concatenate(pieces)) if pieces else np.empty(0, dtype=np.int64)
+
+        collect(prefixed("title_exact", folded))
         ascii_word = folded.replace(" ", "")
-        if _ASCII_WORD.fullmatch(ascii_word) and not ascii_word.isdigit() and len(ascii_word) >= 2:
-            collect(Prefix("pinyin", ascii_word), limit * 3)
+        if len(titles) < limit and _is_pinyin(ascii_word) and len(ascii_word) >= 2:
+            collect(prefixed("pinyin", ascii_word))
         words = _words(folded)
-        if words:
-            parts = [q for q in (_title_word(schema, w) for w in words) if q is not None]
-            if parts:
-                collect(parts[0] if len(parts) == 1 else And(parts), limit * 3)
-        return titles[:limit]
+        if len(titles) < limit and words:
+            matched = None
+            for word in words:
+                tokens = _query_tokens(reader.schema, "title", word)
+                for token in tokens:
+                    docs = snap.mask(snap.docs(reader, "title", token))
+                    matched = docs if matched is None else matched & docs
+            if matched is not None:
+                collect(np.flatnonzero(matched))
+        return titles
     except Exception as exc:
         log.warning("suggest unavailable: %s: %s", type(exc).__name__, exc)
         reset()
         return []
-
-
-def _title_word(schema, word: str):
-    tokens = list(dict.fromkeys(_query_tokens(schema, "title", word)))
-    if not tokens:
-        return None
-    return Term("title", tokens[0]) if len(tokens) == 1 else And([Term("title", t) for t in tokens])

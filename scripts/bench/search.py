@@ -524,6 +524,13 @@ def main() -> None:
               f"= {args.n / inside:,.0f} docs/s)")
         print(f"build ratio: LearnSpace {build_seconds / total:.1f}× the tantivy time with the same tokenizing, "
               f"{build_seconds / inside:.0f}× tantivy alone")
+        from learnspace.search.analysis import _line_pinyin_terms, _segment_cached
+
+        # The same caches serve the Whoosh writer processes; synthetic text repeats more than real text.
+        for name, cache in (("segmentation", _segment_cached), ("pinyin", _line_pinyin_terms)):
+            info = cache.cache_info()
+            print(f"{name} cache while tokenizing for tantivy: {info.hits / max(1, info.hits + info.misses):.0%} hits "
+                  f"({info.misses:,} distinct texts)")
         ref.warm()
         tantivy_figures = run_tantivy(ref, queries, viewers, args.repeat)
     print_table("LearnSpace query latency, first pass (warm searcher, each query once per viewer)", production,

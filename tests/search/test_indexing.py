@@ -329,3 +329,27 @@ def test_analysis_folds_and_skips_punctuation_and_emoji():
     assert ("勾股定理", 2, 6) in tokens  # character offsets into the original text, for highlighting
     terms = pinyin_terms("勾股定理", "张伟").split()
     assert {"gougudingli", "ggdl", "zhangwei", "zw"} <= set(terms)
+
+
+def test_a_parallel_rebuild_writes_one_segment_per_process_and_finds_the_same_lessons(app, world, fresh_index,
+                                                                                       monkeypatch):
+    """The path `learnspace reindex` takes for a large index (several writer processes, segments kept)."""
+    from learnspace.extensions import db
+    from learnspace.lessons.models import Lesson
+    from learnspace.search import index as search_index
+    from learnspace.search import indexer
+    from learnspace.search.query import Viewer, search
+
+    with app.app_context():
+        titles = [f"勾股定理第{n}课" for n in range(12)] + ["认识时间"]
+        for title in titles:
+            db.session.get(Lesson, _draft(world, title=title)).status = "published"
+        db.session.commit()
+        monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(indexer, "PARALLEL_BATCH", 4)  # four batches, so both processes get some
+        assert indexer.rebuild(procs=2) == 13
+        searcher = search_index.get_searcher()
+        assert len(list(searcher.reader().leaf_readers())) == 2
+        result = search(Viewer(), q="勾股定理", per_page=50)
+        assert sorted(hit["title"] for hit in result.hits) == sorted(titles[:12])
+        assert search(Viewer(), q="gougudingli", per_page=50).total == 12

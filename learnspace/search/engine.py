@@ -1,0 +1,276 @@
+"""Evaluating lesson searches over the Whoosh index as array operations (numpy).
+
+Whoosh's collectors visit every matching document in Python. At a million lessons a
+filter such as 北师大版 keeps hundreds of thousands of documents, and scoring, sorting
+by date and counting facets over them took seconds. Here Whoosh stays the storage
+(segments, term dictionary, postings, columns, stored fields) and a search is array work:
+
+* ``Snapshot``: for one index version (generation and commit), the facet columns as
+  code arrays, the sort keys, the field lengths and the live-document mask, in global
+  document-number order. Built once per commit and shared by every thread; the arrays
+  of a segment are cached by segment id (segments never change, only their deletions).
+* ``Snapshot.docs(reader, field, token)``: the sorted document numbers of one term, read
+  a posting block at a time (one unpickle and one cumulative sum per block of 128).
+* ``score``: BM25F with term frequency taken as 1 (titles, names and chapters rarely
+  repeat a word): per query token and field, idf × the field boost × length
+  normalisation, summed over the fields that hold every token of the word; an exact
+  title adds ``EXACT_TITLE_BONUS``.
+
+It reads whoosh-reloaded 2.7.5 internals (the block data of ``W3LeafMatcher``, the
+layout of ``RefBytesColumn`` and ``NumericColumn``); the version is pinned in setup.cfg
+and tests/search/test_engine.py compares every part with Whoosh's own answers.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+from .schema import FACET_FIELDS
+
+#: the facet columns read as code arrays (visibility too: it decides who sees what)
+CODED_FIELDS = FACET_FIELDS + ("visibility",)
+SORT_KEYS = ("published_ts", "views")
+#: free-text fields with their boosts (the schema's field_boost) and BM25 parameters
+TEXT_BOOSTS = {"title": 4.0, "chapter": 2.0, "teacher_name": 2.0, "school_name": 1.0, "description": 1.0}
+PINYIN_BOOST = 1.5
+#: fields whose lengths normalise scores (the pinyin field too: 勾股定理 typed as gougudingli should
+#: rank the short title 勾股定理 above 勾股定理的逆定理, as the Chinese query does)
+LENGTH_FIELDS = tuple(TEXT_BOOSTS) + ("pinyin",)
+EXACT_TITLE_BONUS = 100.0
+K1, B = 1.2, 0.75
+_BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+_EMPTY = np.empty(0, dtype=np.int64)
+
+
+# --- reading one segment -------------------------------------------------------------------------------
+
+@dataclass
+class _Segment:
+    """The arrays of one segment (local document numbers)."""
+
+    codes: dict          # field → (int array of local refs, list of str labels)
+    sort_keys: dict      # field → int64 array
+    lengths: dict        # text field → float32 array of field lengths
+
+
+def _column(leaf, fieldname: str, column):
+    perdoc = leaf._perdoc
+    return perdoc.column_reader(fieldname, column) if perdoc.has_column(fieldname) else None
+
+
+def _raw(creader, itemsize: int, count: int, dtype: str, doccount: int) -> np.ndarray:
+    data = creader._dbfile.get(creader._basepos, count * itemsize)
+    values = np.frombuffer(data, dtype=dtype).astype(np.int64)
+    if len(values) < doccount:  # a column written before the last documents holds their defaults
+        values = np.concatenate([values, np.zeros(doccount - len(values), dtype=np.int64)])
+    return values
+
+
+def _read_segment(leaf) -> _Segment:
+    schema = leaf.schema
+    doccount = leaf.doc_count_all()
+    codes, sort_keys, lengths = {}, {}, {}
+    for name in CODED_FIELDS:
+        creader = _column(leaf, name, schema[name].column_type)
+        if creader is None:
+            codes[name] = (np.zeros(doccount, dtype=np.int64), [""])
+            continue
+        size = creader._itemsize
+        refs = _raw(creader, size, doccount, f">u{size}", doccount)
+        codes[name] = (refs, [u.decode("utf-8") for u in creader._uniques])
+    for name in SORT_KEYS:
+        creader = _column(leaf, name, schema[name].column_type)
+        sort_keys[name] = (_raw(creader, 8, creader._count, ">i8", doccount) if creader is not None
+                           else np.zeros(doccount, dtype=np.int64))
+    for name in LENGTH_FIELDS:
+        creader = _column(leaf, _lenfield(name), LENGTHS_COLUMN)
+        lengths[name] = (_BYTE_LENGTH[_raw(creader, 1, creader._count, "u1", doccount)] if creader is not None
+                         else np.zeros(doccount, dtype=np.float32))
+    return _Segment(codes, sort_keys, lengths)
+
+
+_segments: OrderedDict = OrderedDict()
+_segments_lock = threading.Lock()
+_SEGMENT_CACHE = 64
+
+
+def _segment(leaf) -> _Segment:
+    key = leaf._segid
+    with _segments_lock:
+        found = _segments.get(key)
+        if found is not None:
+            _segments.move_to_end(key)
+            return found
+    found = _read_segment(leaf)
+    with _segments_lock:
+        _segments[key] = found
+        while len(_segments) > _SEGMENT_CACHE:
+            _segments.popitem(last=False)
+    return found
+
+
+def _term_ids(matcher) -> np.ndarray:
+    """All document numbers of a term's postings, block by block."""
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child  # deleted documents are removed by the live mask
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
+        return np.fromiter(matcher.all_ids(), dtype=np.int64)
+    blocks = []
+    while True:
+        if matcher._data is None:
+            matcher._read_data()
+        # Block ids are delta-encoded from 0: their running sum is the document numbers.
+        blocks.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+# --- a whole index version ------------------------------------------------------------------------------
+
+class Snapshot:
+    """The arrays of every document of one index version, in global document-number order."""
+
+    def __init__(self, reader):
+        leaves = list(reader.leaf_readers())
+        self.size = reader.doc_count_all()
+        self.alive = np.ones(self.size, dtype=bool)
+        parts = []
+        for leaf, offset in leaves:
+            parts.append(_segment(leaf))
+            if leaf.has_deletions():
+                deleted = np.fromiter(leaf._perdoc.deleted_docs(), dtype=np.int64)
+                self.alive[deleted + offset] = False
+        self.live_count = int(self.alive.sum())
+        self.labels: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for name in CODED_FIELDS:
+            labels: dict[str, int] = {}
+            pieces = []
+            for part in parts:
+                refs, local = part.codes[name]
+                lut = np.array([labels.setdefault(label, len(labels)) for label in local], dtype=np.int32)
+                pieces.append(lut[refs] if len(refs) else np.zeros(0, dtype=np.int32))
+            self.labels[name] = list(labels)
+            self.codes[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        self.sort_keys = {name: _concat([p.sort_keys[name] for p in parts], np.int64) for name in SORT_KEYS}
+        self.lengths = {name: _concat([p.lengths[name] for p in parts], np.float32) for name in LENGTH_FIELDS}
+        self.avg_length = {name: (float(reader.field_length(name)) / max(1, self.size)) or 1.0
+                           for name in LENGTH_FIELDS}
+        self._leaves = [(leaf._segid, offset) for leaf, offset in leaves]
+        self._terms: OrderedDict = OrderedDict()
+        self._masks: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- terms
+
+    def docs(self, reader, field: str, token: str) -> np.ndarray:
+        """Sorted global document numbers holding *token* in *field* (deleted ones included)."""
+        key = (field, token)
+        with self._lock:
+            found = self._terms.get(key)
+            if found is not None:
+                self._terms.move_to_end(key)
+                return found
+        btext = reader.schema[field].to_bytes(token)
+        pieces = []
+        for leaf, offset in reader.leaf_readers():
+            if (field, btext) in leaf:
+                pieces.append(_term_ids(leaf.postings(field, btext)) + offset)
+        found = _EMPTY if not pieces else pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        with self._lock:
+            self._terms[key] = found
+            while len(self._terms) > 512:
+                self._terms.popitem(last=False)
+        return found
+
+    def mask(self, docs: np.ndarray) -> np.ndarray:
+        """A boolean array with *docs* set."""
+        out = np.zeros(self.size, dtype=bool)
+        out[docs] = True
+        return out
+
+    def code_mask(self, field: str, value: str) -> np.ndarray:
+        """Documents whose facet *field* is exactly *value* (none when no document has it)."""
+        try:
+            code = self.labels[field].index(value)
+        except ValueError:
+            return np.zeros(self.size, dtype=bool)
+        return self.codes[field] == code
+
+    def cached_mask(self, key, make) -> np.ndarray:
+        """A filter mask, computed once per index version (at most 64 kept)."""
+        with self._lock:
+            found = self._masks.get(key)
+            if found is not None:
+                self._masks.move_to_end(key)
+                return found
+        found = make()
+        found.setflags(write=False)
+        with self._lock:
+            self._masks[key] = found
+            while len(self._masks) > 64:
+                self._masks.popitem(last=False)
+        return found
+
+    # -- ranking
+
+    def idf(self, docs: np.ndarray) -> float:
+        """BM25's inverse document frequency of a term found in *docs*."""
+        df = len(docs)
+        return math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+
+    def field_weight(self, field: str, docs: np.ndarray) -> np.ndarray:
+        """BM25 length normalisation (term frequency 1) of *field* for *docs*."""
+        lengths = self.lengths[field][docs]
+        return (K1 + 1) / (1 + K1 * (1 - B + B * lengths / self.avg_length[field]))
+
+    def top(self, candidates: np.ndarray, keys: list[np.ndarray], k: int) -> np.ndarray:
+        """The *k* candidates that come first when sorted by *keys* descending (first key first)."""
+        if len(candidates) > k * 4 and k > 0:
+            # Keep everything tied with the k-th best first key, then sort only those.
+            first = keys[0]
+            threshold = np.partition(first, len(first) - k)[len(first) - k]
+            keep = first >= threshold
+            candidates, keys = candidates[keep], [key[keep] for key in keys]
+        order = np.lexsort([-key for key in reversed(keys)])
+        return candidates[order[:k]]
+
+
+def _concat(pieces: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(pieces).astype(dtype, copy=False) if pieces else np.zeros(0, dtype=dtype)
+
+
+_snapshots: OrderedDict = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+def snapshot(searcher, version: str | None) -> Snapshot:
+    """Return the Snapshot of *searcher*'s index version, building it at most once per process."""
+    if version is None:
+        return Snapshot(searcher.reader())
+    with _snapshots_lock:
+        found = _snapshots.get(version)
+        if found is not None:
+            return found
+        found = Snapshot(searcher.reader())
+        _snapshots[version] = found
+        while len(_snapshots) > 2:  # the live version and the one before it, for threads still on it
+            _snapshots.popitem(last=False)
+        return found
+
+
+def forget() -> None:
+    """Drop every cached snapshot and segment (after an index was found unreadable)."""
+    with _snapshots_lock:
+        _snapshots.clear()
+    with _segments_lock:
+        _segments.clear()
