@@ -31,6 +31,8 @@ STUDENTS_PER_SCHOOL = 20
 TEACHERS_PER_SCHOOL = 5
 DEMO_TEACHER = "T430102000101"
 DEMO_SCHOOL = "4301020001"
+#: a pupil of the demo school with a password login (the demo identity provider signs in another one)
+DEMO_STUDENT = f"G{DEMO_SCHOOL}0020"
 #: Someone the demo identity provider knows but no school roster lists (a pupil who just moved here).
 UNROSTERED = {"name": "林新来", "student_number": f"G{DEMO_SCHOOL}9999", "school_code": DEMO_SCHOOL}
 
@@ -70,8 +72,27 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
     accounts.set_password(teacher, passwords.setdefault(DEMO_TEACHER, _demo_password()))
     teacher.login_name = teacher.teacher_number
     spaces.activate(teacher, "demo")
+    student = db.session.scalar(select(User).where(User.student_number == DEMO_STUDENT))
+    accounts.set_password(student, passwords.setdefault(DEMO_STUDENT, _demo_password()))
+    student.login_name = student.student_number
+    spaces.activate(student, "demo")
+    _seed_activity(rng)
     audit.record("demo.load", detail="demo data ready")
     return passwords
+
+
+def _seed_activity(rng: random.Random) -> None:
+    """Lessons first (the other seeds use them), then profiles and follows, learning records, words, comments."""
+    from .comments import operations as comments
+    from .directory import demo as directory
+    from .learning import operations as learning
+    from .moderation import operations as moderation
+
+    directory.seed_demo(rng)
+    spaces.seed_demo(rng)
+    learning.seed_demo(rng)
+    moderation.seed_demo(rng)
+    comments.seed_demo(rng)
 
 
 def _demo_accounts():
@@ -174,6 +195,7 @@ def demo_command(idp_users: Path | None):
     db.session.commit()
     roles = {login: f"{name}" for login, name, *_ in _demo_accounts()}
     roles[DEMO_TEACHER] = "教师（芙蓉区第一小学，空间已开通）"
+    roles[DEMO_STUDENT] = "学生（芙蓉区第一小学，空间已开通）"
     click.echo("演示账号 / demo accounts (passwords are new on every run):")
     for login, password in passwords.items():
         click.echo(f"  {login:16s} {password}   {roles.get(login, '')}")

@@ -87,7 +87,7 @@ def app(app_env):
     with app.app_context():
         if app_env["LEARNSPACE_DATABASE_URL"].startswith("postgresql"):
             downgrade(revision="base")  # a rerun against the same database starts clean
-        upgrade(revision="heads")
+        upgrade()
         get_storage().ensure_bucket()
         ensure_index()
     return app

@@ -1,7 +1,7 @@
 """comments and blocked words
 
 Revision ID: 28ac59cd8ca5
-Revises: 638e464ff942
+Revises: 3b7d5e2a9c14
 Create Date: 2026-11-29 12:22:31.847606
 
 """
@@ -13,7 +13,7 @@ import learnspace.db  # noqa: F401  (custom column types such as UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '28ac59cd8ca5'
-down_revision = '638e464ff942'
+down_revision = '3b7d5e2a9c14'
 branch_labels = None
 depends_on = None
 

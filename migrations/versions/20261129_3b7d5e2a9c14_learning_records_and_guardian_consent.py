@@ -1,7 +1,7 @@
 """learning records (watch progress, watch days, favourites, notes) and guardian consent
 
 Revision ID: 3b7d5e2a9c14
-Revises: 638e464ff942
+Revises: 9dee45262e78
 Create Date: 2026-11-29 12:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import learnspace.db  # noqa: F401  (custom column types such as UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = '3b7d5e2a9c14'
-down_revision = '638e464ff942'
+down_revision = '9dee45262e78'
 branch_labels = None
 depends_on = None
 
