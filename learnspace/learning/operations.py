@@ -23,6 +23,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import Lesson
 from ..lessons.permissions import can_view, visible_clause
+from ..moderation.operations import check_text
 from ..spaces.models import Space
 from ..spaces.permissions import (RESTRICTED_SHARE, are_classmates, can_share_notes, can_view_space,
                                   listed_to_classmates)
@@ -178,6 +179,8 @@ def _note_fields(user: User, body: str, visibility: str) -> tuple[str, str]:
         raise ValidationError("请选择笔记的可见范围：仅自己，或在我的空间展示")
     if visibility != "private" and not can_share_notes(user):
         raise ValidationError(RESTRICTED_SHARE)
+    if visibility != "private":
+        check_text(text, "笔记")  # others read shared notes: the blocked-word list applies, as to comments
     return text, visibility
 
 

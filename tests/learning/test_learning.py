@@ -209,6 +209,28 @@ def test_shared_note_shows_in_the_space_for_those_who_see_it(app, school):
     assert "公开的心得" in space
 
 
+def test_a_shared_note_with_a_blocked_word_is_refused_naming_it_but_a_private_one_is_kept(app, school):
+    """Others read shared notes, so the blocked-word list applies to them; a private note is the pupil's own."""
+    from learnspace.extensions import db
+    from learnspace.learning.models import LessonNote
+    from learnspace.moderation import operations as moderation
+
+    with app.app_context():
+        moderation.add_terms("脑残")
+        db.session.commit()
+    teen = signed_in(app, school["logins"]["teen"], PASSWORD)
+    _, token = _token(teen, school["lesson"])
+    refused = teen.post(f"/lessons/{school['lesson']}/notes", follow_redirects=True,
+                        data={"csrf_token": token, "body": "这题真是腦 殘", "visibility": "space"})
+    assert "“脑残”" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LessonNote)) == 0
+    teen.post(f"/lessons/{school['lesson']}/notes",
+              data={"csrf_token": token, "body": "这题真是腦 殘", "visibility": "private"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LessonNote)) == 1
+
+
 def test_restricted_student_cannot_share_notes_and_nothing_is_stored(app, school):
     from learnspace.learning.models import LessonNote
 
