@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
+from . import rollups
 from .models import ActivityDay
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -55,6 +56,7 @@ def record(user, kind: str, at: datetime | None = None) -> None:
         index_elements=["user_id", "day", "kind"],
         set_={"count": ActivityDay.count + 1, "last_dt": stmt.excluded.last_dt})
     db.session.execute(stmt)
+    rollups.activity_recorded(user, values["day"])
 
 
 def last_active(user_ids) -> dict[int, datetime]:

@@ -1,0 +1,31 @@
+"""``learnspace stats rebuild-rollups``: recompute the statistics roll-ups from the base tables."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("rebuild-rollups")
+@with_appcontext
+def rebuild_rollups_command():
+    """Rebuild the activation and activity roll-ups from users, spaces and activity (idempotent)."""
+    from ..cli_support import ProgressBar, command_transaction
+    from . import rollups
+
+    bar = ProgressBar("roll-ups", "step")
+    try:
+        with command_transaction():
+            counts = rollups.rebuild(progress=bar)
+    finally:
+        bar.close()
+    click.echo(f"roll-ups rebuilt: {counts['totals']} total rows, {counts['days']} day rows, "
+               f"{counts['periods']} week/month rows, {counts['marks']} active marks")
+
+
+def register(main: click.Group) -> None:
+    """Attach rebuild-rollups to the ``stats`` group (created here if the statistics package has none)."""
+    stats = main.commands.get("stats")
+    if stats is None:
+        stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
+        main.add_command(stats)
+    stats.add_command(rebuild_rollups_command)
