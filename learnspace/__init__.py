@@ -63,10 +63,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .moderation.views import bp as moderation_bp
     from .search.views import bp as search_bp
     from .spaces.views import bp as spaces_bp
+    from .stats.views import bp as stats_bp
 
     init_login(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
-                      search_bp, directory_bp, learning_bp, comments_bp, moderation_bp):
+                      search_bp, directory_bp, learning_bp, comments_bp, moderation_bp, stats_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

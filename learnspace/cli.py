@@ -68,6 +68,8 @@ def register_commands() -> None:
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)
     main.add_command(blocked_words)
+    from .stats.cli import register as register_stats
+    register_stats(main)
     # Last, so it finds the statistics package's ``stats`` group when that registers one first.
     from .activity.cli import register as register_rollups
     register_rollups(main)

@@ -12,3 +12,4 @@ from .activity.models import ActivityDay  # noqa: F401
 from .moderation.models import BlockedTerm  # noqa: F401
 from .comments.models import Comment, CommentLike, CommentReport  # noqa: F401
 from .learning.models import Favourite, LessonNote, WatchDay, WatchProgress  # noqa: F401
+from .stats.models import RankingWeights, StatsTarget  # noqa: F401

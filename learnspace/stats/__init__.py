@@ -1,0 +1,1 @@
+"""Activation and usage statistics for administrators (reads only; nothing imports this package)."""

@@ -1,0 +1,108 @@
+"""``learnspace stats activation``: the dashboard's table of a unit for scripts (table, CSV or XLSX)."""
+from __future__ import annotations
+
+import sys
+import unicodedata
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from ..audit import operations as audit
+from ..errors import LearnSpaceError
+from ..extensions import db
+from . import operations, units
+from .periods import parse_range
+
+
+def _acting_admin(login_name: str | None):
+    """Resolve --admin so the command sees only that admin's scope (None: the operator sees everything)."""
+    from ..accounts.models import User
+
+    if not login_name:
+        audit.set_context(None, "cli")
+        return None
+    admin = db.session.scalar(select(User).where(User.login_name == login_name))
+    if admin is None or not admin.is_admin:
+        raise click.ClickException(f"找不到管理员账号“{login_name}”")
+    audit.set_context(admin.id, "cli")
+    return admin
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * max(width - _width(text), 0)
+    return space + text if right else text + space
+
+
+def format_table(header: list[str], body: list[list]) -> str:
+    """Lay out a table in aligned columns (Chinese characters count two columns)."""
+    cells = [header] + [["—" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row]
+                        for row in body]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(_pad(v, widths[i], right=i >= 2 and n > 0) for i, v in enumerate(row)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@click.command("activation")
+@click.option("--region", "region_code", help="6-digit region code, or 'all' for the platform (default)")
+@click.option("--school", "school_code", help="10-digit school code: its grades and classes")
+@click.option("--from", "start", help="first day, YYYY-MM-DD (default: 89 days before --to)")
+@click.option("--to", "end", help="last day, YYYY-MM-DD (default: today in China)")
+@click.option("--role", type=click.Choice(list(operations.ROLES)), help="only teachers or only students")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="write to this file (needed for xlsx; CSV files get a BOM for Excel)")
+@click.option("--admin", "admin_login", help="act as this admin: only their scope may be asked for")
+@with_appcontext
+def activation_command(region_code, school_code, start, end, role, fmt, output, admin_login):
+    """Print or write rostered, activated, active and lesson figures of a unit's parts, as on /stats."""
+    try:
+        admin = _acting_admin(admin_login)
+        unit = units.resolve(admin, region_code, school_code)
+        period = parse_range(start, end)
+        rows = operations.child_rows(unit, period, role)
+        header, body = operations.table(rows, operations.total_row(unit, period, role))
+        audit.record("stats.export", target=unit.key, detail=f"cli {fmt} {period.label}")
+        db.session.commit()
+    except LearnSpaceError as exc:
+        from ..db import rollback_keeping
+
+        rollback_keeping()
+        raise click.ClickException(exc.message) from None
+    if fmt == "xlsx":
+        if output is None:
+            raise click.ClickException("XLSX 是二进制文件，请用 --output 指定文件名，例如 --output 统计.xlsx")
+        output.write_bytes(operations.to_xlsx(header, body, "空间统计", operations.export_notes(unit, period, role)))
+        click.echo(f"已写入 {output}（{len(body)} 行）", err=True)
+    elif fmt == "csv":
+        data = operations.to_csv(header, body)
+        if output is not None:
+            output.write_bytes(data)
+            click.echo(f"已写入 {output}（{len(body)} 行）", err=True)
+        else:
+            sys.stdout.write(data.decode("utf-8").lstrip("\ufeff"))
+    else:
+        text = format_table(header, body)
+        if output is not None:
+            output.write_text(text + "\n", encoding="utf-8")
+        else:
+            click.echo(f"{unit.label} · {period.label}")
+            click.echo(text)
+
+
+def register(group: click.Group) -> None:
+    """Attach ``activation`` to the ``stats`` command group (creating the group if nobody has yet)."""
+    stats = group.commands.get("stats")
+    if stats is None:
+        stats = click.Group("stats", help="Activation and usage statistics.")
+        group.add_command(stats)
+    stats.add_command(activation_command)
