@@ -55,9 +55,9 @@ _EMPTY = np.empty(0, dtype=np.int64)
 class _Segment:
     """The arrays of one segment (local document numbers)."""
 
-    codes: dict          # field → (int array of local refs, list of str labels)
+    codes: dict          # field → (uint16 array of local refs, list of str labels)
     sort_keys: dict      # field → int64 array
-    lengths: dict        # text field → float32 array of field lengths
+    lengths: dict        # text field → uint8 array of Whoosh's length codes
 
 
 def _column(leaf, fieldname: str, column):
@@ -65,11 +65,12 @@ def _column(leaf, fieldname: str, column):
     return perdoc.column_reader(fieldname, column) if perdoc.has_column(fieldname) else None
 
 
-def _raw(creader, itemsize: int, count: int, dtype: str, doccount: int) -> np.ndarray:
+def _raw(creader, itemsize: int, count: int, dtype: str, doccount: int, into) -> np.ndarray:
+    """The column's values as an array of *into* (big-endian *dtype* on disk), padded with 0 to *doccount*."""
     data = creader._dbfile.get(creader._basepos, count * itemsize)
-    values = np.frombuffer(data, dtype=dtype).astype(np.int64)
+    values = np.frombuffer(data, dtype=dtype).astype(into)
     if len(values) < doccount:  # a column written before the last documents holds their defaults
-        values = np.concatenate([values, np.zeros(doccount - len(values), dtype=np.int64)])
+        values = np.concatenate([values, np.zeros(doccount - len(values), dtype=into)])
     return values
 
 
@@ -80,19 +81,20 @@ def _read_segment(leaf) -> _Segment:
     for name in CODED_FIELDS:
         creader = _column(leaf, name, schema[name].column_type)
         if creader is None:
-            codes[name] = (np.zeros(doccount, dtype=np.int64), [""])
+            codes[name] = (np.zeros(doccount, dtype=np.uint16), [""])
             continue
-        size = creader._itemsize
-        refs = _raw(creader, size, doccount, f">u{size}", doccount)
+        size = creader._itemsize  # 1 or 2 bytes: RefBytesColumn keeps at most 65,536 distinct values
+        refs = _raw(creader, size, doccount, f">u{size}", doccount, np.uint16)
         codes[name] = (refs, [u.decode("utf-8") for u in creader._uniques])
     for name in SORT_KEYS:
         creader = _column(leaf, name, schema[name].column_type)
-        sort_keys[name] = (_raw(creader, 8, creader._count, ">i8", doccount) if creader is not None
+        sort_keys[name] = (_raw(creader, 8, creader._count, ">i8", doccount, np.int64) if creader is not None
                            else np.zeros(doccount, dtype=np.int64))
     for name in LENGTH_FIELDS:
         creader = _column(leaf, _lenfield(name), LENGTHS_COLUMN)
-        lengths[name] = (_BYTE_LENGTH[_raw(creader, 1, creader._count, "u1", doccount)] if creader is not None
-                         else np.zeros(doccount, dtype=np.float32))
+        # Kept as Whoosh's one-byte length codes; _BYTE_LENGTH turns them into lengths when scoring.
+        lengths[name] = (_raw(creader, 1, creader._count, "u1", doccount, np.uint8) if creader is not None
+                         else np.zeros(doccount, dtype=np.uint8))
     return _Segment(codes, sort_keys, lengths)
 
 
@@ -160,9 +162,10 @@ class Snapshot:
                 lut = np.array([labels.setdefault(label, len(labels)) for label in local], dtype=np.int32)
                 pieces.append(lut[refs] if len(refs) else np.zeros(0, dtype=np.int32))
             self.labels[name] = list(labels)
-            self.codes[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+            codes = _concat(pieces, np.int32)
+            self.codes[name] = codes.astype(np.uint16) if len(labels) <= 65536 else codes
         self.sort_keys = {name: _concat([p.sort_keys[name] for p in parts], np.int64) for name in SORT_KEYS}
-        self.lengths = {name: _concat([p.lengths[name] for p in parts], np.float32) for name in LENGTH_FIELDS}
+        self.lengths = {name: _concat([p.lengths[name] for p in parts], np.uint8) for name in LENGTH_FIELDS}
         self.avg_length = {name: (float(reader.field_length(name)) / max(1, self.size)) or 1.0
                            for name in LENGTH_FIELDS}
         self._leaves = [(leaf._segid, offset) for leaf, offset in leaves]
@@ -230,7 +233,7 @@ class Snapshot:
 
     def field_weight(self, field: str, docs: np.ndarray) -> np.ndarray:
         """BM25 length normalisation (term frequency 1) of *field* for *docs*."""
-        lengths = self.lengths[field][docs]
+        lengths = _BYTE_LENGTH[self.lengths[field][docs]]
         return (K1 + 1) / (1 + K1 * (1 - B + B * lengths / self.avg_length[field]))
 
     def top(self, candidates: np.ndarray, keys: list[np.ndarray], k: int) -> np.ndarray:

@@ -12,12 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
-
 from itertools import islice
 
 import numpy as np
@@ -39,6 +36,8 @@ MAX_WORDS = 10
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 64
 SNIPPET_CHARS = 90
+#: a token of a several-token word found in more than this share of the documents is not required
+COMMON_SHARE = 0.2
 #: prefix completions expand to at most this many index terms
 MAX_PREFIX_TERMS = 500
 UNAVAILABLE = "搜索暂时不可用，请稍后再试。课程列表和教材目录仍可正常浏览。"
@@ -177,6 +176,19 @@ def _is_pinyin(word: str) -> bool:
     return bool(_ASCII_WORD.fullmatch(word)) and not word.isdigit()
 
 
+def _informative(reader, field: str, tokens: list[str], documents: int) -> list[str]:
+    """*tokens* without those in more than COMMON_SHARE of the documents, unless nothing else is left.
+
+    In 万以内的加法和减法 the characters 的 and 和 are in nearly every description: requiring them
+    changes almost no result (their idf is near 0) but reading their postings costs most of the search.
+    """
+    if len(tokens) < 2:
+        return tokens
+    limit = COMMON_SHARE * documents
+    kept = [t for t in tokens if reader.doc_frequency(field, t) <= limit]
+    return kept or [min(tokens, key=lambda t: reader.doc_frequency(field, t))]
+
+
 def _word_parts(snap, reader, word: str):
     """(documents, scores) of each field in which *word* matches (all its tokens there), or None if unsearchable."""
     schema = reader.schema
@@ -187,7 +199,7 @@ def _word_parts(snap, reader, word: str):
             continue
         searchable = True
         docs, idf = None, 0.0
-        for token in tokens:
+        for token in _informative(reader, name, tokens, snap.live_count):
             found = snap.docs(reader, name, token)
             idf += snap.idf(found)
             docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)

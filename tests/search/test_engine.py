@@ -75,7 +75,8 @@ def test_columns_deletions_and_lengths_equal_whoosh_per_document(searcher):
         assert snap.sort_keys["views"][docnum] == stored["views"]
         for name in engine.LENGTH_FIELDS:
             # Whoosh answers None, not 0, for an empty field.
-            assert snap.lengths[name][docnum] == (reader.doc_field_length(docnum, name, 0) or 0), (docnum, name)
+            length = engine._BYTE_LENGTH[snap.lengths[name][docnum]]
+            assert length == (reader.doc_field_length(docnum, name, 0) or 0), (docnum, name)
 
 
 def test_top_orders_by_each_key_in_turn_and_keeps_ties_at_the_cut():
@@ -92,3 +93,22 @@ def _term(field, token):
     from whoosh.query import Term
 
     return Term(field, token)
+
+
+class _Frequencies:
+    """A reader stand-in that only knows document frequencies."""
+
+    def __init__(self, frequencies):
+        self.frequencies = frequencies
+
+    def doc_frequency(self, field, token):
+        return self.frequencies.get(token, 0)
+
+
+def test_tokens_in_most_documents_are_not_required_unless_nothing_else_is_left():
+    from learnspace.search.query import _informative
+
+    reader = _Frequencies({"的": 950, "和": 700, "加法": 40, "减法": 35, "万": 120})
+    assert _informative(reader, "title", ["万", "以内", "的", "加法", "和", "减法"], 1000) == ["万", "以内", "加法", "减法"]
+    assert _informative(reader, "title", ["的", "和"], 1000) == ["和"]  # the rarer common one stays
+    assert _informative(reader, "title", ["的"], 1000) == ["的"]  # a word of one token keeps it

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from whoosh.qparser import QueryParser
 
 from tests.fixtures.lessons import make_lesson
