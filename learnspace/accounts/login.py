@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from flask import g, request, session
-from flask_login import login_user
+from flask_login import current_user, login_user
 
 from ..activity import operations as activity
 from . import operations
 from .models import LoginPrincipal
+
+
+def current_person():
+    """Return the signed-in User, or None for an anonymous visitor."""
+    return current_user.user if current_user.is_authenticated else None
 
 
 def client_ip() -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..accounts.login import current_person as _viewer
 from ..admin.permissions import require_admin
-from ..errors import NotFound, PermissionDenied, ValidationError
+from ..errors import ValidationError
 from ..extensions import db
 from ..lessons.models import Lesson
-from ..lessons.permissions import can_view
+from ..lessons.permissions import visible_lesson
 from ..moderation.operations import BlockedText
 from . import operations
 from .forms import CommentForm, DecisionForm, EmptyForm, ReplyForm, ReportForm
@@ -19,15 +20,8 @@ bp = Blueprint("comments", __name__)
 PER_PAGE = 20
 
 
-def _viewer():
-    return current_user.user if current_user.is_authenticated else None
-
-
 def _lesson(lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not can_view(_viewer(), lesson):
-        raise NotFound("课程不存在，或您没有查看权限。")
-    return lesson
+    return visible_lesson(_viewer(), lesson_id)
 
 
 def _back(comment) -> str:

@@ -5,13 +5,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..accounts.login import current_person as _viewer
 from ..accounts import consent as consents
 from ..accounts.models import User
 from ..admin.permissions import require_school
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..lessons.models import Lesson
-from ..lessons.permissions import can_view
+from ..lessons.permissions import visible_lesson
 from ..orgs import operations as orgs
 from . import operations
 from .forms import ActionForm, ConsentForm, NoteForm
@@ -22,15 +23,8 @@ bp = Blueprint("learning", __name__)
 CONSENT_PER_PAGE = 50
 
 
-def _viewer():
-    return current_user.user if current_user.is_authenticated else None
-
-
 def _lesson(lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not can_view(_viewer(), lesson):
-        raise NotFound("课程不存在，或您没有查看权限。")
-    return lesson
+    return visible_lesson(_viewer(), lesson_id)
 
 
 def _back(lesson_id: int, anchor: str = "learning"):

@@ -6,6 +6,21 @@ from ..accounts.scope import can_manage_school
 from .models import Lesson
 
 
+#: what a viewer who may not see a lesson is told (the same as for a lesson that does not exist)
+HIDDEN_LESSON = "课程不存在，或您没有查看权限。"
+
+
+def visible_lesson(user: User | None, lesson_id: int) -> Lesson:
+    """Return the lesson if *user* may see it; NotFound otherwise, so hidden lessons do not reveal they exist."""
+    from ..errors import NotFound
+    from ..extensions import db
+
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or not can_view(user, lesson):
+        raise NotFound(HIDDEN_LESSON)
+    return lesson
+
+
 def can_edit(user: User | None, lesson: Lesson) -> bool:
     """Only the teacher who made the lesson changes it."""
     return user is not None and user.id == lesson.teacher_id

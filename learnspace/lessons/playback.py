@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, current_app, redirect, request
-from flask_login import current_user
 
+from ..accounts.login import current_person as _viewer
 from ..errors import NotFound, ServiceUnavailable
 from ..extensions import db
 from ..storage import StorageError, get_storage
@@ -31,10 +31,6 @@ UNAVAILABLE = "文件暂时无法读取，请稍后再试。"
 ALWAYS_PROXIED = ("subtitles",)
 #: presigned URLs never live longer than this, however long the recording
 MAX_URL_SECONDS = 6 * 3600
-
-
-def _viewer():
-    return current_user.user if current_user.is_authenticated else None
 
 
 def _viewable_file(file_id: int) -> LessonFile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..accounts.login import current_person as _viewer
 from ..audit import operations as audit
 from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
@@ -14,7 +15,7 @@ from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
 from .operations import LessonInvalid
-from .permissions import can_edit, can_view
+from .permissions import can_edit, can_view, visible_lesson
 from .uploads import size_limit
 
 bp = Blueprint("lessons", __name__)
@@ -35,16 +36,8 @@ FORMATS = {
 DOCUMENT_FORMATS = "PDF、Word（.docx）、PowerPoint（.pptx）或 Excel（.xlsx）"
 
 
-def _viewer():
-    return current_user.user if current_user.is_authenticated else None
-
-
 def _visible_lesson(lesson_id: int) -> Lesson:
-    """Load a lesson the viewer may see; 404 otherwise, so hidden lessons do not reveal they exist."""
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not can_view(_viewer(), lesson):
-        raise NotFound("课程不存在，或您没有查看权限。")
-    return lesson
+    return visible_lesson(_viewer(), lesson_id)
 
 
 def _own_lesson(lesson_id: int, action: str) -> Lesson:
