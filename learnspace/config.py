@@ -85,6 +85,8 @@ class Settings:
     playback_mode: str
     presign_seconds: int
     trusted_proxies: int
+    search_drain_after_request: bool
+    search_warm_up: bool
 
 
 def load_config() -> dict:
@@ -124,6 +126,10 @@ def load_config() -> dict:
         presign_seconds=_env_int("PRESIGN_SECONDS", 900),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
         trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
+        # Apply search changes after the request that made them (off when a `learnspace indexer` worker runs).
+        search_drain_after_request=_env("SEARCH_DRAIN_AFTER_REQUEST", "1") == "1",
+        # Load jieba's and pypinyin's dictionaries in the background at start (served apps; scripts/run sets it).
+        search_warm_up=_env("SEARCH_WARM_UP", "0") == "1",
     )
     return to_flask_config(settings)
 
@@ -145,6 +151,8 @@ def to_flask_config(s: Settings) -> dict:
     return {
         "LEARNSPACE": s,
         "SECRET_KEY": s.secret_key,
+        "SEARCH_DRAIN_AFTER_REQUEST": s.search_drain_after_request,
+        "SEARCH_WARM_UP": s.search_warm_up,
         "SQLALCHEMY_DATABASE_URI": s.database_url,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

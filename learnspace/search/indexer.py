@@ -19,6 +19,7 @@ import fcntl
 import logging
 import os
 import shutil
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -260,6 +261,17 @@ def drain_after_request(response):
 
 
 def init_app(app) -> None:
-    """Drain after requests that enqueued search changes (``LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST``)."""
+    """Drain after requests that enqueued search changes; load the dictionaries in the background.
+
+    ``LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST=0`` turns the drain off (a ``learnspace indexer``
+    worker drains instead). jieba's and pypinyin's dictionaries take about a second to load:
+    with ``LEARNSPACE_SEARCH_WARM_UP=1`` (served apps; scripts/run sets it) a background
+    thread loads them at start so the first search does not wait; commands and tests,
+    which build short-lived apps, leave it off.
+    """
     if app.config.get("SEARCH_DRAIN_AFTER_REQUEST", True):
         app.after_request(drain_after_request)
+    if app.config.get("SEARCH_WARM_UP", False):
+        from .analysis import warm_up
+
+        threading.Thread(target=warm_up, name="search-warm-up", daemon=True).start()

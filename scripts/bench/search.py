@@ -548,6 +548,10 @@ def run_production(queries, viewers, repeat):
     """Time learnspace.search.query.search: first pass per (query, viewer), then *repeat* passes."""
     from learnspace.search.query import search
 
+    # What a served app does at start (learnspace.search.indexer.init_app): load jieba and pypinyin.
+    from learnspace.search.analysis import warm_up
+
+    warm_up()
     # Warm the searcher (open it, load the term dictionaries) with queries that are not in the set.
     for warm in ("数学", "语文"):
         search(viewers["anonymous"], q=warm)

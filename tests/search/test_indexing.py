@@ -353,3 +353,22 @@ def test_a_parallel_rebuild_writes_one_segment_per_process_and_finds_the_same_le
         result = search(Viewer(), q="勾股定理", per_page=50)
         assert sorted(hit["title"] for hit in result.hits) == sorted(titles[:12])
         assert search(Viewer(), q="gougudingli", per_page=50).total == 12
+
+
+def test_the_drain_after_requests_and_the_dictionary_warm_up_follow_the_environment(make_app, monkeypatch):
+    """LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST=0 leaves draining to a worker; SEARCH_WARM_UP=1 loads jieba at start."""
+    import threading
+
+    from learnspace.search import analysis
+    from learnspace.search.indexer import drain_after_request
+
+    def hooks(app):
+        return app.after_request_funcs.get(None, [])
+
+    warmed = threading.Event()
+    monkeypatch.setattr(analysis, "warm_up", warmed.set)
+    assert drain_after_request in hooks(make_app())
+    assert drain_after_request not in hooks(make_app(env={"LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST": "0"}))
+    assert not warmed.is_set()  # off by default: commands and tests do not load dictionaries at start
+    make_app(env={"LEARNSPACE_SEARCH_WARM_UP": "1"})
+    assert warmed.wait(timeout=30)
