@@ -509,104 +509,166 @@ def report(args, world: World, counts: dict, figures: dict, results: dict, size:
     print(f"reads: {results['label']}")
     print(f"ground truth: {results['truth_label']}")
     print()
-    print("| level | units × calls | dashboard p50 | dashboard p95 | ground truth p50 | ground truth p95 | ratio (p50) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| level | dashboard: units × calls | p50 | p95 | ground truth: units × calls | p50 | p95 | ratio of p50 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for level, row in results["levels"].items():
         fast, slow = row["fast"], row["slow"]
         f50, f95 = percentile(fast, 0.5), percentile(fast, 0.95)
-        s50, s95 = percentile(slow, 0.5), percentile(slow, 0.95)
-        print(f"| {level} | {row['units']} × {len(fast) // row['units']} | {f50:.1f} ms | {f95:.1f} ms | "
-              f"{s50:.0f} ms | {s95:.0f} ms | {s50 / f50:.0f}× |")
+        line = f"| {level} | {row['units']} × {len(fast) // row['units']} | {f50:.1f} ms | {f95:.1f} ms | "
+        if slow:
+            s50, s95 = percentile(slow, 0.5), percentile(slow, 0.95)
+            line += (f"{row['truth_units']} × {len(slow) // row['truth_units']} | {s50:,.0f} ms | {s95:,.0f} ms | "
+                     f"{s50 / f50:,.0f}× |")
+        else:
+            line += "– | – | – | – |"
+        print(line)
+    print()
+    print("mean SQL time per dashboard call (the rest is Python):")
+    for level, row in results["levels"].items():
+        mean = sum(row["fast"]) / len(row["fast"])
+        print(f"  {level:8} {mean:7.1f} ms per call: " + ", ".join(f"{k} {v:.1f} ms" for k, v in row["sql"].items()))
 
 
 # --- ground truth: the dashboard's roll-up reads done with COUNT(*) over the base tables ---------
 
 class GroundTruthReads:
-    """The interface of learnspace.stats.rollup_reads, answered from users, spaces, schools and
+    """The read functions of learnspace.activity.rollups (totals, new_activations, active_in, daily,
+    period_active: same arguments, same return shapes) answered from users, spaces, schools and
     activity_days with COUNT(*) (the definitions of rollups.ground_truth), only for the units asked.
 
-    The dashboard is timed twice: once as it is, once with this object in place of its roll-up reads,
-    so everything else on the page (the live lesson queries, the children, the series) is the same.
+    The dashboard is timed twice: once as it is, once with this object in place of the roll-up
+    module it reads, so everything else on the page (the live lesson queries, the children, the
+    series) is the same.
     """
 
-    def __init__(self, session, region_levels: dict[str, str]):
-        self.session, self.region_levels = session, region_levels
+    def __init__(self, session):
+        self.session = session
 
-    def _group(self, keys: list[str]):
-        """(SQL expression of a school's unit key, WHERE clause on sc, parameters, key of a result)."""
-        if keys == ["all"]:
-            return "'all'", "TRUE", {}, str
-        if keys[0] not in self.region_levels:
-            return "sc.id", "sc.id = ANY(%(ids)s)", {"ids": [int(k) for k in keys]}, str
-        width = {"province": 2, "city": 4, "county": 6}[self.region_levels[keys[0]]]
+    @staticmethod
+    def _group(units: list[str]):
+        """(SQL expression of a school's unit, WHERE clause on sc, parameters) for units of one kind."""
+        if units == ["all"]:
+            return "'all'", "TRUE", {}
+        kinds = {u.split(":")[0] for u in units}
+        if kinds == {"school"}:
+            return "'school:' || sc.id", "sc.id = ANY(%(ids)s)", {"ids": [int(u.split(":")[1]) for u in units]}
+        if kinds != {"region"}:
+            raise ValueError(f"units of one kind expected, got {sorted(kinds)}")
+        codes = [u.split(":")[1] for u in units]
+        width = 2 if codes[0].endswith("0000") else 4 if codes[0].endswith("00") else 6
         pad = "0" * (6 - width)
-        return (f"substr(sc.county_code, 1, {width})", f"substr(sc.county_code, 1, {width}) = ANY(%(prefixes)s)",
-                {"prefixes": [k[:width] for k in keys]}, lambda prefix: prefix + pad)
+        return (f"'region:' || substr(sc.county_code, 1, {width}) || '{pad}'",
+                f"substr(sc.county_code, 1, {width}) = ANY(%(prefixes)s)", {"prefixes": [c[:width] for c in codes]})
 
     @staticmethod
     def _roles(role):
         return ["teacher", "student"] if role is None else [role]
 
     def _run(self, sql: str, params: dict):
-        # psycopg style parameters through the DBAPI connection of the session's transaction
+        # psycopg parameters through the DBAPI connection of the session's own transaction
         cursor = self.session.connection().connection.cursor()
         cursor.execute(sql, params)
         rows = cursor.fetchall()
         cursor.close()
         return rows
 
-    def totals(self, keys, role=None):
-        key, where, params, to_key = self._group(list(keys))
+    def totals(self, units, role=None):
+        from learnspace.activity.rollups import Totals
+
+        units = list(dict.fromkeys(units))
+        key, where, params = self._group(units)
         rows = self._run(f"""SELECT {key}, count(*), count(s.id) FROM users u JOIN schools sc ON sc.id = u.school_id
             LEFT JOIN spaces s ON s.owner_id = u.id
             WHERE u.role = ANY(%(roles)s) AND NOT u.is_disabled AND {where} GROUP BY 1""",
                          {**params, "roles": self._roles(role)})
-        return {to_key(k): (int(n), int(a)) for k, n, a in rows}
+        found = {k: Totals(int(n), int(a)) for k, n, a in rows}
+        return {u: found.get(u, Totals()) for u in units}
 
-    def new_activations(self, keys, start, end, role=None):
-        key, where, params, to_key = self._group(list(keys))
+    def _new(self, units, start, end, role, by_day: bool):
+        key, where, params = self._group(units)
         low, high = _utc_bounds(start, end)
-        rows = self._run(f"""SELECT {key}, count(*) FROM spaces s JOIN users u ON u.id = s.owner_id
+        group = "date(timezone('Asia/Shanghai', s.activated_dt))" if by_day else key
+        return self._run(f"""SELECT {group}, count(*) FROM spaces s JOIN users u ON u.id = s.owner_id
             JOIN schools sc ON sc.id = s.activated_school_id
             WHERE u.role = ANY(%(roles)s) AND s.activated_dt >= %(low)s AND s.activated_dt < %(high)s AND {where}
             GROUP BY 1""", {**params, "roles": self._roles(role), "low": low, "high": high})
-        return {to_key(k): int(n) for k, n in rows}
 
-    def _first_actions(self, period: str, first: date, after: date, role) -> tuple[str, dict]:
+    def new_activations(self, units, start, end, role=None):
+        units = list(dict.fromkeys(units))
+        found = {k: int(n) for k, n in self._new(units, start, end, role, False)}
+        return {u: found.get(u, 0) for u in units}
+
+    def _active(self, units, period: str, first: date, after: date, role, by_start: bool):
+        """Active space owners per unit (or per period start): each person once per period, at the
+        school of their first counted action in it (the activity_days row with the smallest id)."""
         start = {"day": "a.day", "week": "date(date_trunc('week', a.day::timestamp))",
                  "month": "date(date_trunc('month', a.day::timestamp))"}[period]
-        return (f"""SELECT DISTINCT ON (a.user_id, {start}) a.user_id, {start} AS start, a.school_id
-            FROM activity_days a JOIN users u ON u.id = a.user_id JOIN spaces s ON s.owner_id = a.user_id
-            WHERE u.role = ANY(%(roles)s) AND a.day >= %(first)s AND a.day < %(after)s
-            ORDER BY a.user_id, {start}, a.id""", {"roles": self._roles(role), "first": first, "after": after})
+        key, where, params = self._group(units)
+        return self._run(f"""SELECT {'f.start' if by_start else key}, count(*) FROM (
+                SELECT DISTINCT ON (a.user_id, {start}) a.user_id, {start} AS start, a.school_id
+                FROM activity_days a JOIN users u ON u.id = a.user_id JOIN spaces s ON s.owner_id = a.user_id
+                WHERE u.role = ANY(%(roles)s) AND a.day >= %(first)s AND a.day < %(after)s
+                ORDER BY a.user_id, {start}, a.id) f
+            JOIN schools sc ON sc.id = f.school_id WHERE {where} GROUP BY 1""",
+                         {**params, "roles": self._roles(role), "first": first, "after": after})
 
-    def active(self, keys, period, start, role=None):
+    def active_in(self, units, period, day, role=None):
         from learnspace.activity.rollups import next_period, period_start
 
+        units = list(dict.fromkeys(units))
+        first = period_start(period, day)
+        found = {k: int(n) for k, n in self._active(units, period, first, next_period(period, first), role, False)}
+        return {u: found.get(u, 0) for u in units}
+
+    def daily(self, unit, start, end, role=None):
+        from learnspace.activity.rollups import DayFigures
+
+        new = {d: int(n) for d, n in self._new([unit], start, end, role, True)}
+        active = {d: int(n) for d, n in self._active([unit], "day", start, end + timedelta(days=1), role, True)}
+        return [DayFigures(start + timedelta(days=i), new.get(start + timedelta(days=i), 0),
+                           active.get(start + timedelta(days=i), 0)) for i in range((end - start).days + 1)]
+
+    def period_active(self, unit, period, start, end, role=None):
+        from learnspace.activity.rollups import next_period, period_start
+
+        if period == "day":
+            return [(d.day, d.active) for d in self.daily(unit, start, end, role)]
         first = period_start(period, start)
-        key, where, params, to_key = self._group(list(keys))
-        sql, more = self._first_actions(period, first, next_period(period, first), role)
-        rows = self._run(f"SELECT {key}, count(*) FROM ({sql}) f JOIN schools sc ON sc.id = f.school_id "
-                         f"WHERE {where} GROUP BY 1", {**params, **more})
-        return {to_key(k): int(n) for k, n in rows}
+        last = period_start(period, end)
+        found = {d: int(n) for d, n in self._active([unit], period, first, next_period(period, last), role, True)}
+        out, s = [], first
+        while s <= end:
+            out.append((s, found.get(s, 0)))
+            s = next_period(period, s)
+        return out
 
-    def new_activations_by_day(self, key_, start, end, role=None):
-        _, where, params, _ = self._group([key_])
-        low, high = _utc_bounds(start, end)
-        rows = self._run(f"""SELECT date(timezone('Asia/Shanghai', s.activated_dt)), count(*)
-            FROM spaces s JOIN users u ON u.id = s.owner_id JOIN schools sc ON sc.id = s.activated_school_id
-            WHERE u.role = ANY(%(roles)s) AND s.activated_dt >= %(low)s AND s.activated_dt < %(high)s AND {where}
-            GROUP BY 1""", {**params, "roles": self._roles(role), "low": low, "high": high})
-        return {d: int(n) for d, n in rows}
 
-    def active_series(self, key_, kind, first, last, role=None):
-        from learnspace.activity.rollups import next_period
+class SqlClock:
+    """Milliseconds spent in SQL statements while active, by what they read: roll-up tables, lessons, other."""
 
-        _, where, params, _ = self._group([key_])
-        sql, more = self._first_actions(kind, first, next_period(kind, last), role)
-        rows = self._run(f"SELECT f.start, count(*) FROM ({sql}) f JOIN schools sc ON sc.id = f.school_id "
-                         f"WHERE {where} GROUP BY 1", {**params, **more})
-        return {d: int(n) for d, n in rows}
+    def __init__(self, engine):
+        self.engine, self.spent, self.started = engine, {"roll-ups": 0.0, "lessons": 0.0, "other": 0.0}, {}
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        self.started[id(cursor)] = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        elapsed = (time.perf_counter() - self.started.pop(id(cursor), time.perf_counter())) * 1000
+        kind = "roll-ups" if "rollup_" in statement else "lessons" if "lessons" in statement else "other"
+        self.spent[kind] += elapsed
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
 
 
 def _utc_bounds(start: date, end: date):
@@ -614,7 +676,8 @@ def _utc_bounds(start: date, end: date):
     return low, low + timedelta(days=(end - start).days + 1)
 
 
-def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int, days: int) -> dict:
+def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int, truth_units: int,
+            days: int) -> dict:
     """Time stats.operations.dashboard() per level, with roll-ups and with GroundTruthReads; compare the figures."""
     from learnspace.extensions import db
     from learnspace.orgs.models import Region, School
@@ -627,8 +690,8 @@ def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int
     for level, items in codes.items():
         levels[level] = [school_unit(db.session.get(School, code)) if kind == "school"
                          else region_unit(db.session.get(Region, code)) for kind, code in items]
-    rollup_reads = operations.reads
-    truth = GroundTruthReads(db.session, {code: level for code, _, level, _ in world.regions()})
+    rollup_reads = operations.rollups
+    truth = GroundTruthReads(db.session)
     results = {"label": f"learnspace.stats.operations.dashboard(unit, {period.label} by {period.by}, role=None): "
                         "own row, children's rows, series, target",
                "truth_label": "the same dashboard() with its roll-up reads replaced by COUNT(*) over users, spaces, "
@@ -636,25 +699,29 @@ def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int
                "levels": {}, "mismatches": []}
     for level, units in levels.items():
         log(f"measuring {level}: {len(units)} units")
-        operations.reads = rollup_reads
-        fast = time_calls(lambda u: operations.dashboard(u, period), units, repeat)
+        operations.rollups = rollup_reads
+        with SqlClock(db.engine) as clock:
+            fast = time_calls(lambda u: operations.dashboard(u, period), units, repeat)
         answers = {u: operations.dashboard(u, period) for u in units}
-        operations.reads = truth
+        # the ground truth takes seconds per call at 10M: a few units of each level are enough
+        checked = units[:truth_units]
+        operations.rollups = truth
         try:
-            slow = time_calls(lambda u: operations.dashboard(u, period), units, truth_repeat)
-            expected = {u: operations.dashboard(u, period) for u in units}
+            slow = time_calls(lambda u: operations.dashboard(u, period), checked, truth_repeat)
+            expected = {u: operations.dashboard(u, period) for u in checked} if truth_repeat else {}
         finally:
-            operations.reads = rollup_reads
-        for unit in units:
+            operations.rollups = rollup_reads
+        for unit in expected:
             a, b = answers[unit], expected[unit]
             same = (a.total == b.total and a.rows == b.rows and a.new_series == b.new_series
                     and a.active_series == b.active_series)
             if not same:
                 results["mismatches"].append(unit.label)
         db.session.rollback()
-        results["levels"][level] = {"units": len(units), "fast": fast, "slow": slow}
-        log(f"  dashboard p50 {percentile(fast, 0.5):.1f} ms p95 {percentile(fast, 0.95):.1f} ms; "
-            f"ground truth p50 {percentile(slow, 0.5):.0f} ms p95 {percentile(slow, 0.95):.0f} ms")
+        results["levels"][level] = {"units": len(units), "fast": fast, "slow": slow, "truth_units": len(checked),
+                                    "sql": {k: v / len(fast) for k, v in clock.spent.items()}}
+        log(f"  dashboard p50 {percentile(fast, 0.5):.1f} ms p95 {percentile(fast, 0.95):.1f} ms"
+            + (f"; ground truth p50 {percentile(slow, 0.5):.0f} ms p95 {percentile(slow, 0.95):.0f} ms" if slow else ""))
     return results
 
 
@@ -675,6 +742,8 @@ def main() -> None:
     parser.add_argument("--lessons", type=float, default=0.5, help="mean lessons per teacher with a space")
     parser.add_argument("--repeat", type=int, default=5, help="calls per unit for the dashboard reads")
     parser.add_argument("--truth-repeat", type=int, default=2, help="calls per unit for the ground truth")
+    parser.add_argument("--truth-units", type=int, default=4,
+                        help="units per level timed with the ground truth (the first of those measured)")
     parser.add_argument("--days", type=int, default=90, help="date range of the dashboard (default: its own 90)")
     parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=None,
                         help="compare every roll-up row with rollups.ground_truth() (default: when N is small)")
@@ -726,7 +795,7 @@ def main() -> None:
             figures["check"] = check_rollups()
             log(f"{figures['check']} ({time.perf_counter() - start:.0f} s)")
         codes = sample_units(world, np.random.default_rng(args.seed))
-        results = measure(world, codes, args.repeat, args.truth_repeat, args.days)
+        results = measure(world, codes, args.repeat, args.truth_repeat, args.truth_units, args.days)
 
     size = database_size(psycopg_url(url))
     report(args, world, counts, figures, results, size)
