@@ -360,6 +360,22 @@ def _insert_marks(user_id: int, role: str, marks: list[tuple[str, date, int | No
     _count_marks([(p, s, school, role) for p, s, school in inserted], +1)
 
 
+def _lock_users(session: Session, user_ids) -> list[tuple[int, int | None]]:
+    """Lock people's rows (FOR NO KEY UPDATE on PostgreSQL) and return (id, latest school id).
+
+    Serialises the roll-up work of one person: an activation and a concurrent first action, or two
+    concurrent transfers, then see each other's committed rows instead of both missing them.
+    """
+    ids = sorted({int(i) for i in user_ids if i is not None})
+    if not ids:
+        return []
+    users = _t("users")
+    stmt = select(users.c.id, users.c.school_id).where(users.c.id.in_(ids)).order_by(users.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(key_share=True)
+    return [tuple(r) for r in session.execute(stmt)]
+
+
 def _has_space(user_id: int) -> bool:
     spaces = _t("spaces")
     return db.session.scalar(select(spaces.c.id).where(spaces.c.owner_id == user_id)) is not None
@@ -369,7 +385,10 @@ def _has_space(user_id: int) -> bool:
 
 def activity_recorded(user, day: date) -> None:
     """Count *user* active on *day* and in its week and month, once each; call after the ActivityDay upsert."""
-    if user.role not in ROLES or not _has_space(user.id):
+    if user.role not in ROLES:
+        return
+    _lock_users(db.session, [user.id])
+    if not _has_space(user.id):
         return
     _insert_marks(user.id, user.role, [(p, period_start(p, day), user.school_id) for p in ("day", "week", "month")])
 
@@ -378,6 +397,7 @@ def space_activated(user, activated_dt: datetime, school_id: int | None) -> None
     """Count a new space in its day at *school_id*; count activity the owner had before it existed."""
     if user.role not in ROLES:
         return
+    _lock_users(db.session, [user.id])
     day = local_day(activated_dt)
     _add_days({(unit, user.role, day): (1, 0) for unit in units_of_school(school_id)})
     rows = db.session.execute(select(ActivityDay.day, ActivityDay.school_id)
@@ -433,7 +453,7 @@ def _before_flush(session, flush_context, instances):
 
     if not _tracked(session):
         return
-    schools, owners, forget = set(), set(), set()
+    schools, owners, forget, moved = set(), set(), set(), set()
     for obj in session.new:
         name = getattr(obj, "__tablename__", None)
         if name == "users":
@@ -463,6 +483,7 @@ def _before_flush(session, flush_context, instances):
                         schools.update(history.added)
                         schools.update(history.deleted)
             if changed:
+                moved.add(obj.id)
                 schools.add(obj.school_id)
                 if "school_id" in state.committed_state:
                     schools.add(state.committed_state["school_id"])
@@ -471,6 +492,8 @@ def _before_flush(session, flush_context, instances):
             history = state.attrs["owner_id"].history
             owners.update(history.added)
             owners.update(history.deleted)
+    # The school a concurrent transaction just moved the person to is not in our history: read it locked.
+    schools.update(school for _, school in _lock_users(session, moved))
     _note(session, _SCHOOLS, schools)
     _note(session, _OWNERS, owners)
     _forget_users(session, {i for i in forget if i is not None})
@@ -502,25 +525,26 @@ def _before_commit(session):
         settle(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session):
-    for key in (_SCHOOLS, _OWNERS, _FULL):
-        session.info.pop(key, None)
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction):
+    # Only when the whole transaction ends: a rolled-back savepoint (activate's lost race) keeps the notes.
+    if transaction.parent is None:
+        for key in (_SCHOOLS, _OWNERS, _FULL):
+            session.info.pop(key, None)
 
 
 def settle(session: Session | None = None) -> None:
     """Recount the totals of every school touched in this transaction (runs before commit and reads)."""
     session = session if session is not None else db.session()
     info = session.info
+    session.flush()  # pending changes note their schools in before_flush
     if not (info.get(_SCHOOLS) or info.get(_OWNERS) or info.get(_FULL)):
         return
-    session.flush()
     schools = set(info.pop(_SCHOOLS, ()))
     owners = info.pop(_OWNERS, set())
     full = info.pop(_FULL, False)
-    users = _t("users")
     for chunk in _chunks(sorted(owners), 500):
-        schools.update(session.scalars(select(users.c.school_id).where(users.c.id.in_(chunk))))
+        schools.update(school for _, school in _lock_users(session, chunk))
     if full:
         schools.update(session.scalars(select(_t("schools").c.id)))
         schools.update(int(u.split(":")[1]) for u in session.scalars(
@@ -621,6 +645,7 @@ def _first_actions(period: str):
     first = (select(ad.c.user_id, start, func.min(ad.c.id).label("first_id"))
              .group_by(ad.c.user_id, start).subquery())
     return (select(first.c.user_id, first.c.start, ad.c.school_id, users.c.role)
+            .select_from(first)
             .join(ad, ad.c.id == first.c.first_id)
             .join(users, users.c.id == first.c.user_id)
             .join(spaces, spaces.c.owner_id == first.c.user_id)
