@@ -166,9 +166,10 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     teacher.shot("lesson-published")
     page.get_by_role("link", name="我的空间").click()
     mine = page.locator("#lessons")
-    expect(mine.get_by_role("heading")).to_have_text("我的课程（1）")
+    expect(mine.get_by_role("heading", level=2)).to_have_text("我的课程（1）")
     expect(mine.get_by_role("link", name=TITLE)).to_be_visible()
-    expect(mine).to_contain_text("四项齐全")
+    # The lesson's completeness badge (the subject group above it says "1 节四项齐全").
+    expect(mine.locator(".tag.ok[title]")).to_have_text("四项齐全")
     teacher.shot("space-with-lesson")
 
     # --- a student of the same school watches it on a phone, with seeking --------------------------------
