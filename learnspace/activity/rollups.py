@@ -31,8 +31,9 @@ Maintenance:
   +1/-1 in each operation means no operation can forget a case, and replaying any operation changes
   nothing. Doing it once per transaction at commit (not per flush) keeps a roster import of thousands
   of rows to one recount per school and takes the row locks in one sorted order (no deadlocks).
-- Days, weeks and months: activity.record and spaces.activate call ``activity_recorded`` and
-  ``space_activated`` in the same transaction. An ActiveMark (user, period, start) is inserted with
+- Days, weeks and months: activity.record calls ``activity_recorded``, and every inserted space
+  (spaces.activate is the one place that creates them) reaches ``space_activated`` through an after_flush
+  listener, in the same transaction. An ActiveMark (user, period, start) is inserted with
   ON CONFLICT DO NOTHING, and only when the insert happened is the counter incremented, so a person
   counts once per period even when two requests race. Deleting a user or a space takes their marks
   and their activation out of the counters.
@@ -393,20 +394,24 @@ def activity_recorded(user, day: date) -> None:
     _insert_marks(user.id, user.role, [(p, period_start(p, day), user.school_id) for p in ("day", "week", "month")])
 
 
-def space_activated(user, activated_dt: datetime, school_id: int | None) -> None:
-    """Count a new space in its day at *school_id*; count activity the owner had before it existed."""
-    if user.role not in ROLES:
+def space_activated(user_id: int, activated_dt: datetime, school_id: int | None) -> None:
+    """Count a new space in its day at *school_id*; count activity the owner had before it existed.
+
+    Called for every inserted space by the after_flush listener below, whichever code inserted it.
+    """
+    _lock_users(db.session, [user_id])
+    role = db.session.scalar(select(_t("users").c.role).where(_t("users").c.id == user_id))
+    if role not in ROLES:
         return
-    _lock_users(db.session, [user.id])
     day = local_day(activated_dt)
-    _add_days({(unit, user.role, day): (1, 0) for unit in units_of_school(school_id)})
+    _add_days({(unit, role, day): (1, 0) for unit in units_of_school(school_id)})
     rows = db.session.execute(select(ActivityDay.day, ActivityDay.school_id)
-                              .where(ActivityDay.user_id == user.id).order_by(ActivityDay.id)).all()
+                              .where(ActivityDay.user_id == user_id).order_by(ActivityDay.id)).all()
     first: dict[tuple[str, date], int | None] = {}
     for row_day, row_school in rows:
         for p in ("day", "week", "month"):
             first.setdefault((p, period_start(p, row_day)), row_school)
-    _insert_marks(user.id, user.role, [(p, s, school) for (p, s), school in first.items()])
+    _insert_marks(user_id, role, [(p, s, school) for (p, s), school in first.items()])
 
 
 def _forget_users(session: Session, user_ids) -> None:
@@ -497,6 +502,15 @@ def _before_flush(session, flush_context, instances):
     _note(session, _SCHOOLS, schools)
     _note(session, _OWNERS, owners)
     _forget_users(session, {i for i in forget if i is not None})
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, flush_context):
+    if not _tracked(session):
+        return
+    for obj in list(session.new):  # still the objects this flush inserted
+        if getattr(obj, "__tablename__", None) == "spaces":
+            space_activated(obj.owner_id, obj.activated_dt, obj.activated_school_id)
 
 
 @event.listens_for(Session, "do_orm_execute")

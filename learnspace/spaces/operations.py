@@ -22,7 +22,6 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..activity import operations as activity
-from ..activity import rollups
 from ..audit import operations as audit
 from ..catalog.models import CatalogNode
 from ..catalog.operations import GRADES_OF_STAGE
@@ -69,7 +68,6 @@ def activate(user: User, method: str) -> Space:
         if existing is None:
             raise
         return existing
-    rollups.space_activated(user, space.activated_dt, space.activated_school_id)
     audit.record("space.activate", target=f"user:{user.id}", detail=method)
     return space
 

@@ -278,6 +278,20 @@ def test_deleting_a_space_or_a_person_takes_them_out(app, world):
         assert_equal_to_ground_truth("activated again")
 
 
+def test_a_space_inserted_by_any_code_is_counted(app, world):
+    """The counting hangs on the insert of the space, not on the activate verb (demo seeds, scripts)."""
+    with app.app_context():
+        person = db.session.scalar(select(User).where(User.student_number == "G430202201502020022"))
+        activity.record(person, "watch", BASE)
+        db.session.add(Space(owner_id=person.id, activated_school_id=person.school_id, activation_method="demo"))
+        db.session.commit()
+        today = rollups.local_day(datetime.now(timezone.utc))
+        assert rollups.new_activations(["region:430202"], today, today) == {"region:430202": 1}
+        assert rollups.totals(["all"], "student")["all"].activated == 1
+        assert rollups.active_in(["all"], "month", BASE.date())["all"] == 1
+        assert_equal_to_ground_truth()
+
+
 def test_bulk_statements_on_users_are_recounted(app, world):
     """An UPDATE outside the unit of work cannot say which schools it touched: every school is recounted."""
     with app.app_context():
