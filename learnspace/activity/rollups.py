@@ -52,7 +52,8 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import has_app_context
-from sqlalchemy import delete, event, false, func, literal, select, text
+from sqlalchemy import (Column, Integer, MetaData, String, Table, delete, event, false, func, literal, select,
+                        text)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -733,7 +734,13 @@ def stored() -> Rollups:
 
 
 def rebuild(progress=None) -> dict[str, int]:
-    """Replace every roll-up with the ground truth; idempotent. *progress(done, total)* follows its 4 steps."""
+    """Replace every roll-up with the ground truth using set-based SQL; idempotent.
+
+    Same definitions as ground_truth() (the tests compare the two), but computed inside the database:
+    marks first (each space owner's first counted action per day, week and month), then every counter
+    summed from the marks, the spaces and the per-school counts over a temporary school → unit table.
+    *progress(done, total)* follows its steps.
+    """
     session = db.session
     session.flush()
     for key in (_SCHOOLS, _OWNERS, _FULL):
@@ -742,35 +749,81 @@ def rebuild(progress=None) -> dict[str, int]:
         # Writers of the base tables wait while the roll-ups are rebuilt, so nothing is counted twice or missed.
         session.execute(text("LOCK TABLE users, spaces, activity_days IN SHARE MODE"))
         session.execute(text("LOCK TABLE rollup_totals, rollup_days, rollup_periods, active_marks "
-                                "IN EXCLUSIVE MODE"))
-    tables = (RollupTotal, RollupDay, RollupPeriod, ActiveMark)
-    for model in tables:
+                             "IN EXCLUSIVE MODE"))
+    for model in (RollupTotal, RollupDay, RollupPeriod, ActiveMark):
         session.execute(delete(model.__table__))
     _step(progress, 1)
-    truth = ground_truth(with_marks=False)
-    _step(progress, 2)
-    _bulk(RollupTotal, [dict(unit=u, role=r, rostered=n, activated=a) for (u, r), (n, a) in truth.totals.items()])
-    _bulk(RollupDay, [dict(unit=u, role=r, day=d, new_activations=n, active=a)
-                      for (u, r, d), (n, a) in truth.days.items()])
-    _bulk(RollupPeriod, [dict(unit=u, role=r, period=p, start=s, active=a)
-                         for (u, r, p, s), a in truth.periods.items()])
-    _step(progress, 3)
+
     marks = ActiveMark.__table__
     for period in ("day", "week", "month"):
         q = _first_actions(period).subquery()
         session.execute(marks.insert().from_select(
             ["user_id", "period", "start", "school_id", "role"],
             select(q.c.user_id, literal(period), q.c.start, q.c.school_id, q.c.role)))
+    _step(progress, 2)
+
+    # school id → unit, for every school (0 stands for "no school", which counts in "all" only).
+    chain = Table("rollup_rebuild_chain", MetaData(), Column("school_id", Integer, nullable=False),
+                  Column("unit", String(24), nullable=False), prefixes=["TEMPORARY"])
+    chain.drop(session.connection(), checkfirst=True)
+    chain.create(session.connection())
+    school_ids = list(session.scalars(select(_t("schools").c.id)))
+    rows = [dict(school_id=0, unit=ALL)]
+    for school_id, units in chains(school_ids).items():
+        rows.extend(dict(school_id=school_id, unit=u) for u in units)
+    for chunk in _chunks(rows, 5000):
+        session.execute(chain.insert(), chunk)
+    _step(progress, 3)
+
+    users, spaces = _t("users"), _t("spaces")
+    counts = (select(users.c.school_id, users.c.role, func.count().label("n"), func.count(spaces.c.id).label("a"))
+              .select_from(users.outerjoin(spaces, spaces.c.owner_id == users.c.id))
+              .where(users.c.role.in_(ROLES), users.c.is_disabled == false(), users.c.school_id.is_not(None))
+              .group_by(users.c.school_id, users.c.role).subquery())
+    session.execute(RollupTotal.__table__.insert().from_select(
+        ["unit", "role", "rostered", "activated"],
+        select(chain.c.unit, counts.c.role, func.sum(counts.c.n), func.sum(counts.c.a))
+        .join(chain, chain.c.school_id == counts.c.school_id)
+        .group_by(chain.c.unit, counts.c.role)))
     _step(progress, 4)
-    return {"totals": len(truth.totals), "days": len(truth.days), "periods": len(truth.periods),
-            "marks": session.scalar(select(func.count()).select_from(marks))}
 
+    activated_day = _local_day_sql(spaces.c.activated_dt).label("day")
+    new = (select(func.coalesce(spaces.c.activated_school_id, 0).label("school_id"), users.c.role,
+                  activated_day, func.count().label("n"), literal(0).label("a"))
+           .join(users, users.c.id == spaces.c.owner_id).where(users.c.role.in_(ROLES))
+           .group_by(spaces.c.activated_school_id, users.c.role, activated_day))
+    active = (select(func.coalesce(marks.c.school_id, 0).label("school_id"), marks.c.role,
+                     marks.c.start.label("day"), literal(0).label("n"), func.count().label("a"))
+              .where(marks.c.period == "day").group_by(marks.c.school_id, marks.c.role, marks.c.start))
+    both = new.union_all(active).subquery()
+    session.execute(RollupDay.__table__.insert().from_select(
+        ["unit", "role", "day", "new_activations", "active"],
+        select(chain.c.unit, both.c.role, both.c.day, func.sum(both.c.n), func.sum(both.c.a))
+        .join(chain, chain.c.school_id == both.c.school_id)
+        .group_by(chain.c.unit, both.c.role, both.c.day)))
+    _step(progress, 5)
 
-def _bulk(model, rows, size: int = 5000) -> None:
-    for chunk in _chunks(rows, size):
-        db.session.execute(model.__table__.insert(), chunk)
+    per = (select(func.coalesce(marks.c.school_id, 0).label("school_id"), marks.c.role, marks.c.period,
+                  marks.c.start, func.count().label("a"))
+           .where(marks.c.period.in_(PERIODS))
+           .group_by(marks.c.school_id, marks.c.role, marks.c.period, marks.c.start).subquery())
+    session.execute(RollupPeriod.__table__.insert().from_select(
+        ["unit", "role", "period", "start", "active"],
+        select(chain.c.unit, per.c.role, per.c.period, per.c.start, func.sum(per.c.a))
+        .join(chain, chain.c.school_id == per.c.school_id)
+        .group_by(chain.c.unit, per.c.role, per.c.period, per.c.start)))
+    chain.drop(session.connection())
+    _step(progress, 6)
+
+    def count(model):
+        return session.scalar(select(func.count()).select_from(model.__table__))
+
+    # Rows whose figures are all zero are not kept (ground_truth() leaves them out too).
+    session.execute(delete(RollupTotal.__table__).where(RollupTotal.rostered == 0, RollupTotal.activated == 0))
+    return {"totals": count(RollupTotal), "days": count(RollupDay), "periods": count(RollupPeriod),
+            "marks": count(ActiveMark)}
 
 
 def _step(progress, done: int) -> None:
     if progress is not None:
-        progress(done, 4)
+        progress(done, 6)

@@ -306,10 +306,18 @@ def test_rebuild_restores_the_ground_truth_and_is_idempotent(app, world):
     from learnspace.cli import main
 
     with app.app_context():
+        nowhere = User(role="teacher", real_name="无校", teacher_number="T-NOSCHOOL")  # counts in "all" only
+        db.session.add(nowhere)
+        db.session.flush()
+        spaces.activate(nowhere, "admin")
+        activity.record(nowhere, "publish", BASE)
+        db.session.commit()
+        assert_equal_to_ground_truth("someone without a school")
         ops = Random(random.Random(3), school_ids())
         for _ in range(60):
             ops.step()
         truth = rollups.ground_truth()
+        assert truth.periods[("all", "teacher", "month", date(2026, 10, 1))] >= 1
         db.session.execute(update(RollupTotal).values(rostered=RollupTotal.rostered + 5))
         db.session.execute(RollupDay.__table__.delete().where(RollupDay.unit == "all"))
         db.session.execute(ActiveMark.__table__.delete())
