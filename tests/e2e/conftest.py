@@ -21,8 +21,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .harness import CHROMIUM_ARGS, DESKTOP, SHOTS, Shots, Visit
+
+# Assertions wait up to 15 s, not Playwright's 5: the suite runs on 2 shared cores, where one slow
+# request (a chunk upload, the first jieba load) can take longer than 5 s without anything being wrong.
+expect.set_options(timeout=15_000)
 
 
 def _chromium_path() -> str:
