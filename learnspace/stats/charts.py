@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 WIDTH = 480
 SERIES_HEIGHT = 240
 BAR_WIDTH = 600
-BAR_ROW = 34
+BAR_ROW = 38
 
 
 def nice_max(value: float) -> float:
@@ -36,15 +36,17 @@ def series_chart(points: list[tuple[str, float]], label: str, unit: str = "", ki
     left, right, top, bottom = 58, 12, 14, 36
     plot_w, plot_h = WIDTH - left - right, SERIES_HEIGHT - top - bottom
     top_value = nice_max(max((v for _, v in points), default=0))
+    # Counts: with a small maximum, one grid line per whole number instead of quarters such as 0.25.
+    ticks = int(top_value) if top_value <= 5 else 4
     parts = [f'<svg class="chart chart-series" viewBox="0 0 {WIDTH} {SERIES_HEIGHT}" role="img" '
              f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">']
-    for i in range(5):  # grid lines and the y axis
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
-        parts.append(f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(value)}</text>')
+    for i in range(ticks + 1):  # grid lines and the y axis
+        value = top_value * i / ticks
+        y = top + plot_h - plot_h * i / ticks
+        parts.append(f'<line class="c-grid" x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="c-axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(value)}</text>')
     if not points:
-        parts.append(f'<text class="axis" x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle">'
+        parts.append(f'<text class="c-axis" x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle">'
                      '没有数据</text></svg>')
         return Markup("".join(parts))
     step = plot_w / len(points)
@@ -56,17 +58,17 @@ def series_chart(points: list[tuple[str, float]], label: str, unit: str = "", ki
         tip = f"{escape(name)}：{_num(value)}{escape(unit)}"
         if kind == "line":
             coords.append((x + step / 2, y))
-            parts.append(f'<circle class="dot" cx="{x + step / 2:.1f}" cy="{y:.1f}" r="{3 if len(points) < 60 else 1.5}">'
+            parts.append(f'<circle class="c-dot" cx="{x + step / 2:.1f}" cy="{y:.1f}" r="{3 if len(points) < 60 else 1.5}">'
                          f'<title>{tip}</title></circle>')
         else:
             gap = min(step * 0.2, 4)
-            parts.append(f'<rect class="bar" x="{x + gap / 2:.1f}" y="{y:.1f}" width="{max(step - gap, 0.5):.1f}" '
+            parts.append(f'<rect class="c-bar" x="{x + gap / 2:.1f}" y="{y:.1f}" width="{max(step - gap, 0.5):.1f}" '
                          f'height="{max(height, 0):.1f}"><title>{tip}</title></rect>')
     if kind == "line" and len(coords) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        parts.insert(len(parts) - len(points), f'<polyline class="line" points="{path}"/>')
-    # At most about six labels on the time axis so they never overlap, first and last always.
-    every = max(1, round(len(points) / 6))
+        parts.insert(len(parts) - len(points), f'<polyline class="c-line" points="{path}"/>')
+    # About four labels on the time axis so they never overlap, even enlarged on a phone; first and last always.
+    every = max(1, round(len(points) / 4))
     shown = sorted({0, len(points) - 1, *range(0, len(points), every)})
     for i in shown:
         if i != len(points) - 1 and len(points) - 1 - i < every / 2:
@@ -78,7 +80,7 @@ def series_chart(points: list[tuple[str, float]], label: str, unit: str = "", ki
             x = left
         elif anchor == "end":
             x = WIDTH - right
-        parts.append(f'<text class="axis" x="{x:.1f}" y="{SERIES_HEIGHT - 12}" text-anchor="{anchor}">'
+        parts.append(f'<text class="c-axis" x="{x:.1f}" y="{SERIES_HEIGHT - 12}" text-anchor="{anchor}">'
                      f'{escape(points[i][0])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -93,18 +95,18 @@ def bar_chart(rows: list[tuple[str, float, str | None, str]], label: str, maximu
     parts = [f'<svg class="chart chart-bars" viewBox="0 0 {BAR_WIDTH} {height}" role="img" '
              f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMin meet">']
     if not rows:
-        parts.append(f'<text class="axis" x="{BAR_WIDTH / 2}" y="22" text-anchor="middle">没有下级单位</text>')
+        parts.append(f'<text class="c-axis" x="{BAR_WIDTH / 2}" y="22" text-anchor="middle">没有下级单位</text>')
     for i, (name, value, link, text) in enumerate(rows):
         y = 4 + i * BAR_ROW
         width = plot_w * min(value, top_value) / top_value if top_value else 0
         shown = name if len(name) <= 9 else name[:8] + "…"
-        row = (f'<text class="name" x="{name_w - 8}" y="{y + 22}" text-anchor="end">{escape(shown)}</text>'
-               f'<rect class="track" x="{name_w}" y="{y + 7}" width="{plot_w}" height="20" rx="3"/>'
-               f'<rect class="bar" x="{name_w}" y="{y + 7}" width="{width:.1f}" height="20" rx="3"/>'
-               f'<text class="value" x="{name_w + plot_w + 8}" y="{y + 22}">{escape(text)}</text>'
+        row = (f'<text class="c-name" x="{name_w - 8}" y="{y + 24}" text-anchor="end">{escape(shown)}</text>'
+               f'<rect class="c-track" x="{name_w}" y="{y + 9}" width="{plot_w}" height="20" rx="3"/>'
+               f'<rect class="c-bar" x="{name_w}" y="{y + 9}" width="{width:.1f}" height="20" rx="3"/>'
+               f'<text class="c-value" x="{name_w + plot_w + 8}" y="{y + 24}">{escape(text)}</text>'
                f'<title>{escape(name)}：{escape(text)}</title>')
         if link:
-            parts.append(f'<a href="{escape(link)}" class="drill"><g>{row}</g></a>')
+            parts.append(f'<a href="{escape(link)}" class="c-drill"><g>{row}</g></a>')
         else:
             parts.append(f"<g>{row}</g>")
     parts.append("</svg>")

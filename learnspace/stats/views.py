@@ -76,7 +76,7 @@ def dashboard():
     unit = _unit()
     period, role, error = _filters_or_error()
     if error:
-        return render_template("stats/dashboard.html", unit=unit, error=error, args=request.args,
+        return render_template("stats/dashboard.html", unit=unit, error=error, args=request.args, link=None,
                                crumbs=units.parents(unit, _admin()), granularities=GRANULARITIES,
                                roles=operations.ROLES), 400
     board = operations.dashboard(unit, period, role)
@@ -95,7 +95,7 @@ def dashboard():
         active_label=active_label,
         rate_chart=charts.bar_chart(rate_rows, f"各{units.CHILD_NAMES[unit.child_kind]}开通率", maximum=100),
         chart_rows=CHART_ROWS, may_set_target=operations.may_set_target(_admin(), unit),
-        rank_levels=_rank_levels(unit))
+        rank_levels=_rank_levels(unit), ranking_link=_link(unit, period, None, ".ranking"))
 
 
 def _send(body: bytes, fmt: str, name: str):
@@ -139,8 +139,8 @@ def ranking():
     return render_template("stats/ranking.html", unit=unit, level=level, levels=levels, period=period,
                            ranked=ranked[:RANKING_ON_PAGE], total=len(ranked), limit=limit,
                            weights=operations.weights(), parts=operations.SCORE_PARTS,
-                           crumbs=units.parents(unit, _admin()), granularities=GRANULARITIES,
-                           link=lambda u: _link(u, period, None),
+                           crumbs=units.parents(unit, _admin()), link=lambda u: _link(u, period, None),
+                           level_link=lambda key: _link(unit, period, None, ".ranking", level=key),
                            export=lambda fmt: _link(unit, period, None, ".ranking_export", fmt=fmt, level=level))
 
 
