@@ -5,6 +5,8 @@ sit next to tables with the same numbers, so nothing is only in the picture.
 """
 from __future__ import annotations
 
+import math
+
 from markupsafe import Markup, escape
 
 #: drawing sizes in SVG units; CSS scales a picture to the width of its card (and enlarges the text on phones)
@@ -36,8 +38,8 @@ def series_chart(points: list[tuple[str, float]], label: str, unit: str = "", ki
     left, right, top, bottom = 58, 12, 14, 36
     plot_w, plot_h = WIDTH - left - right, SERIES_HEIGHT - top - bottom
     top_value = nice_max(max((v for _, v in points), default=0))
-    # Counts: with a small maximum, one grid line per whole number instead of quarters such as 0.25.
-    ticks = int(top_value) if top_value <= 5 else 4
+    # Counts: whole-number steps (up to 5 one per number; 1×/5×10ⁿ in fifths, 2×10ⁿ in quarters).
+    ticks = int(top_value) if top_value <= 5 else (4 if str(int(top_value))[0] == "2" else 5)
     parts = [f'<svg class="chart chart-series" viewBox="0 0 {WIDTH} {SERIES_HEIGHT}" role="img" '
              f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">']
     for i in range(ticks + 1):  # grid lines and the y axis
@@ -67,11 +69,14 @@ def series_chart(points: list[tuple[str, float]], label: str, unit: str = "", ki
     if kind == "line" and len(coords) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.insert(len(parts) - len(points), f'<polyline class="c-line" points="{path}"/>')
-    # About four labels on the time axis so they never overlap, even enlarged on a phone; first and last always.
-    every = max(1, round(len(points) / 4))
+    # As many time-axis labels as fit without overlapping at the phone's larger text (19 units, see app.css):
+    # digits about 0.55 em, Chinese characters 1 em; first and last always.
+    widest = max(sum(19 if ord(ch) > 0x2E80 else 10.5 for ch in name) for name, _ in points) + 14
+    fit = max(2, int(plot_w // widest))
+    every = max(1, math.ceil((len(points) - 1) / (fit - 1))) if len(points) > fit else 1
     shown = sorted({0, len(points) - 1, *range(0, len(points), every)})
     for i in shown:
-        if i != len(points) - 1 and len(points) - 1 - i < every / 2:
+        if i != len(points) - 1 and len(points) - 1 - i < every:
             continue  # too close to the last label
         x = left + i * step + step / 2
         anchor = "start" if i == 0 and len(points) > 1 else ("end" if i == len(points) - 1 and len(points) > 1

@@ -93,8 +93,8 @@ class DateRange:
         return [shift(first) for first, _ in self.buckets()]
 
     def bucket_label(self, first: date) -> str:
-        if self.by == "month":
-            return f"{first.year}年{first.month}月"
+        if self.by == "month":  # the year only where it starts or changes, so the labels stay short
+            return f"{first.year}年{first.month}月" if first == self.start or first.month == 1 else f"{first.month}月"
         if self.by == "week":
             return f"{week_start(first):%m-%d}周"
         return f"{first:%m-%d}" if self.start.year == self.end.year else f"{first:%Y-%m-%d}"

@@ -76,8 +76,8 @@ def test_time_series_follow_the_granularity(app, sw):
         assert dict(new)["11-17"] == 1 and dict(new)["10-10"] == 1
         assert dict(active)["11-17"] == 2 and dict(active)["10-20"] == 1
         new, active = operations.series(county, parse_range(RANGE["from"], RANGE["to"], "month"))
-        assert new == [("2026年10月", 2), ("2026年11月", 3)]
-        assert active == [("2026年10月", 1), ("2026年11月", 4)]
+        assert new == [("2026年10月", 2), ("11月", 3)]
+        assert active == [("2026年10月", 1), ("11月", 4)]
         new, active = operations.series(county, parse_range(RANGE["from"], RANGE["to"], "week"))
         assert len(new) == 8 and new[-1] == ("11-16周", 2) and active[-1] == ("11-16周", 3)
 
