@@ -107,11 +107,18 @@ class DateRange:
         return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
 
 
+#: dates outside these years are refused (the platform did not exist before; far futures overflow)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def _parse_day(text: str, what: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValidationError(f"{what}“{text[:20]}”无效，请按 YYYY-MM-DD 填写，例如 2026-09-01") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError(f"{what} {day.isoformat()} 超出范围，应在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间")
+    return day
 
 
 def parse_range(start: str | None, end: str | None, by: str | None = None, now: date | None = None) -> DateRange:

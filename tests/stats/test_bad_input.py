@@ -24,6 +24,8 @@ BAD_QUERIES = [
     ({"from": "2010-01-01", "to": "2026-11-18"}, 400, "日期范围不能超过 10 年"),
     ({"from": "2026-13-01"}, 400, "开始日期“2026-13-01”无效"),
     ({"to": "yesterday"}, 400, "结束日期“yesterday”无效"),
+    ({"from": "0001-01-01", "to": "2026-01-02"}, 400, "开始日期 0001-01-01 超出范围"),
+    ({"to": "9999-12-31"}, 400, "结束日期 9999-12-31 超出范围"),
     ({"from": "2025-01-01", "to": "2026-11-18", "by": "day"}, 400, "按日显示最多 366 天"),
     ({"by": "hour"}, 400, "统计粒度“hour”无效"),
     ({"role": "admin"}, 400, "角色“admin”无效"),
@@ -133,3 +135,17 @@ def test_cli_bad_input_exits_with_the_message(app, sw, args, message):
     result = app.test_cli_runner().invoke(main, ["stats", "activation", *args])
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+ODD_VALUES = ["", " ", "0", "-1", "all", "430102\n", "４３０１０２", "'; DROP TABLE users; --", "%", "_", "x" * 500,
+              "2026-02-30", "20261118", "2026-W47-3", "null", "<script>"]
+
+
+@pytest.mark.parametrize("name", ["region", "school", "from", "to", "by", "role", "level"])
+def test_odd_values_in_any_parameter_never_cause_a_server_error(app, sw, name):
+    client = signed_in(app, sw.admins["county_a"])
+    for value in ODD_VALUES:
+        for path in ("/stats/", "/stats/export.csv", "/stats/ranking"):
+            response = client.get(path, query_string={name: value})
+            assert response.status_code in (200, 400, 403, 404), (path, name, value, response.status_code)
+            assert "<script>" not in response.get_data(as_text=True).split("</head>", 1)[-1]
