@@ -83,6 +83,25 @@ def test_county_admin_reads_the_dashboard_drills_down_and_exports(sw, open_brows
     expect(page.get_by_role("heading", level=1)).to_contain_text("优秀学校候选排名")
     visit.shot("ranking")
 
+    # The county's yearly target, then its progress on the dashboard.
+    with page.expect_navigation():
+        page.get_by_role("link", name="芙蓉区 · 空间统计").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="年度目标").click()
+    page.get_by_label("本年新开通空间目标（个）").fill("-5")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存目标").click()
+    expect(page.locator(".flash-error")).to_have_text("目标必须是正整数")
+    page.get_by_label("本年新开通空间目标（个）").fill("20")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存目标").click()
+    expect(page.locator(".flash-success")).to_contain_text("新开通空间目标：20 个")
+    visit.shot("target")
+    with page.expect_navigation():
+        page.locator(".crumbs").get_by_role("link", name="空间统计").click()
+    expect(page.locator(".stats-target")).to_contain_text("/ 20 个")
+    visit.shot("dashboard-with-target")
+
 
 def test_the_dashboard_fits_a_phone(sw, open_browser):
     visit = open_browser(viewport=PHONE)
@@ -101,3 +120,7 @@ def test_the_dashboard_fits_a_phone(sw, open_browser):
     page.goto(f"/stats/ranking?region=430100&from={RANGE_FROM}&to={RANGE_TO}")
     _fits(visit)
     visit.shot("ranking")
+    page.goto("/stats/weights")
+    expect(page.get_by_role("heading", level=1)).to_have_text("评优排名的评分权重")
+    _fits(visit)
+    visit.shot("weights")
