@@ -19,11 +19,9 @@ What it does, in one run:
    space (``--lessons`` per teacher, two thirds published, skewed view counts).
    Secondary indexes and foreign keys of the loaded tables are dropped before the COPY and
    rebuilt afterwards, then every table is ANALYZEd; all of that counts as load time.
-3. Builds the roll-up rows for the whole year from those base tables with set-based SQL that follows
-   ``learnspace.activity.rollups.ground_truth`` (marks: each space owner's first action per day, week
-   and month; days, weeks, months and totals summed up each school's chain of units), so they are
-   consistent with them; for small N (or ``--check``) every row is compared with
-   ``rollups.ground_truth()`` itself.
+3. Builds the roll-up rows for the whole year from those base tables with ``rollups.rebuild()`` (what
+   ``learnspace stats rebuild-rollups`` runs), so they are consistent with them; for small N (or
+   ``--check``) every row is then compared with ``rollups.ground_truth()``.
 4. Times the dashboard (``learnspace.stats.operations.dashboard``: the unit's own row, its children's
    rows, the time series) for the province, every city, 12 counties and 30 schools over the
    dashboard's default range (the last 90 days), and the same dashboard with its roll-up reads replaced
@@ -32,7 +30,7 @@ What it does, in one run:
    Target: p95 ≤ 200 ms at 10M.
 
 Run:  .venv/bin/python scripts/bench/stats.py [--n 10000000] [--repeat 5] [--days 90]
-      (--n 20000 takes well under a minute; the 10M run about half an hour on 2 cores)
+      (--n 20000 takes about a minute; the 10M run about 35 minutes on 2 cores)
 """
 from __future__ import annotations
 
@@ -374,71 +372,15 @@ def analyze(url: str) -> None:
 
 # --- roll-ups ------------------------------------------------------------------------------------
 
-ROLLUP_TABLES = ["rollup_totals", "rollup_days", "rollup_periods", "active_marks"]
-SPACE_OWNERS = """activity_days a JOIN users u ON u.id = a.user_id JOIN spaces s ON s.owner_id = a.user_id
-                  WHERE u.role IN ('teacher', 'student')"""
-PERIOD_START = {"day": "a.day", "week": "date(date_trunc('week', a.day::timestamp))",
-                "month": "date(date_trunc('month', a.day::timestamp))"}
-BUILD_ROLLUPS = [
-    # every school's chain of units: the school, its county, city and province, and "all"
-    ("unit chains", """CREATE TABLE bench_chain AS
-        SELECT s.id AS school_id, x.unit FROM schools s
-        JOIN regions c ON c.code = s.county_code
-        LEFT JOIN regions ci ON ci.code = c.parent_code
-        LEFT JOIN regions p ON p.code = ci.parent_code
-        CROSS JOIN LATERAL (VALUES ('school:' || s.id), ('region:' || c.code), ('region:' || ci.code),
-                                   ('region:' || p.code), ('all')) AS x(unit)
-        WHERE x.unit IS NOT NULL
-        UNION ALL SELECT 0, 'all'"""),
-    ("totals", """INSERT INTO rollup_totals (unit, role, rostered, activated)
-        SELECT ch.unit, c.role, sum(c.n), sum(c.a) FROM (
-            SELECT u.school_id, u.role, count(*) AS n, count(s.id) AS a
-            FROM users u LEFT JOIN spaces s ON s.owner_id = u.id
-            WHERE u.role IN ('teacher', 'student') AND NOT u.is_disabled AND u.school_id IS NOT NULL
-            GROUP BY 1, 2) c
-        JOIN bench_chain ch ON ch.school_id = c.school_id GROUP BY 1, 2"""),
-    *[(f"{period} marks", f"""INSERT INTO active_marks (user_id, period, start, school_id, role)
-        SELECT DISTINCT ON (a.user_id, {PERIOD_START[period]})
-               a.user_id, '{period}', {PERIOD_START[period]}, a.school_id, u.role
-        FROM {SPACE_OWNERS} ORDER BY a.user_id, {PERIOD_START[period]}, a.id""") for period in ("day", "week", "month")],
-    ("days", """INSERT INTO rollup_days (unit, role, day, new_activations, active)
-        SELECT ch.unit, x.role, x.day, sum(x.n), sum(x.a) FROM (
-            SELECT coalesce(s.activated_school_id, 0) AS school_id, u.role,
-                   date(timezone('Asia/Shanghai', s.activated_dt)) AS day, count(*) AS n, 0 AS a
-            FROM spaces s JOIN users u ON u.id = s.owner_id WHERE u.role IN ('teacher', 'student')
-            GROUP BY 1, 2, 3
-            UNION ALL
-            SELECT coalesce(school_id, 0), role, start, 0, count(*) FROM active_marks WHERE period = 'day'
-            GROUP BY 1, 2, 3) x
-        JOIN bench_chain ch ON ch.school_id = x.school_id GROUP BY 1, 2, 3"""),
-    ("weeks and months", """INSERT INTO rollup_periods (unit, role, period, start, active)
-        SELECT ch.unit, m.role, m.period, m.start, sum(m.n) FROM (
-            SELECT coalesce(school_id, 0) AS school_id, role, period, start, count(*) AS n FROM active_marks
-            WHERE period IN ('week', 'month') GROUP BY 1, 2, 3, 4) m
-        JOIN bench_chain ch ON ch.school_id = m.school_id GROUP BY 1, 2, 3, 4"""),
-    ("drop unit chains", "DROP TABLE bench_chain"),
-]
+def build_rollups() -> dict:
+    """Fill the roll-up tables from the base tables with rollups.rebuild() (what 'learnspace stats
+    rebuild-rollups' runs: set-based SQL, the definitions of rollups.ground_truth); return row counts."""
+    from learnspace.activity import rollups
+    from learnspace.extensions import db
 
-
-def build_rollups(url: str) -> dict:
-    """Fill the roll-up tables from the base tables with set-based SQL (the definitions of
-    learnspace.activity.rollups.ground_truth); return row counts.
-
-    rollups.rebuild() computes the same rows in Python (dictionaries of every unit, role and day),
-    which is fine for a real rebuild of a few million rows but not for a 10M load on this machine.
-    """
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        constraints, indexes = drop_secondary(conn, ROLLUP_TABLES, ("f", "u", "p"))
-        conn.execute("SET work_mem = '256MB'")
-        for name, sql in BUILD_ROLLUPS:
-            start = time.perf_counter()
-            conn.execute(sql)
-            conn.commit()
-            log(f"  {name}: {time.perf_counter() - start:.1f} s")
-        restore_secondary(conn, constraints, indexes)
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ROLLUP_TABLES}
+    counts = rollups.rebuild(progress=lambda done, total: log(f"  rebuild step {done}/{total}"))
+    db.session.commit()
+    return {f"rollup {name}": count for name, count in counts.items()}
 
 
 def check_rollups() -> str:
@@ -794,7 +736,7 @@ def main() -> None:
         log(f"base tables loaded in {figures['load_base']:.0f} s: " + ", ".join(f"{t} {c:,}" for t, c in counts.items()))
 
         start = time.perf_counter()
-        counts.update(build_rollups(psycopg_url(url)))
+        counts.update(build_rollups())
         figures["rollups"] = time.perf_counter() - start
         log(f"roll-ups built in {figures['rollups']:.0f} s")
         start = time.perf_counter()
