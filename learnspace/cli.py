@@ -68,11 +68,13 @@ def register_commands() -> None:
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)
     main.add_command(blocked_words)
-    from .stats.cli import register as register_stats
-    register_stats(main)
-    # Last, so it finds the statistics package's ``stats`` group when that registers one first.
     from .activity.cli import register as register_rollups
-    register_rollups(main)
+    from .stats.cli import register as register_stats
+
+    stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
+    main.add_command(stats)
+    register_stats(stats)
+    register_rollups(stats)
 
 
 register_commands()

@@ -102,3 +102,13 @@ def _sqlite_begin(conn):
     """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def conflict_insert(table):
+    """Return an INSERT for *table* that supports ON CONFLICT on the session's database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from .extensions import db
+
+    return pg_insert(table) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)

@@ -17,7 +17,7 @@ from .models import ROLES, User
 from .roster import RosterRejected, import_roster
 
 
-def _acting_admin(login_name: str | None) -> User | None:
+def acting_admin(login_name: str | None) -> User | None:
     """Resolve --admin so the command runs with that admin's scope and name in the audit log."""
     if not login_name:
         audit.set_context(None, "cli")
@@ -59,7 +59,7 @@ def register(group: click.Group) -> None:
         from ..admin.permissions import require_school
         from ..db import rollback_keeping
 
-        admin = _acting_admin(admin_login)
+        admin = acting_admin(admin_login)
         progress = ProgressBar("导入名册", " 行")
 
         try:

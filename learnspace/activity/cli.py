@@ -22,10 +22,6 @@ def rebuild_rollups_command():
                f"{counts['periods']} week/month rows, {counts['marks']} active marks")
 
 
-def register(main: click.Group) -> None:
-    """Attach rebuild-rollups to the ``stats`` group (created here if the statistics package has none)."""
-    stats = main.commands.get("stats")
-    if stats is None:
-        stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
-        main.add_command(stats)
+def register(stats: click.Group) -> None:
+    """Attach rebuild-rollups to the ``stats`` command group."""
     stats.add_command(rebuild_rollups_command)

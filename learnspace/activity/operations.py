@@ -12,9 +12,8 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..db import conflict_insert
 from ..extensions import db
 from . import rollups
 from .models import ActivityDay
@@ -48,9 +47,7 @@ def record(user, kind: str, at: datetime | None = None) -> None:
     at = at or datetime.now(timezone.utc)
     values = dict(user_id=user.id, day=local_day(at), kind=kind, school_id=user.school_id, count=1,
                   first_dt=at, last_dt=at)
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(ActivityDay).values(**values)
+    stmt = conflict_insert(ActivityDay).values(**values)
     # One statement, so two requests of the same person never race to insert the same row.
     stmt = stmt.on_conflict_do_update(
         index_elements=["user_id", "day", "kind"],

@@ -54,10 +54,9 @@ from zoneinfo import ZoneInfo
 from flask import has_app_context
 from sqlalchemy import (Column, Integer, MetaData, String, Table, delete, event, false, func, literal, select,
                         text)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..db import conflict_insert
 from ..extensions import db
 from .models import ActiveMark, ActivityDay, RollupDay, RollupPeriod, RollupTotal
 
@@ -297,10 +296,6 @@ def active_in(units, period: str, day: date, role: str | None = None) -> dict[st
 
 # --- writing helpers ------------------------------------------------------------------------------
 
-def _insert(table):
-    return pg_insert(table) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
-
-
 def _add_days(deltas: dict[tuple[str, str, date], tuple[int, int]]) -> None:
     """Add (new_activations, active) to rollup_days rows, creating them; rows in sorted order."""
     rows = [dict(unit=u, role=r, day=d, new_activations=n, active=a)
@@ -308,7 +303,7 @@ def _add_days(deltas: dict[tuple[str, str, date], tuple[int, int]]) -> None:
     if not rows:
         return
     table = RollupDay.__table__
-    stmt = _insert(table).values(rows)
+    stmt = conflict_insert(table).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["unit", "role", "day"],
         set_={"new_activations": table.c.new_activations + stmt.excluded.new_activations,
@@ -323,7 +318,7 @@ def _add_periods(deltas: dict[tuple[str, str, str, date], int]) -> None:
     if not rows:
         return
     table = RollupPeriod.__table__
-    stmt = _insert(table).values(rows)
+    stmt = conflict_insert(table).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["unit", "role", "period", "start"],
         set_={"active": table.c.active + stmt.excluded.active})
@@ -353,7 +348,7 @@ def _insert_marks(user_id: int, role: str, marks: list[tuple[str, date, int | No
     if not marks:
         return
     table = ActiveMark.__table__
-    stmt = (_insert(table)
+    stmt = (conflict_insert(table)
             .values([dict(user_id=user_id, period=p, start=s, school_id=school, role=role)
                      for p, s, school in marks])
             .on_conflict_do_nothing(index_elements=["user_id", "period", "start"])
@@ -590,7 +585,7 @@ def _recount(session: Session, school_ids: list[int]) -> None:
         units = {school_unit(s): s for s in chunk}
         # Make sure the rows exist, then lock them: a concurrent recount of the same school waits here
         # and then counts with our committed changes included (READ COMMITTED reads anew per statement).
-        session.execute(_insert(table).values([dict(unit=u, role=r, rostered=0, activated=0)
+        session.execute(conflict_insert(table).values([dict(unit=u, role=r, rostered=0, activated=0)
                                                for u in sorted(units) for r in ROLES])
                         .on_conflict_do_nothing(index_elements=["unit", "role"]))
         lock = (select(table.c.unit, table.c.role, table.c.rostered, table.c.activated)
@@ -613,7 +608,7 @@ def _recount(session: Session, school_ids: list[int]) -> None:
     rows = [dict(unit=u, role=r, rostered=ancestors[(u, r, "n")], activated=ancestors[(u, r, "a")])
             for u, r in keys if ancestors[(u, r, "n")] or ancestors[(u, r, "a")]]
     if rows:
-        stmt = _insert(table).values(rows)
+        stmt = conflict_insert(table).values(rows)
         session.execute(stmt.on_conflict_do_update(
             index_elements=["unit", "role"],
             set_={"rostered": table.c.rostered + stmt.excluded.rostered,

@@ -10,15 +10,13 @@ import math
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.consent import current_consent, is_restricted, needs_consent
 from ..accounts.models import User
 from ..activity import operations as activity
 from ..activity.operations import local_day
-from ..db import utcnow
+from ..db import conflict_insert, utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import Lesson
@@ -56,9 +54,7 @@ def _number(value, name: str) -> float | None:
 
 def _upsert(model, keys: dict, add: dict, **insert_values) -> None:
     """Insert a row or add *add* to its numeric columns, in one statement (safe under concurrent reports)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**keys, **add, **insert_values)
+    stmt = conflict_insert(model).values(**keys, **add, **insert_values)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={k: getattr(model, k) + v for k, v in add.items()})
     db.session.execute(stmt)

@@ -15,8 +15,6 @@ import unicodedata
 from collections import OrderedDict
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +23,7 @@ from ..activity import operations as activity
 from ..audit import operations as audit
 from ..catalog.models import CatalogNode
 from ..catalog.operations import GRADES_OF_STAGE
-from ..db import utcnow
+from ..db import conflict_insert, utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import PART_KINDS, VISIBILITIES, Lesson
@@ -292,9 +290,8 @@ def record_visit(space: Space, visitor: User, at=None) -> None:
     if visitor is None or visitor.id == space.owner_id:
         return
     at = at or utcnow()
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # One statement that ignores a repeat, so reloads and parallel tabs never raise.
-    db.session.execute(insert(SpaceVisit).values(space_id=space.id, visitor_id=visitor.id,
+    db.session.execute(conflict_insert(SpaceVisit).values(space_id=space.id, visitor_id=visitor.id,
                                                  day=activity.local_day(at), first_dt=at)
                        .on_conflict_do_nothing(index_elements=["space_id", "visitor_id", "day"]))
 

@@ -7,27 +7,13 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from ..accounts.cli import acting_admin
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
 from . import operations, units
 from .periods import parse_range
-
-
-def _acting_admin(login_name: str | None):
-    """Resolve --admin so the command sees only that admin's scope (None: the operator sees everything)."""
-    from ..accounts.models import User
-
-    if not login_name:
-        audit.set_context(None, "cli")
-        return None
-    admin = db.session.scalar(select(User).where(User.login_name == login_name))
-    if admin is None or not admin.is_admin:
-        raise click.ClickException(f"找不到管理员账号“{login_name}”")
-    audit.set_context(admin.id, "cli")
-    return admin
 
 
 def _width(text: str) -> int:
@@ -66,7 +52,7 @@ def format_table(header: list[str], body: list[list]) -> str:
 def activation_command(region_code, school_code, start, end, role, fmt, output, admin_login):
     """Print or write rostered, activated, active and lesson figures of a unit's parts, as on /stats."""
     try:
-        admin = _acting_admin(admin_login)
+        admin = acting_admin(admin_login)
         unit = units.resolve(admin, region_code, school_code)
         period = parse_range(start, end)
         rows = operations.child_rows(unit, period, role)
@@ -99,10 +85,6 @@ def activation_command(region_code, school_code, start, end, role, fmt, output, 
             click.echo(text)
 
 
-def register(group: click.Group) -> None:
-    """Attach ``activation`` to the ``stats`` command group (creating the group if nobody has yet)."""
-    stats = group.commands.get("stats")
-    if stats is None:
-        stats = click.Group("stats", help="Activation and usage statistics.")
-        group.add_command(stats)
+def register(stats: click.Group) -> None:
+    """Attach ``activation`` to the ``stats`` command group."""
     stats.add_command(activation_command)
