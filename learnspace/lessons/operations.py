@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -274,7 +274,10 @@ VIEWS_PER_INDEX_REFRESH = 20
 
 def record_view(lesson: Lesson) -> int:
     """Count one view of a published lesson by someone other than its teacher; return the new count."""
-    db.session.execute(update(Lesson).where(Lesson.id == lesson.id).values(view_count=Lesson.view_count + 1))
+    # An increment in SQL (no lost views between concurrent requests) through the ORM, so the
+    # statistics roll-ups see the change like any other.
+    lesson.view_count = Lesson.view_count + 1
+    db.session.flush()
     db.session.refresh(lesson, ["view_count"])
     if lesson.view_count % VIEWS_PER_INDEX_REFRESH == 0:
         enqueue_for_search("lesson", lesson.id)

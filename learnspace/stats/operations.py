@@ -8,7 +8,7 @@ activated, new activations, active spaces). Here:
 - new activations = spaces activated during the range, counted where they were activated;
 - lessons uploaded = lessons created during the range, published = lessons published during the
   range and still published, views = openings of the unit's published lessons so far (cumulative),
-  all counted at the school where the lesson was made (Lesson.school_id), read live;
+  all counted at the school where the lesson was made (Lesson.school_id);
 - teachers' publishing share = rostered teachers (current school) with at least one published
   lesson / rostered teachers.
 
@@ -28,8 +28,6 @@ from ..activity import rollups
 from ..activity.models import ActivityDay
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
-from ..lessons.models import Lesson
-from ..orgs.models import School
 from ..orgs.operations import region_prefix
 from ..spaces.models import Space
 from .models import RankingWeights, StatsTarget
@@ -107,89 +105,27 @@ def _check_role(role: str | None) -> str | None:
 # --- rows --------------------------------------------------------------------------------------------
 
 def unit_rows(units: list[Unit], period: DateRange, role: str | None = None) -> list[Row]:
-    """Return one row of figures per unit (all of the same kind) over *period*."""
+    """Return one row of figures per unit (all of the same kind) over *period*, all from the roll-ups."""
     role = _check_role(role)
     if not units:
         return []
     keys = [u.key for u in units]
     totals = rollups.totals(keys, role)
-    new = rollups.new_activations(keys, period.start, period.end, role)
+    made = rollups.range_figures(keys, period.start, period.end, role)
     week = rollups.active_in(keys, "week", period.week, role)
     month = rollups.active_in(keys, "month", period.month, role)
-    lessons = _lesson_figures(units, period) if role != "student" else {}
     teachers = (totals if role == "teacher" else rollups.totals(keys, "teacher")) if role != "student" else {}
     rows = []
     for unit in units:
-        figures = totals[unit.key]
-        row = Row(unit.name, unit.code, figures.rostered, figures.activated, new.get(unit.key, 0),
-                  week.get(unit.key, 0), month.get(unit.key, 0), unit=unit)
-        if role != "student":
-            figures = lessons.get(unit.key, {})
-            row.uploaded = figures.get("uploaded", 0)
-            row.published = figures.get("published", 0)
-            row.views = figures.get("views", 0)
-            row.teachers = teachers[unit.key].rostered
-            row.publishing_teachers = figures.get("publishing_teachers", 0)
+        figures, range_ = totals[unit.key], made[unit.key]
+        row = Row(unit.name, unit.code, figures.rostered, figures.activated, range_.new_activations,
+                  week[unit.key], month[unit.key], unit=unit)
+        if role != "student":  # lesson figures are kept under the role "teacher"
+            teacher = teachers[unit.key]
+            row.uploaded, row.published = range_.uploaded, range_.published
+            row.views, row.teachers, row.publishing_teachers = teacher.views, teacher.rostered, teacher.publishing_teachers
         rows.append(row)
     return rows
-
-
-def _group_column(units: list[Unit]):
-    """The SQL expression giving each school's unit key at the level of *units*, and the key mapper."""
-    kind = units[0].kind
-    if kind == "school":
-        return School.id, lambda school_id: f"school:{school_id}"
-    if kind == "all":
-        return None, None
-    width = {"province": 2, "city": 4, "county": 6}[kind]
-    pad = "0" * (6 - width)
-    return func.substr(School.county_code, 1, width), lambda prefix: f"region:{prefix}{pad}"
-
-
-def _scope_schools(units: list[Unit]):
-    """A condition on School limiting a grouped query to the schools inside *units*."""
-    kind = units[0].kind
-    if kind == "all" or len(units) > 500:
-        return None  # many units (a ranking): group every school rather than send a huge IN list
-    if kind == "school":
-        return School.id.in_([u.school_id for u in units])
-    if len(units) == 1:
-        return School.county_code.startswith(region_prefix(units[0].code), autoescape=True)
-    column, _ = _group_column(units)
-    return column.in_([region_prefix(u.code) for u in units])
-
-
-def _grouped(stmt, units: list[Unit], school_column) -> dict[str, tuple]:
-    """Run an aggregate statement grouped by unit key (schools joined through *school_column*)."""
-    column, to_key = _group_column(units)
-    stmt = stmt.join(School, School.id == school_column)
-    scope = _scope_schools(units)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    if column is None:
-        return {"all": tuple(db.session.execute(stmt).one())}
-    rows = db.session.execute(stmt.add_columns(column).group_by(column))
-    return {to_key(row[-1]): tuple(row[:-1]) for row in rows}
-
-
-def _lesson_figures(units: list[Unit], period: DateRange) -> dict[str, dict[str, int]]:
-    """Lessons uploaded and published in the range, cumulative views and publishing teachers, per unit key."""
-    low, high = utc_bounds(period.start, period.end)
-    published = Lesson.status == "published"
-    # One pass over the lessons for three figures.
-    lessons = _grouped(select(
-        func.count(Lesson.id).filter(and_(Lesson.created_dt >= low, Lesson.created_dt < high)),
-        func.count(Lesson.id).filter(and_(published, Lesson.published_dt >= low, Lesson.published_dt < high)),
-        func.coalesce(func.sum(Lesson.view_count).filter(published), 0)).select_from(Lesson), units, Lesson.school_id)
-    teachers = _grouped(select(func.count(User.id)).select_from(User).where(
-        User.role == "teacher", User.is_disabled.is_(False),
-        User.id.in_(select(Lesson.teacher_id).where(published))), units, User.school_id)
-    figures: dict[str, dict[str, int]] = {}
-    for key, (uploaded, published_n, views) in lessons.items():
-        figures[key] = {"uploaded": int(uploaded or 0), "published": int(published_n or 0), "views": int(views or 0)}
-    for key, (n,) in teachers.items():
-        figures.setdefault(key, {})["publishing_teachers"] = int(n or 0)
-    return figures
 
 
 def total_row(unit: Unit, period: DateRange, role: str | None = None) -> Row:

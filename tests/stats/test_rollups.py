@@ -1,7 +1,7 @@
 """THE roll-up equality test: every kept roll-up row equals the ground truth computed from the base tables.
 
-Random activations, transfers, disables, roster imports and activity records, each often replayed,
-sometimes rolled back, with the roll-ups compared to ``rollups.ground_truth()`` all along; the same
+Random activations, transfers, disables, roster imports, activity records and lessons (made,
+published, withdrawn, viewed, deleted, changed in bulk), each often replayed, sometimes rolled back, with the roll-ups compared to ``rollups.ground_truth()`` all along; the same
 under threads. Runs on SQLite and on PostgreSQL (``scripts/test`` runs every test on both).
 """
 from __future__ import annotations
@@ -22,9 +22,12 @@ from learnspace.activity import rollups
 from learnspace.activity.models import ActiveMark, RollupDay, RollupTotal
 from learnspace.errors import LearnSpaceError
 from learnspace.extensions import db
+from learnspace.lessons import operations as lessons
+from learnspace.lessons.models import Lesson
 from learnspace.orgs.models import School
 from learnspace.spaces import operations as spaces
 from learnspace.spaces.models import Space
+from tests.fixtures.lessons import make_chapter
 from tests.fixtures.rosters import csv_bytes, student, teacher
 
 KINDS = sorted(activity.KINDS)
@@ -98,13 +101,67 @@ class Random:
     def at(self) -> datetime:
         return BASE + timedelta(days=self.rng.randrange(14), hours=self.rng.choice((0, 5, 5.9, 6, 6.1, 13)))
 
+    def lesson(self, status: str | None = None) -> Lesson | None:
+        stmt = select(Lesson).order_by(Lesson.id)
+        if status:
+            stmt = stmt.where(Lesson.status == status)
+        found = list(db.session.scalars(stmt))
+        return self.rng.choice(found) if found else None
+
+    def make_lesson(self) -> Lesson | None:
+        """A teacher makes a lesson at their school on a random day, sometimes published at once."""
+        teachers = [p for p in self.people() if p.role == "teacher" and p.school_id]
+        if not teachers:
+            return None
+        teacher, chapter = self.rng.choice(teachers), make_chapter()
+        made = self.at()
+        published = self.rng.random() < 0.4
+        lesson = Lesson(title="随机课", stage=chapter.stage, subject=chapter.subject, grade=chapter.grade,
+                        edition=chapter.edition, catalog_node_id=chapter.id, lesson_type="新授课",
+                        teacher_id=teacher.id, school_id=teacher.school_id, created_dt=made,
+                        status="published" if published else "draft",
+                        published_dt=made + timedelta(hours=3) if published else None,
+                        view_count=self.rng.randrange(5) if published else 0)
+        db.session.add(lesson)
+        return lesson
+
+    def lesson_step(self, op: str, replay: bool) -> None:
+        """One lesson operation: publish, withdraw, view, delete, or a bulk UPDATE of view counts."""
+        if op == "lesson":
+            self.make_lesson()
+        elif op == "publish":
+            lesson = self.lesson("draft") or self.lesson("withdrawn")
+            if lesson is not None:  # as lessons.publish does, without the recording it checks for
+                lesson.status, lesson.published_dt = "published", self.at()
+        elif op == "withdraw":
+            lesson = self.lesson("published")
+            if lesson is not None:
+                lessons.withdraw(lesson)
+                if replay:
+                    db.session.commit()
+                    with pytest.raises(LearnSpaceError):
+                        lessons.withdraw(lesson)
+        elif op == "view":
+            lesson = self.lesson("published")
+            for _ in range(self.rng.randint(1, 3) if lesson is not None else 0):
+                lessons.record_view(lesson)
+        elif op == "delete_lesson":
+            lesson = self.lesson()
+            if lesson is not None:
+                lessons.delete_lesson(lesson)
+        elif op == "bulk_views":
+            db.session.execute(update(Lesson).where(Lesson.id % 2 == 0).values(view_count=Lesson.view_count + 7))
+
     def step(self) -> str:
         """Do one random operation (often twice: a replay) and commit; return what was done."""
         rng = self.rng
-        op = rng.choices(["person", "roster", "activate", "transfer", "disable", "enable", "record", "rollback"],
-                         weights=[8, 6, 14, 10, 5, 4, 30, 4])[0]
+        op = rng.choices(["person", "roster", "activate", "transfer", "disable", "enable", "record", "rollback",
+                          "lesson", "publish", "withdraw", "view", "delete_lesson", "bulk_views"],
+                         weights=[8, 6, 14, 10, 5, 4, 30, 4, 8, 5, 3, 6, 2, 1])[0]
         replay = rng.random() < 0.35
-        if op == "person":
+        if op in ("lesson", "publish", "withdraw", "view", "delete_lesson", "bulk_views"):
+            self.lesson_step(op, replay)
+        elif op == "person":
             self.add_person()
         elif op == "roster":
             code, data = self.roster()
@@ -148,6 +205,10 @@ class Random:
             spaces.activate(person, "admin")
             activity.record(person, rng.choice(KINDS), self.at())
             self.add_person()
+            self.make_lesson()
+            published = self.lesson("published")
+            if published is not None:
+                lessons.record_view(published)
             db.session.flush()
             rollups.totals([rollups.ALL])  # settle mid-transaction, then throw it all away
             db.session.rollback()
@@ -173,10 +234,14 @@ def test_random_operations_keep_every_rollup_equal_to_the_ground_truth(app, worl
                 assert_equal_to_ground_truth(f"seed {seed}, step {step}, last ops {done[-5:]}")
         assert_equal_to_ground_truth(f"seed {seed}, the end")
         kinds = {d.split(" ")[0] for d in done}
-        assert kinds >= {"person", "roster", "activate", "transfer", "disable", "enable", "record", "rollback"}
+        assert kinds >= {"person", "roster", "activate", "transfer", "disable", "enable", "record", "rollback",
+                         "lesson", "publish", "withdraw", "view", "delete_lesson", "bulk_views"}
         truth = rollups.ground_truth()
         assert truth.periods and truth.days and truth.totals and any(k[2] == "month" for k in truth.periods)
-        assert any(n for n, _ in truth.days.values()) and any(a for _, a in truth.days.values())
+        for i in range(4):  # new activations, active, uploaded, published: each counted somewhere
+            assert any(figures[i] for figures in truth.days.values()), i
+        for i in range(4):  # rostered, activated, publishing teachers, views
+            assert any(figures[i] for figures in truth.totals.values()), i
         _reads_agree_with_ground_truth(truth)
 
 
@@ -187,13 +252,18 @@ def _reads_agree_with_ground_truth(truth) -> None:
         got = rollups.totals(units, role)
         for unit in units:
             roles = rollups.ROLES if role is None else (role,)
-            want = [sum(truth.totals.get((unit, r), (0, 0))[i] for r in roles) for i in (0, 1)]
-            assert (got[unit].rostered, got[unit].activated) == tuple(want), (unit, role)
+            want = [sum(truth.totals.get((unit, r), (0,) * 4)[i] for r in roles) for i in range(4)]
+            assert (got[unit].rostered, got[unit].activated, got[unit].publishing_teachers,
+                    got[unit].views) == tuple(want), (unit, role)
     start, end = BASE.date() - timedelta(days=3), BASE.date() + timedelta(days=20)
     for unit in units:
         for figures in rollups.daily(unit, start, end):
-            want = [sum(truth.days.get((unit, r, figures.day), (0, 0))[i] for r in rollups.ROLES) for i in (0, 1)]
+            want = [sum(truth.days.get((unit, r, figures.day), (0,) * 4)[i] for r in rollups.ROLES) for i in (0, 1)]
             assert (figures.new_activations, figures.active) == tuple(want), (unit, figures)
+        made = rollups.range_figures([unit], start, end, "teacher")[unit]
+        want = [sum(v[i] for (u, r, d), v in truth.days.items() if u == unit and r == "teacher" and start <= d <= end)
+                for i in (0, 2, 3)]
+        assert (made.new_activations, made.uploaded, made.published) == tuple(want), (unit, made)
         for period in rollups.PERIODS:
             for first, active in rollups.period_active(unit, period, start, end, "student"):
                 assert active == truth.periods.get((unit, "student", period, first), 0)
@@ -201,7 +271,7 @@ def _reads_agree_with_ground_truth(truth) -> None:
             truth.periods.get((unit, r, "month", date(2026, 10, 1)), 0) for r in rollups.ROLES)
     today = rollups.local_day(datetime.now(timezone.utc))
     assert rollups.new_activations(units, today, today) == {
-        u: sum(truth.days.get((u, r, today), (0, 0))[0] for r in rollups.ROLES) for u in units}
+        u: sum(truth.days.get((u, r, today), (0,) * 4)[0] for r in rollups.ROLES) for u in units}
 
 
 def test_a_school_counts_in_its_county_city_province_and_the_platform(app, world):
@@ -338,7 +408,7 @@ def test_rebuild_restores_the_ground_truth_and_is_idempotent(app, world):
 
 
 def test_concurrent_operations_keep_the_rollups_right(app, world):
-    """Threads activating, transferring, disabling and recording the same people at once: counted once each."""
+    """Threads activating, transferring, disabling, recording, viewing and publishing at once: counted once each."""
     with app.app_context():
         schools = school_ids()
         for i in range(24):
@@ -348,6 +418,13 @@ def test_concurrent_operations_keep_the_rollups_right(app, world):
                                 teacher_number=f"TC{i:04d}" if role == "teacher" else None))
         db.session.commit()
         ids = list(db.session.scalars(select(User.id).where(User.real_name == "并发").order_by(User.id)))
+        ops = Random(random.Random(5), schools)
+        lesson_ids = []
+        for _ in range(3):
+            lesson = ops.make_lesson()
+            db.session.flush()
+            lesson_ids.append(lesson.id)
+        db.session.commit()
         assert_equal_to_ground_truth("before")
 
     threads, errors = 6, []
@@ -360,8 +437,16 @@ def test_concurrent_operations_keep_the_rollups_right(app, world):
                 barrier.wait(timeout=30)
                 for step in range(25):
                     person = db.session.get(User, rng.choice(ids))
-                    action = rng.choice(("activate", "record", "record", "transfer", "disable"))
-                    if action == "activate":
+                    action = rng.choice(("activate", "record", "record", "transfer", "disable", "view", "toggle"))
+                    lesson = db.session.get(Lesson, rng.choice(lesson_ids))
+                    if action == "view":  # every thread views the same three lessons
+                        lessons.record_view(lesson)
+                    elif action == "toggle":  # and publishes or withdraws them, racing on the same days
+                        if lesson.status == "published":
+                            lesson.status = "withdrawn"
+                        else:
+                            lesson.status, lesson.published_dt = "published", BASE + timedelta(hours=step % 3 * 8)
+                    elif action == "activate":
                         spaces.activate(person, "admin")
                     elif action == "record":
                         # Every thread records the same day, so marks race on the same (user, day).
@@ -391,3 +476,64 @@ def test_concurrent_operations_keep_the_rollups_right(app, world):
         assert rollups.active_in(["all"], "day", BASE.date())["all"] == db.session.scalar(
             select(db.func.count(db.distinct(ActiveMark.user_id))).where(ActiveMark.period == "day",
                                                                           ActiveMark.start == BASE.date()))
+
+
+def test_a_lesson_changed_by_two_requests_at_once_is_counted_where_it_ends_up(app, world):
+    """Two requests publish the same lesson at once, the second from a stale copy: no day keeps a stale count.
+
+    The second request loaded the lesson before the first committed; its own copy knows nothing of the
+    first one's publishing day. The roll-ups read the lesson row under a lock before the change, so the
+    day the first request counted is recounted too. (On SQLite writers are serialised, so the second
+    request's transaction only begins after the first one's commit; the test then checks the plain case.)
+    """
+    with app.app_context():
+        ops = Random(random.Random(11), school_ids())
+        ops.add_person()
+        db.session.flush()
+        teacher = db.session.scalar(select(User).where(User.role == "teacher").order_by(User.id))
+        lesson = Lesson(title="并发发布", stage="小学", subject="数学", grade="三年级", edition="人教版",
+                        catalog_node_id=make_chapter().id, lesson_type="新授课", teacher_id=teacher.id,
+                        school_id=teacher.school_id, created_dt=BASE, status="draft")
+        db.session.add(lesson)
+        db.session.commit()
+        lesson_id = lesson.id
+
+    loaded, first_flushed, errors, seen = threading.Event(), threading.Event(), [], []
+
+    def second_request() -> None:
+        try:
+            with app.app_context():
+                stale = db.session.get(Lesson, lesson_id)
+                seen.append(stale.status)
+                loaded.set()
+                first_flushed.wait(30)
+                stale.status, stale.published_dt = "published", BASE + timedelta(days=5)
+                db.session.commit()  # waits for the first request's commit on PostgreSQL
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    with app.app_context():
+        thread = threading.Thread(target=second_request)
+        on_sqlite = db.session.get_bind().dialect.name == "sqlite"
+        if not on_sqlite:
+            thread.start()
+            assert loaded.wait(30)
+        lesson = db.session.get(Lesson, lesson_id)
+        lesson.status, lesson.published_dt = "published", BASE + timedelta(days=2)
+        db.session.flush()
+        first_flushed.set()
+        if on_sqlite:
+            db.session.commit()
+            thread.start()
+        else:
+            threading.Event().wait(0.5)  # the second request is now waiting on the lesson row
+            db.session.commit()
+        thread.join(60)
+        assert not errors, errors
+        assert seen == ["published" if on_sqlite else "draft"]
+        db.session.expire_all()
+        assert db.session.get(Lesson, lesson_id).published_dt.date() == (BASE + timedelta(days=5)).date()
+        days = rollups.range_figures(["all"], BASE.date(), BASE.date() + timedelta(days=10), "teacher")
+        assert days["all"].published == 1
+        assert_equal_to_ground_truth("after two concurrent publishes")

@@ -1,0 +1,121 @@
+"""Unit keys, school → unit chains and China-time periods: the vocabulary every roll-up is written in."""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ...extensions import db
+
+CHINA = ZoneInfo("Asia/Shanghai")
+ALL = "all"
+ROLES = ("teacher", "student")
+PERIODS = ("week", "month")
+
+
+def region_unit(code: str) -> str:
+    """Return the unit key of a region (province, city or county)."""
+    return f"region:{code}"
+
+
+def school_unit(school_id: int) -> str:
+    """Return the unit key of a school."""
+    return f"school:{int(school_id)}"
+
+
+def base_table(name: str):
+    """Return a table of another domain by name (this service imports no domain package)."""
+    return db.metadata.tables[name]
+
+
+def chains(school_ids) -> dict[int, list[str]]:
+    """Return school id → its units from the school up: school, county, city, province, "all"."""
+    ids = sorted({int(i) for i in school_ids if i is not None})
+    if not ids:
+        return {}
+    schools, regions = base_table("schools"), base_table("regions")
+    county_of = {}
+    for chunk in chunks(ids, 500):
+        county_of.update(db.session.execute(select(schools.c.id, schools.c.county_code)
+                                            .where(schools.c.id.in_(chunk))).all())
+    parent: dict[str, str | None] = {}
+    wanted = {c for c in county_of.values() if c}
+    for _ in range(6):  # province → city → county: three levels, a few spare
+        wanted -= parent.keys()
+        if not wanted:
+            break
+        rows = db.session.execute(select(regions.c.code, regions.c.parent_code)
+                                  .where(regions.c.code.in_(sorted(wanted)))).all()
+        parent.update(rows)
+        for code in wanted - {code for code, _ in rows}:
+            parent[code] = None
+        wanted = {p for _, p in rows if p}
+    result = {}
+    for school_id in ids:
+        units = [school_unit(school_id)]
+        code = county_of.get(school_id)
+        while code and len(units) < 8:
+            units.append(region_unit(code))
+            code = parent.get(code)
+        units.append(ALL)
+        result[school_id] = units
+    return result
+
+
+def units_of_school(school_id: int | None) -> list[str]:
+    """Return the units an event at *school_id* counts in, from the school up to "all"."""
+    if school_id is None:
+        return [ALL]
+    return chains([school_id]).get(int(school_id), [ALL])
+
+
+def chain_of(chain_map, school_id) -> list[str]:
+    """Return the units of *school_id* from a chains() map ("all" only for no school)."""
+    return chain_map.get(school_id, [ALL]) if school_id is not None else [ALL]
+
+
+def chunks(items, size):
+    """Yield *items* in lists of at most *size* (IN lists stay short)."""
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+def local_day(at: datetime) -> date:
+    """Return the Asia/Shanghai calendar day of an aware (or UTC-naive) datetime."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(CHINA).date()
+
+
+def period_start(period: str, day: date) -> date:
+    """Return the first day of the "day", "week" (Monday) or "month" containing *day*."""
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def next_period(period: str, start: date) -> date:
+    """Return the first day of the period after the one starting at *start*."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    if period == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def period_end(period: str, start: date) -> date:
+    """Return the last day of the period starting at *start*."""
+    if period == "month":
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    return next_period(period, start) - timedelta(days=1)

@@ -1,0 +1,145 @@
+"""Reads of the roll-ups: the contract the statistics pages build on (every read settles first)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ..models import RollupDay, RollupPeriod, RollupTotal
+from .keys import ROLES, chunks, next_period, period_start
+from .upkeep import settle
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A unit now: rostered and activated people; for teachers, who publishes and how often lessons were seen."""
+
+    rostered: int = 0
+    activated: int = 0
+    publishing_teachers: int = 0
+    views: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Activation rate activated / rostered, None when nobody is rostered."""
+        return self.activated / self.rostered if self.rostered else None
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One day of a unit: spaces newly activated and space owners active."""
+
+    day: date
+    new_activations: int = 0
+    active: int = 0
+
+
+@dataclass(frozen=True)
+class RangeFigures:
+    """What happened in a unit over a range of days: spaces activated, lessons created and published."""
+
+    new_activations: int = 0
+    uploaded: int = 0
+    published: int = 0
+
+
+def _role_filter(column, role):
+    if role is None:
+        return column.in_(ROLES)
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    return column == role
+
+
+def totals(units, role: str | None = None) -> dict[str, Totals]:
+    """Return unit → Totals now, for every unit asked (zeros when none)."""
+    settle()
+    units = list(dict.fromkeys(units))
+    found = dict.fromkeys(units, Totals())
+    t = RollupTotal
+    for chunk in chunks(units, 500):
+        rows = db.session.execute(
+            select(t.unit, func.sum(t.rostered), func.sum(t.activated), func.sum(t.publishing_teachers),
+                   func.sum(t.views))
+            .where(t.unit.in_(chunk), _role_filter(t.role, role)).group_by(t.unit))
+        found.update({unit: Totals(*(int(v or 0) for v in values)) for unit, *values in rows})
+    return found
+
+
+def range_figures(units, start: date, end: date, role: str | None = None) -> dict[str, RangeFigures]:
+    """Return unit → RangeFigures from *start* to *end* inclusive, for every unit asked."""
+    settle()
+    units = list(dict.fromkeys(units))
+    found = dict.fromkeys(units, RangeFigures())
+    d = RollupDay
+    for chunk in chunks(units, 500):
+        rows = db.session.execute(
+            select(d.unit, func.sum(d.new_activations), func.sum(d.uploaded), func.sum(d.published))
+            .where(d.unit.in_(chunk), _role_filter(d.role, role), d.day >= start, d.day <= end)
+            .group_by(d.unit))
+        found.update({unit: RangeFigures(*(int(v or 0) for v in values)) for unit, *values in rows})
+    return found
+
+
+def new_activations(units, start: date, end: date, role: str | None = None) -> dict[str, int]:
+    """Return unit → spaces newly activated from *start* to *end* inclusive, for every unit asked."""
+    return {unit: f.new_activations for unit, f in range_figures(units, start, end, role).items()}
+
+
+def daily(unit: str, start: date, end: date, role: str | None = None) -> list[DayFigures]:
+    """Return one DayFigures per day from *start* to *end* inclusive (zeros filled), oldest first."""
+    settle()
+    rows = db.session.execute(
+        select(RollupDay.day, func.sum(RollupDay.new_activations), func.sum(RollupDay.active))
+        .where(RollupDay.unit == unit, _role_filter(RollupDay.role, role),
+               RollupDay.day >= start, RollupDay.day <= end)
+        .group_by(RollupDay.day))
+    found = {day: (int(new or 0), int(active or 0)) for day, new, active in rows}
+    out, day = [], start
+    while day <= end:
+        out.append(DayFigures(day, *found.get(day, (0, 0))))
+        day += timedelta(days=1)
+    return out
+
+
+def period_active(unit: str, period: str, start: date, end: date,
+                  role: str | None = None) -> list[tuple[date, int]]:
+    """Return (period start, active spaces) for every "day"/"week"/"month" overlapping *start*..*end*."""
+    settle()
+    first = period_start(period, start)
+    if period == "day":
+        found = {d.day: d.active for d in daily(unit, start, end, role)}
+    else:
+        rows = db.session.execute(
+            select(RollupPeriod.start, func.sum(RollupPeriod.active))
+            .where(RollupPeriod.unit == unit, _role_filter(RollupPeriod.role, role),
+                   RollupPeriod.period == period, RollupPeriod.start >= first, RollupPeriod.start <= end)
+            .group_by(RollupPeriod.start))
+        found = {s: int(n or 0) for s, n in rows}
+    out, s = [], first
+    while s <= end:
+        out.append((s, found.get(s, 0)))
+        s = next_period(period, s)
+    return out
+
+
+def active_in(units, period: str, day: date, role: str | None = None) -> dict[str, int]:
+    """Return unit → active spaces in the "day"/"week"/"month" containing *day*, for every unit asked."""
+    settle()
+    start = period_start(period, day)
+    units = list(dict.fromkeys(units))
+    found = dict.fromkeys(units, 0)
+    for chunk in chunks(units, 500):
+        if period == "day":
+            stmt = (select(RollupDay.unit, func.sum(RollupDay.active))
+                    .where(RollupDay.unit.in_(chunk), _role_filter(RollupDay.role, role), RollupDay.day == start)
+                    .group_by(RollupDay.unit))
+        else:
+            stmt = (select(RollupPeriod.unit, func.sum(RollupPeriod.active))
+                    .where(RollupPeriod.unit.in_(chunk), _role_filter(RollupPeriod.role, role),
+                           RollupPeriod.period == period, RollupPeriod.start == start)
+                    .group_by(RollupPeriod.unit))
+        found.update({unit: int(n or 0) for unit, n in db.session.execute(stmt)})
+    return found
