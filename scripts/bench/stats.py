@@ -476,13 +476,13 @@ def report(args, world: World, counts: dict, figures: dict, results: dict, size:
 # --- ground truth: the dashboard's roll-up reads done with COUNT(*) over the base tables ---------
 
 class GroundTruthReads:
-    """The read functions of learnspace.activity.rollups (totals, new_activations, active_in, daily,
-    period_active: same arguments, same return shapes) answered from users, spaces, schools and
-    activity_days with COUNT(*) (the definitions of rollups.ground_truth), only for the units asked.
+    """The read functions of learnspace.activity.rollups (totals, range_figures, new_activations,
+    active_in, daily, period_active: same arguments, same return shapes) answered from users, spaces,
+    lessons, schools and activity_days with COUNT(*) (the definitions of rollups.ground_truth), only
+    for the units asked.
 
     The dashboard is timed twice: once as it is, once with this object in place of the roll-up
-    module it reads, so everything else on the page (the live lesson queries, the children, the
-    series) is the same.
+    module it reads, so everything else on the page (the children, the series) is the same.
     """
 
     def __init__(self, session):
@@ -521,12 +521,35 @@ class GroundTruthReads:
 
         units = list(dict.fromkeys(units))
         key, where, params = self._group(units)
-        rows = self._run(f"""SELECT {key}, count(*), count(s.id) FROM users u JOIN schools sc ON sc.id = u.school_id
+        roles = self._roles(role)
+        rows = self._run(f"""SELECT {key}, count(*), count(s.id), count(*) FILTER (WHERE u.role = 'teacher' AND EXISTS (
+                SELECT 1 FROM lessons l WHERE l.teacher_id = u.id AND l.status = 'published'))
+            FROM users u JOIN schools sc ON sc.id = u.school_id
             LEFT JOIN spaces s ON s.owner_id = u.id
-            WHERE u.role = ANY(%(roles)s) AND NOT u.is_disabled AND {where} GROUP BY 1""",
-                         {**params, "roles": self._roles(role)})
-        found = {k: Totals(int(n), int(a)) for k, n, a in rows}
-        return {u: found.get(u, Totals()) for u in units}
+            WHERE u.role = ANY(%(roles)s) AND NOT u.is_disabled AND {where} GROUP BY 1""", {**params, "roles": roles})
+        found = {k: [int(n), int(a), int(p), 0] for k, n, a, p in rows}
+        if "teacher" in roles:  # lesson figures are kept under the role "teacher"
+            for k, views in self._run(f"""SELECT {key}, sum(l.view_count) FROM lessons l JOIN schools sc ON sc.id = l.school_id
+                    WHERE l.status = 'published' AND {where} GROUP BY 1""", params):
+                found.setdefault(k, [0, 0, 0, 0])[3] = int(views or 0)
+        return {u: Totals(*found.get(u, (0, 0, 0, 0))) for u in units}
+
+    def range_figures(self, units, start, end, role=None):
+        from learnspace.activity.rollups import RangeFigures
+
+        units = list(dict.fromkeys(units))
+        new = {k: int(n) for k, n in self._new(units, start, end, role, False)}
+        made = {}
+        if "teacher" in self._roles(role):
+            key, where, params = self._group(units)
+            low, high = _utc_bounds(start, end)
+            for k, uploaded, published in self._run(f"""SELECT {key},
+                    count(*) FILTER (WHERE l.created_dt >= %(low)s AND l.created_dt < %(high)s),
+                    count(*) FILTER (WHERE l.status = 'published' AND l.published_dt >= %(low)s AND l.published_dt < %(high)s)
+                    FROM lessons l JOIN schools sc ON sc.id = l.school_id WHERE {where} GROUP BY 1""",
+                                                     {**params, "low": low, "high": high}):
+                made[k] = (int(uploaded), int(published))
+        return {u: RangeFigures(new.get(u, 0), *made.get(u, (0, 0))) for u in units}
 
     def _new(self, units, start, end, role, by_day: bool):
         key, where, params = self._group(units)
@@ -646,7 +669,7 @@ def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int
     truth = GroundTruthReads(db.session)
     results = {"label": f"learnspace.stats.operations.dashboard(unit, {period.label} by {period.by}, role=None): "
                         "own row, children's rows, series, target",
-               "truth_label": "the same dashboard() with its roll-up reads replaced by COUNT(*) over users, spaces, "
+               "truth_label": "the same dashboard() with its roll-up reads replaced by COUNT(*) over users, spaces, lessons, "
                               "schools and activity_days (GroundTruthReads)",
                "levels": {}, "mismatches": []}
     for level, units in levels.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from ...extensions import db
 from ..models import ActivityDay
@@ -95,10 +96,23 @@ def as_date(value) -> date:
 
 
 def first_actions(period: str, session=None):
-    """Select (user_id, start, school_id, role) of each space owner's first counted action per period."""
+    """Select (user_id, start, school_id, role) of each space owner's first counted action per period.
+
+    "First" is the ActivityDay row with the smallest id in the period. On PostgreSQL one sort with
+    DISTINCT ON (its rows come out in key order, which also suits inserting them into an index);
+    elsewhere the smallest id per group, joined back.
+    """
+    session = session or db.session
     users, spaces = base_table("users"), base_table("spaces")
     ad = ActivityDay.__table__
     start = period_start_sql(period, ad.c.day, session).label("start")
+    if _postgres(session):
+        return (select(ad.c.user_id, start, ad.c.school_id, users.c.role)
+                .join(users, users.c.id == ad.c.user_id)
+                .join(spaces, spaces.c.owner_id == ad.c.user_id)
+                .where(users.c.role.in_(ROLES))
+                .ext(distinct_on(ad.c.user_id, start))
+                .order_by(ad.c.user_id, start, ad.c.id))
     first = (select(ad.c.user_id, start, func.min(ad.c.id).label("first_id"))
              .group_by(ad.c.user_id, start).subquery())
     return (select(first.c.user_id, first.c.start, ad.c.school_id, users.c.role)
