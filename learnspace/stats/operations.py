@@ -110,18 +110,16 @@ def unit_rows(units: list[Unit], period: DateRange, role: str | None = None) -> 
     if not units:
         return []
     keys = [u.key for u in units]
-    totals = rollups.totals(keys, role)
+    by_role = rollups.role_totals(keys)
     made = rollups.range_figures(keys, period.start, period.end, role)
-    week = rollups.active_in(keys, "week", period.week, role)
-    month = rollups.active_in(keys, "month", period.month, role)
-    teachers = (totals if role == "teacher" else rollups.totals(keys, "teacher")) if role != "student" else {}
+    active = rollups.active_in_periods(keys, {"week": period.week, "month": period.month}, role)
     rows = []
     for unit in units:
-        figures, range_ = totals[unit.key], made[unit.key]
+        figures, range_ = rollups.add_roles(by_role[unit.key], role), made[unit.key]
         row = Row(unit.name, unit.code, figures.rostered, figures.activated, range_.new_activations,
-                  week[unit.key], month[unit.key], unit=unit)
+                  active[unit.key]["week"], active[unit.key]["month"], unit=unit)
         if role != "student":  # lesson figures are kept under the role "teacher"
-            teacher = teachers[unit.key]
+            teacher = by_role[unit.key]["teacher"]
             row.uploaded, row.published = range_.uploaded, range_.published
             row.views, row.teachers, row.publishing_teachers = teacher.views, teacher.rostered, teacher.publishing_teachers
         rows.append(row)

@@ -8,16 +8,12 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from ...extensions import db
 from ..models import ActivityDay
-from .keys import ROLES, base_table
-
-
-def _postgres(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+from .keys import ROLES, base_table, is_postgres
 
 
 def local_day_sql(column, session=None):
     """SQL for the Asia/Shanghai day of a UTC timestamp column."""
-    if _postgres(session or db.session):
+    if is_postgres(session or db.session):
         return func.date(func.timezone("Asia/Shanghai", column))
     return func.date(column, "+8 hours")  # China has kept UTC+8 without daylight saving since 1991
 
@@ -26,7 +22,7 @@ def period_start_sql(period: str, column, session=None):
     """SQL for the first day of the "day", "week" (Monday) or "month" containing a date column."""
     if period == "day":
         return column
-    if _postgres(session or db.session):
+    if is_postgres(session or db.session):
         return func.date(func.date_trunc(period, column))
     if period == "week":
         return func.date(column, "-6 days", "weekday 1")
@@ -106,7 +102,7 @@ def first_actions(period: str, session=None):
     users, spaces = base_table("users"), base_table("spaces")
     ad = ActivityDay.__table__
     start = period_start_sql(period, ad.c.day, session).label("start")
-    if _postgres(session):
+    if is_postgres(session):
         return (select(ad.c.user_id, start, ad.c.school_id, users.c.role)
                 .join(users, users.c.id == ad.c.user_id)
                 .join(spaces, spaces.c.owner_id == ad.c.user_id)

@@ -25,6 +25,11 @@ def school_unit(school_id: int) -> str:
     return f"school:{int(school_id)}"
 
 
+def is_postgres(session) -> bool:
+    """Tell whether *session* talks to PostgreSQL (row locks and a few faster statements are for it only)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def base_table(name: str):
     """Return a table of another domain by name (this service imports no domain package)."""
     return db.metadata.tables[name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from ...extensions import db
 from ..models import RollupDay, RollupPeriod, RollupTotal
@@ -53,19 +53,34 @@ def _role_filter(column, role):
     return column == role
 
 
-def totals(units, role: str | None = None) -> dict[str, Totals]:
-    """Return unit → Totals now, for every unit asked (zeros when none)."""
+def role_totals(units) -> dict[str, dict[str, Totals]]:
+    """Return unit → role → Totals now, for every unit asked and both roles (zeros when none)."""
     settle()
     units = list(dict.fromkeys(units))
-    found = dict.fromkeys(units, Totals())
+    found = {u: dict.fromkeys(ROLES, Totals()) for u in units}
     t = RollupTotal
     for chunk in chunks(units, 500):
         rows = db.session.execute(
-            select(t.unit, func.sum(t.rostered), func.sum(t.activated), func.sum(t.publishing_teachers),
-                   func.sum(t.views))
-            .where(t.unit.in_(chunk), _role_filter(t.role, role)).group_by(t.unit))
-        found.update({unit: Totals(*(int(v or 0) for v in values)) for unit, *values in rows})
+            select(t.unit, t.role, t.rostered, t.activated, t.publishing_teachers, t.views)
+            .where(t.unit.in_(chunk), t.role.in_(ROLES)))
+        for unit, role, *values in rows:
+            found[unit][role] = Totals(*(int(v or 0) for v in values))
     return found
+
+
+def add_roles(by_role: dict[str, Totals], role: str | None = None) -> Totals:
+    """Return the Totals of one role, or of both added up when *role* is None."""
+    if role is not None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        return by_role[role]
+    return Totals(*(sum(getattr(t, f) for t in by_role.values())
+                    for f in ("rostered", "activated", "publishing_teachers", "views")))
+
+
+def totals(units, role: str | None = None) -> dict[str, Totals]:
+    """Return unit → Totals now (of *role*, or both added up), for every unit asked (zeros when none)."""
+    return {unit: add_roles(by_role, role) for unit, by_role in role_totals(units).items()}
 
 
 def range_figures(units, start: date, end: date, role: str | None = None) -> dict[str, RangeFigures]:
@@ -127,19 +142,28 @@ def period_active(unit: str, period: str, start: date, end: date,
 
 def active_in(units, period: str, day: date, role: str | None = None) -> dict[str, int]:
     """Return unit → active spaces in the "day"/"week"/"month" containing *day*, for every unit asked."""
+    return {unit: counts[period] for unit, counts in active_in_periods(units, {period: day}, role).items()}
+
+
+def active_in_periods(units, days: dict[str, date], role: str | None = None) -> dict[str, dict[str, int]]:
+    """Return unit → {period: active spaces} in each "day"/"week"/"month" of *days* containing its day, in one pass."""
     settle()
-    start = period_start(period, day)
+    starts = {period: period_start(period, day) for period, day in days.items()}
     units = list(dict.fromkeys(units))
-    found = dict.fromkeys(units, 0)
+    found = {u: dict.fromkeys(starts, 0) for u in units}
     for chunk in chunks(units, 500):
-        if period == "day":
+        if "day" in starts:
             stmt = (select(RollupDay.unit, func.sum(RollupDay.active))
-                    .where(RollupDay.unit.in_(chunk), _role_filter(RollupDay.role, role), RollupDay.day == start)
+                    .where(RollupDay.unit.in_(chunk), _role_filter(RollupDay.role, role), RollupDay.day == starts["day"])
                     .group_by(RollupDay.unit))
-        else:
-            stmt = (select(RollupPeriod.unit, func.sum(RollupPeriod.active))
+            for unit, n in db.session.execute(stmt):
+                found[unit]["day"] = int(n or 0)
+        longer = [(p, s) for p, s in starts.items() if p != "day"]
+        if longer:
+            stmt = (select(RollupPeriod.unit, RollupPeriod.period, func.sum(RollupPeriod.active))
                     .where(RollupPeriod.unit.in_(chunk), _role_filter(RollupPeriod.role, role),
-                           RollupPeriod.period == period, RollupPeriod.start == start)
-                    .group_by(RollupPeriod.unit))
-        found.update({unit: int(n or 0) for unit, n in db.session.execute(stmt)})
+                           or_(*(and_(RollupPeriod.period == p, RollupPeriod.start == s) for p, s in longer)))
+                    .group_by(RollupPeriod.unit, RollupPeriod.period))
+            for unit, period, n in db.session.execute(stmt):
+                found[unit][period] = int(n or 0)
     return found

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, delete, false, 
 from ...extensions import db
 from ..models import ActiveMark, RollupDay, RollupPeriod, RollupTotal
 from . import counts
-from .keys import ALL, PERIODS, ROLES, base_table, chain_of, chains, chunks
+from .keys import ALL, PERIODS, ROLES, base_table, chain_of, chains, chunks, is_postgres
 from .upkeep import DAY_FIGURES, TOTAL_FIGURES, forget_notes, settle
 
 
@@ -105,7 +105,7 @@ def rebuild(progress=None) -> dict[str, int]:
     session = db.session
     session.flush()
     forget_notes(session)
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     marks = ActiveMark.__table__
     keys = []
     if postgres:

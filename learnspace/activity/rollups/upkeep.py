@@ -10,21 +10,21 @@ from sqlalchemy.orm import Session
 
 from ...db import conflict_insert
 from ...extensions import db
-from . import counts
 from ..models import ActiveMark, ActivityDay, RollupDay, RollupPeriod, RollupTotal
-from .keys import ROLES, chain_of, chains, chunks, local_day, period_start, school_unit, base_table, units_of_school
+from . import counts
+from .keys import (ROLES, base_table, chain_of, chains, chunks, is_postgres, local_day, period_start, school_unit,
+                   units_of_school)
 
 _SCHOOLS = "rollups.schools"      # session.info: school ids whose totals need a recount
 _OWNERS = "rollups.owners"        # session.info: user ids whose current school needs a recount
 _FULL = "rollups.full"            # session.info: an unattributable bulk change; recount every school
 _LESSON_SCHOOLS = "rollups.lesson_schools"  # session.info: school ids whose lesson views need a recount
 _LESSON_DAYS = "rollups.lesson_days"        # session.info: (school id, day) whose lessons made need a recount
-#: the figures of rollup_totals, in the order recounts compute them
+#: the figures of rollup_totals and rollup_days, in the order recounts and the ground truth give them
 TOTAL_FIGURES = ("rostered", "activated", "publishing_teachers", "views")
+DAY_FIGURES = ("new_activations", "active", "uploaded", "published")
 
 # --- writing helpers ------------------------------------------------------------------------------
-
-DAY_FIGURES = ("new_activations", "active", "uploaded", "published")
 
 
 def _add_days(deltas: dict[tuple[str, str, date], Counter]) -> None:
@@ -96,7 +96,7 @@ def _lock_users(session: Session, user_ids) -> list[tuple[int, int | None]]:
         return []
     users = base_table("users")
     stmt = select(users.c.id, users.c.school_id).where(users.c.id.in_(ids)).order_by(users.c.id)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         stmt = stmt.with_for_update(key_share=True)
     return [tuple(r) for r in session.execute(stmt)]
 
@@ -200,7 +200,7 @@ def _note_lessons(session: Session, changed: dict[int, set[str]], states: list[d
     if changed:
         stmt = (select(*(lessons.c[c] for c in ("id",) + _LESSON_COLUMNS))
                 .where(lessons.c.id.in_(sorted(changed))).order_by(lessons.c.id))
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             stmt = stmt.with_for_update()
         for row in session.execute(stmt):
             states.append(dict(row._mapping, changed=changed[row.id]))
@@ -368,10 +368,6 @@ def settle(session: Session | None = None) -> None:
         _recount_totals(session, people, view_schools)
 
 
-def _postgres(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _recount_totals(session: Session, people: set[int], view_schools: set[int]) -> None:
     """Recount the people figures of *people* schools and the views of *view_schools*, and add the differences up."""
     table = RollupTotal.__table__
@@ -387,7 +383,7 @@ def _recount_totals(session: Session, people: set[int], view_schools: set[int]) 
                         .on_conflict_do_nothing(index_elements=["unit", "role"]))
         lock = (select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
                 .where(table.c.unit.in_(sorted(units))).order_by(table.c.unit, table.c.role))
-        if _postgres(session):
+        if is_postgres(session):
             lock = lock.with_for_update()
         stored = {(units[u], r): dict(zip(TOTAL_FIGURES, values)) for u, r, *values in session.execute(lock)}
         counted_people = counts.people_by_school(session, [s for s in chunk if s in people])
@@ -425,7 +421,7 @@ def _recount_lesson_days(session: Session, pairs: list[tuple[int, date]]) -> Non
         lock = (select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
                 .where(table.c.role == "teacher", tuple_(table.c.unit, table.c.day).in_(sorted(keys)))
                 .order_by(table.c.unit, table.c.day))
-        if _postgres(session):
+        if is_postgres(session):
             lock = lock.with_for_update()
         stored = {keys[(u, counts.as_date(d))]: (up, pub) for u, d, up, pub in session.execute(lock)}
         counted = counts.lesson_days(session, chunk)
