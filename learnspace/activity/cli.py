@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 @click.command("rebuild-rollups")
 @with_appcontext
 def rebuild_rollups_command():
-    """Rebuild the activation and activity roll-ups from users, spaces and activity (idempotent)."""
+    """Rebuild the statistics roll-ups from users, spaces, lessons and activity (idempotent)."""
     from ..cli_support import ProgressBar, command_transaction
     from . import rollups
 

@@ -36,36 +36,25 @@ def base_table(name: str):
 
 
 def chains(school_ids) -> dict[int, list[str]]:
-    """Return school id → its units from the school up: school, county, city, province, "all"."""
+    """Return school id → its units from the school up: school, county, city, province, "all".
+
+    One query: a school's county has at most two regions above it (orgs.create_region only makes a
+    county under a city and a city under a province).
+    """
     ids = sorted({int(i) for i in school_ids if i is not None})
-    if not ids:
-        return {}
     schools, regions = base_table("schools"), base_table("regions")
-    county_of = {}
-    for chunk in chunks(ids, 500):
-        county_of.update(db.session.execute(select(schools.c.id, schools.c.county_code)
-                                            .where(schools.c.id.in_(chunk))).all())
-    parent: dict[str, str | None] = {}
-    wanted = {c for c in county_of.values() if c}
-    for _ in range(6):  # province → city → county: three levels, a few spare
-        wanted -= parent.keys()
-        if not wanted:
-            break
-        rows = db.session.execute(select(regions.c.code, regions.c.parent_code)
-                                  .where(regions.c.code.in_(sorted(wanted)))).all()
-        parent.update(rows)
-        for code in wanted - {code for code, _ in rows}:
-            parent[code] = None
-        wanted = {p for _, p in rows if p}
+    county, city = regions.alias("county"), regions.alias("city")
     result = {}
-    for school_id in ids:
-        units = [school_unit(school_id)]
-        code = county_of.get(school_id)
-        while code and len(units) < 8:
-            units.append(region_unit(code))
-            code = parent.get(code)
-        units.append(ALL)
-        result[school_id] = units
+    for chunk in chunks(ids, 500):
+        rows = db.session.execute(
+            select(schools.c.id, schools.c.county_code, county.c.parent_code, city.c.parent_code)
+            .select_from(schools.outerjoin(county, county.c.code == schools.c.county_code)
+                         .outerjoin(city, city.c.code == county.c.parent_code))
+            .where(schools.c.id.in_(chunk)))
+        for school_id, *codes in rows:
+            result[school_id] = [school_unit(school_id)] + [region_unit(c) for c in codes if c] + [ALL]
+    for school_id in ids:  # a school id that does not exist counts in "all" only, after itself
+        result.setdefault(school_id, [school_unit(school_id), ALL])
     return result
 
 

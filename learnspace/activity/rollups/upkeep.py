@@ -368,6 +368,23 @@ def settle(session: Session | None = None) -> None:
         _recount_totals(session, people, view_schools)
 
 
+def _lock_rows(session: Session, stmt, wanted: list[dict]) -> list:
+    """Lock and return the roll-up rows *stmt* selects, creating the missing ones of *wanted* first.
+
+    A concurrent recount of the same rows waits on the lock and then counts with our committed
+    changes included (READ COMMITTED reads anew per statement).
+    """
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    rows = session.execute(stmt).all()
+    if len(rows) < len(wanted):
+        table = stmt.get_final_froms()[0]
+        keys = [c.name for c in table.primary_key.columns]
+        session.execute(conflict_insert(table).values(wanted).on_conflict_do_nothing(index_elements=keys))
+        rows = session.execute(stmt).all()
+    return rows
+
+
 def _recount_totals(session: Session, people: set[int], view_schools: set[int]) -> None:
     """Recount the people figures of *people* schools and the views of *view_schools*, and add the differences up."""
     table = RollupTotal.__table__
@@ -376,18 +393,14 @@ def _recount_totals(session: Session, people: set[int], view_schools: set[int]) 
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(school_ids, 500):
         units = {school_unit(s): s for s in chunk}
-        # Make sure the rows exist, then lock them: a concurrent recount of the same school waits here
-        # and then counts with our committed changes included (READ COMMITTED reads anew per statement).
-        session.execute(conflict_insert(table).values([dict(unit=u, role=r, **dict.fromkeys(TOTAL_FIGURES, 0))
-                                                       for u in sorted(units) for r in ROLES])
-                        .on_conflict_do_nothing(index_elements=["unit", "role"]))
-        lock = (select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
-                .where(table.c.unit.in_(sorted(units))).order_by(table.c.unit, table.c.role))
-        if is_postgres(session):
-            lock = lock.with_for_update()
-        stored = {(units[u], r): dict(zip(TOTAL_FIGURES, values)) for u, r, *values in session.execute(lock)}
-        counted_people = counts.people_by_school(session, [s for s in chunk if s in people])
-        counted_views = counts.views_by_school(session, [s for s in chunk if s in view_schools])
+        rows = _lock_rows(session, select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
+                          .where(table.c.unit.in_(sorted(units))).order_by(table.c.unit, table.c.role),
+                          [dict(unit=u, role=r, **dict.fromkeys(TOTAL_FIGURES, 0)) for u in sorted(units) for r in ROLES])
+        stored = {(units[u], r): dict(zip(TOTAL_FIGURES, values)) for u, r, *values in rows}
+        counted_people = counts.people_by_school(session, [s for s in chunk if s in people]) \
+            if people.intersection(chunk) else {}
+        counted_views = counts.views_by_school(session, [s for s in chunk if s in view_schools]) \
+            if view_schools.intersection(chunk) else {}
         for (school_id, role), old in sorted(stored.items()):
             new = dict(old)
             if school_id in people:
@@ -415,15 +428,11 @@ def _recount_lesson_days(session: Session, pairs: list[tuple[int, date]]) -> Non
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(pairs, 500):
         keys = {(school_unit(s), d): (s, d) for s, d in chunk}
-        session.execute(conflict_insert(table).values([dict(unit=u, role="teacher", day=d, **dict.fromkeys(DAY_FIGURES, 0))
-                                                       for u, d in sorted(keys)])
-                        .on_conflict_do_nothing(index_elements=["unit", "role", "day"]))
-        lock = (select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
-                .where(table.c.role == "teacher", tuple_(table.c.unit, table.c.day).in_(sorted(keys)))
-                .order_by(table.c.unit, table.c.day))
-        if is_postgres(session):
-            lock = lock.with_for_update()
-        stored = {keys[(u, counts.as_date(d))]: (up, pub) for u, d, up, pub in session.execute(lock)}
+        rows = _lock_rows(session, select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
+                          .where(table.c.role == "teacher", tuple_(table.c.unit, table.c.day).in_(sorted(keys)))
+                          .order_by(table.c.unit, table.c.day),
+                          [dict(unit=u, role="teacher", day=d, **dict.fromkeys(DAY_FIGURES, 0)) for u, d in sorted(keys)])
+        stored = {keys[(u, counts.as_date(d))]: (up, pub) for u, d, up, pub in rows}
         counted = counts.lesson_days(session, chunk)
         for (school_id, day), old in sorted(stored.items()):
             new = counted[(school_id, day)]
