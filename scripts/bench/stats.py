@@ -30,7 +30,7 @@ What it does, in one run:
    Target: p95 ≤ 200 ms at 10M.
 
 Run:  .venv/bin/python scripts/bench/stats.py [--n 10000000] [--repeat 5] [--days 90]
-      (--n 20000 takes about a minute; the 10M run about 35 minutes on 2 cores)
+      (--n 20000 takes about a minute; the 10M run about 25 minutes on 2 cores, half of it rebuilding the roll-ups)
 """
 from __future__ import annotations
 
