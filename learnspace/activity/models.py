@@ -64,8 +64,8 @@ class RollupDay(db.Model):
     """New activations, active spaces and lessons made per unit, role and Asia/Shanghai day."""
 
     __tablename__ = "rollup_days"
-    # Range sums read many units' days at once: on PostgreSQL an index-only scan of this index
-    # instead of a heap visit per row (157 ms → ~10 ms for a county's schools over 90 days at 10M).
+    # Range sums read many units' days at once: on PostgreSQL this index carries the columns they add up,
+    # so the rows need not be fetched one by one (a county's ~250 schools × 90 days at 10M: 157 ms → 22 ms).
     __table_args__ = (Index("ix_rollup_days_unit_day", "unit", "day",
                             postgresql_include=["role", "new_activations", "uploaded", "published"]),)
 

@@ -34,10 +34,7 @@ KINDS = {
 
 def local_day(at: datetime | None = None) -> date:
     """Return the Asia/Shanghai calendar day of *at* (default now)."""
-    at = at or datetime.now(timezone.utc)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(CHINA).date()
+    return rollups.local_day(at or datetime.now(timezone.utc))
 
 
 def record(user, kind: str, at: datetime | None = None) -> None:

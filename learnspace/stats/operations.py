@@ -25,13 +25,14 @@ from sqlalchemy import and_, distinct, func, select
 
 from ..accounts.models import User
 from ..activity import rollups
+from ..activity.rollups import utc_bounds
 from ..activity.models import ActivityDay
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..orgs.operations import region_prefix
 from ..spaces.models import Space
 from .models import RankingWeights, StatsTarget
-from .periods import DateRange, next_month, today, utc_bounds
+from .periods import DateRange, next_month, today
 from .units import Unit
 
 log = logging.getLogger(__name__)

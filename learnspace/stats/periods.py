@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..errors import ValidationError
@@ -34,13 +34,6 @@ def month_start(day: date) -> date:
 
 def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """Return the UTC instants of local midnight at *start* and after *end* (half-open)."""
-    low = datetime.combine(start, time(), CHINA).astimezone(timezone.utc)
-    high = datetime.combine(end + timedelta(days=1), time(), CHINA).astimezone(timezone.utc)
-    return low, high
 
 
 @dataclass(frozen=True)

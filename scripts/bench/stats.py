@@ -548,6 +548,7 @@ class GroundTruthReads:
         return add_roles(by_role, role)
 
     def range_figures(self, units, start, end, role=None):
+        from learnspace.activity import rollups
         from learnspace.activity.rollups import RangeFigures
 
         units = list(dict.fromkeys(units))
@@ -555,7 +556,7 @@ class GroundTruthReads:
         made = {}
         if "teacher" in self._roles(role):
             key, where, params = self._group(units)
-            low, high = _utc_bounds(start, end)
+            low, high = rollups.utc_bounds(start, end)
             for k, uploaded, published in self._run(f"""SELECT {key},
                     count(*) FILTER (WHERE l.created_dt >= %(low)s AND l.created_dt < %(high)s),
                     count(*) FILTER (WHERE l.status = 'published' AND l.published_dt >= %(low)s AND l.published_dt < %(high)s)
@@ -565,8 +566,10 @@ class GroundTruthReads:
         return {u: RangeFigures(new.get(u, 0), *made.get(u, (0, 0))) for u in units}
 
     def _new(self, units, start, end, role, by_day: bool):
+        from learnspace.activity import rollups
+
         key, where, params = self._group(units)
-        low, high = _utc_bounds(start, end)
+        low, high = rollups.utc_bounds(start, end)
         group = "date(timezone('Asia/Shanghai', s.activated_dt))" if by_day else key
         return self._run(f"""SELECT {group}, count(*) FROM spaces s JOIN users u ON u.id = s.owner_id
             JOIN schools sc ON sc.id = s.activated_school_id
@@ -661,11 +664,6 @@ class SqlClock:
 
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
-
-
-def _utc_bounds(start: date, end: date):
-    low = datetime(start.year, start.month, start.day, tzinfo=timezone.utc) - timedelta(seconds=CHINA_OFFSET)
-    return low, low + timedelta(days=(end - start).days + 1)
 
 
 def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int, truth_units: int,

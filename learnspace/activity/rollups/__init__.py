@@ -55,7 +55,7 @@ per school; upkeep: the listeners and recounts; reads: what the statistics read;
 and rebuild.
 """
 from .keys import (ALL, CHINA, PERIODS, ROLES, chains, local_day, next_period, period_end, period_start,
-                   region_unit, school_unit, units_of_school)
+                   region_unit, school_unit, units_of_school, utc_bounds)
 from .reads import (DayFigures, RangeFigures, Totals, active_in, active_in_periods, add_roles, daily, new_activations,
                     period_active, range_figures, role_totals, totals)
 from .truth import Rollups, ground_truth, rebuild, stored
@@ -64,4 +64,4 @@ from .upkeep import activity_recorded, settle, space_activated
 __all__ = ["ALL", "CHINA", "PERIODS", "ROLES", "DayFigures", "RangeFigures", "Rollups", "Totals", "active_in",
            "active_in_periods", "activity_recorded", "add_roles", "chains", "daily", "ground_truth", "local_day", "new_activations", "next_period",
            "period_active", "period_end", "period_start", "range_figures", "rebuild", "region_unit", "role_totals", "school_unit",
-           "settle", "space_activated", "stored", "totals", "units_of_school"]
+           "settle", "space_activated", "stored", "totals", "units_of_school", "utc_bounds"]

@@ -1,14 +1,14 @@
 """The definitions as COUNT(*) over the base tables, per school: what recounts and the ground truth both run."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from ...extensions import db
 from ..models import ActivityDay
-from .keys import ROLES, base_table, is_postgres
+from .keys import ROLES, base_table, is_postgres, utc_bounds
 
 
 def local_day_sql(column, session=None):
@@ -27,12 +27,6 @@ def period_start_sql(period: str, column, session=None):
     if period == "week":
         return func.date(column, "-6 days", "weekday 1")
     return func.date(column, "start of month")
-
-
-def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """Return the UTC instants at which Asia/Shanghai day *first* starts and day *last* ends."""
-    low = datetime(first.year, first.month, first.day, tzinfo=timezone.utc) - timedelta(hours=8)
-    return low, low + timedelta(days=(last - first).days + 1)
 
 
 def people_by_school(session, school_ids=None) -> dict[tuple[int, str], tuple[int, int, int]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -84,6 +84,13 @@ def local_day(at: datetime) -> date:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(CHINA).date()
+
+
+def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """Return the UTC instants of Asia/Shanghai midnight at *first* and after *last* (half-open)."""
+    low = datetime.combine(first, time(), CHINA).astimezone(timezone.utc)
+    high = datetime.combine(last + timedelta(days=1), time(), CHINA).astimezone(timezone.utc)
+    return low, high
 
 
 def period_start(period: str, day: date) -> date:

@@ -368,7 +368,7 @@ def settle(session: Session | None = None) -> None:
         _recount_totals(session, people, view_schools)
 
 
-def _lock_rows(session: Session, stmt, wanted: list[dict]) -> list:
+def _lock_rows(session: Session, table, stmt, wanted: list[dict]) -> list:
     """Lock and return the roll-up rows *stmt* selects, creating the missing ones of *wanted* first.
 
     A concurrent recount of the same rows waits on the lock and then counts with our committed
@@ -378,7 +378,6 @@ def _lock_rows(session: Session, stmt, wanted: list[dict]) -> list:
         stmt = stmt.with_for_update()
     rows = session.execute(stmt).all()
     if len(rows) < len(wanted):
-        table = stmt.get_final_froms()[0]
         keys = [c.name for c in table.primary_key.columns]
         session.execute(conflict_insert(table).values(wanted).on_conflict_do_nothing(index_elements=keys))
         rows = session.execute(stmt).all()
@@ -393,7 +392,7 @@ def _recount_totals(session: Session, people: set[int], view_schools: set[int]) 
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(school_ids, 500):
         units = {school_unit(s): s for s in chunk}
-        rows = _lock_rows(session, select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
+        rows = _lock_rows(session, table, select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
                           .where(table.c.unit.in_(sorted(units))).order_by(table.c.unit, table.c.role),
                           [dict(unit=u, role=r, **dict.fromkeys(TOTAL_FIGURES, 0)) for u in sorted(units) for r in ROLES])
         stored = {(units[u], r): dict(zip(TOTAL_FIGURES, values)) for u, r, *values in rows}
@@ -428,7 +427,7 @@ def _recount_lesson_days(session: Session, pairs: list[tuple[int, date]]) -> Non
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(pairs, 500):
         keys = {(school_unit(s), d): (s, d) for s, d in chunk}
-        rows = _lock_rows(session, select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
+        rows = _lock_rows(session, table, select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
                           .where(table.c.role == "teacher", tuple_(table.c.unit, table.c.day).in_(sorted(keys)))
                           .order_by(table.c.unit, table.c.day),
                           [dict(unit=u, role="teacher", day=d, **dict.fromkeys(DAY_FIGURES, 0)) for u, d in sorted(keys)])
