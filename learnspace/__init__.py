@@ -28,7 +28,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
-    from . import errors, models  # noqa: F401  (models registers every table)
+    from . import error_pages, models  # noqa: F401  (models registers every table)
     from .extensions import csrf, db, login_manager, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -38,19 +38,20 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
-    errors.register_error_handlers(app)
+    error_pages.register_error_handlers(app)
 
     from . import storage
     from .accounts import oidc
     from .lessons import search_labels, search_source
-    from .search import indexer
+    from .search import writer
     storage.init_app(app)
     oidc.init_app(app)
     search_source.register()
     search_labels.register()
-    indexer.init_app(app)
+    writer.init_app(app)
 
-    from .accounts.views import bp as accounts_bp, init_login
+    from .accounts.views import bp as accounts_bp
+    from .accounts.views import init_login
     from .admin.views import bp as admin_bp
     from .catalog.views import bp as catalog_bp
     from .comments.views import bp as comments_bp
@@ -58,16 +59,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .health import bp as health_bp
     from .lessons.api import bp as uploads_bp
     from .lessons.playback import bp as playback_bp
-    from .learning.views import bp as learning_bp
     from .lessons.views import bp as lessons_bp
     from .moderation.views import bp as moderation_bp
     from .search.views import bp as search_bp
     from .spaces.views import bp as spaces_bp
     from .stats.views import bp as stats_bp
+    from .study.views import bp as study_bp
 
     init_login(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
-                      search_bp, directory_bp, learning_bp, comments_bp, moderation_bp, stats_bp):
+                      search_bp, directory_bp, study_bp, comments_bp, moderation_bp, stats_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

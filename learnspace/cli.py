@@ -30,7 +30,7 @@ def init_command():
     from flask_migrate import upgrade
     from sqlalchemy.exc import OperationalError
 
-    from .search.index import ensure_index
+    from .search.generations import ensure_index
     from .storage import StorageError, get_storage
 
     url = current_app.config["SQLALCHEMY_DATABASE_URI"]
@@ -40,7 +40,7 @@ def init_command():
         raise click.ClickException(f"数据库无法连接（{url.split('@')[-1]}）：{exc.orig}") from None
     click.echo("database: up to date")
     from .catalog.operations import load_shipped
-    from .cli_support import command_transaction
+    from .transactions import command_transaction
     with command_transaction():
         catalogue = load_shipped()  # idempotent: keys are stable, an unchanged node is left alone
     click.echo(f"catalogue: {catalogue.created} nodes added, {catalogue.updated} updated ({catalogue.total} shipped)")

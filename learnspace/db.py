@@ -41,35 +41,6 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-def keep_after_rollback(obj) -> None:
-    """Add *obj* to the session and write it even if this unit of work is rolled back.
-
-    For records of failures (audit entries, failed-attempt counters) that must
-    outlive the refused request, which otherwise undoes everything it did.
-    """
-    from flask import g
-
-    from .extensions import db
-
-    db.session.add(obj)
-    g.setdefault("kept_after_rollback", []).append(obj)
-
-
-def rollback_keeping() -> None:
-    """Roll back the current unit of work, then commit only what was marked to keep."""
-    from flask import g, has_app_context
-    from sqlalchemy import inspect
-
-    from .extensions import db
-
-    kept = g.pop("kept_after_rollback", []) if has_app_context() else []
-    db.session.rollback()
-    again = [obj for obj in kept if inspect(obj).transient]  # committed ones are already safe
-    if again:
-        db.session.add_all(again)
-        db.session.commit()
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -102,13 +73,3 @@ def _sqlite_begin(conn):
     """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def conflict_insert(table):
-    """Return an INSERT for *table* that supports ON CONFLICT on the session's database (PostgreSQL or SQLite)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    from .extensions import db
-
-    return pg_insert(table) if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)

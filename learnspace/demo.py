@@ -85,12 +85,12 @@ def _seed_activity(rng: random.Random) -> None:
     """Lessons first (the other seeds use them), then profiles and follows, learning records, words, comments."""
     from .comments import operations as comments
     from .directory import demo as directory
-    from .learning import operations as learning
     from .moderation import operations as moderation
+    from .study import operations as study
 
     directory.seed_demo(rng)
     spaces.seed_demo(rng)
-    learning.seed_demo(rng)
+    study.seed_demo(rng)
     moderation.seed_demo(rng)
     comments.seed_demo(rng)
 

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from .extensions import db
-from .search import index as search_index
+from .search import generations
 from .storage import get_storage
 
 bp = Blueprint("health", __name__)
@@ -26,7 +26,7 @@ def healthz():
     checks = {
         "database": check_database(),
         "storage": get_storage().health(),
-        "search": search_index.health(),
+        "search": generations.health(),
     }
     body = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}
     failing = [name for name, (ok, _) in checks.items() if not ok]

@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from .china_time import CHINA
 
 
 def local_time(value: datetime | None) -> str:
     """Format a UTC datetime as Beijing time, e.g. 2026-11-29 17:30."""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def local_date(value: datetime | None) -> str:
     """Format a UTC datetime as a Beijing date such as 2026年12月29日."""
     if not value:
         return ""
-    local = value.astimezone(SHANGHAI)
+    local = value.astimezone(CHINA)
     return f"{local.year}年{local.month}月{local.day}日"
 
 

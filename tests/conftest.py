@@ -80,7 +80,7 @@ def app(app_env):
     from flask_migrate import downgrade, upgrade
 
     from learnspace import create_app
-    from learnspace.search.index import ensure_index
+    from learnspace.search.generations import ensure_index
     from learnspace.storage import get_storage
 
     app = create_app({"TESTING": True})
@@ -136,5 +136,5 @@ def world(app):
 # Real argon2id with the cheapest parameters everywhere (one test opts out and
 # checks the production parameters); and make_app for a second "worker" app.
 from tests.fixtures.apps import make_app  # noqa: E402,F401
-from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: E402,F401
 from tests.fixtures.backends import empty_postgres_app, sqlite_app  # noqa: E402,F401
+from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: E402,F401

@@ -65,7 +65,7 @@ def test_init_creates_database_bucket_and_index_and_is_idempotent(make_app, mini
     """On empty storage ``init`` creates everything; the second run finds everything ready and changes nothing."""
     from learnspace.cli import main
     from learnspace.extensions import db
-    from learnspace.search.index import health as search_health
+    from learnspace.search.generations import health as search_health
     from learnspace.storage import get_storage
 
     fresh = make_app(env=process_env(tmp_path, minio_server))

@@ -10,11 +10,13 @@ from sqlalchemy import select
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
-from ..cli_support import ProgressBar, command_transaction
 from ..orgs.operations import get_region, get_school_by_code
+from ..progress import ProgressBar
+from ..transactions import command_transaction, rollback_keeping
 from . import operations
 from .models import ROLES, User
 from .roster import RosterRejected, import_roster
+from .scope import require_school
 
 
 def acting_admin(login_name: str | None) -> User | None:
@@ -55,10 +57,6 @@ def register(group: click.Group) -> None:
     @with_appcontext
     def import_roster_command(file, school_code, admin_login):
         """Import a roster (CSV in UTF-8/GBK, or XLSX) into one school, all or nothing."""
-
-        from ..admin.permissions import require_school
-        from ..db import rollback_keeping
-
         admin = acting_admin(admin_login)
         progress = ProgressBar("导入名册", " 行")
 

@@ -9,27 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from ..audit import operations as audit
+from ..china_time import CHINA, today
 from ..db import utcnow
 from ..errors import Conflict, ValidationError
 from ..extensions import db
 from . import idcard
 from .models import GUARDIAN_RELATIONS, GuardianConsent, User
 
-CHINA = ZoneInfo("Asia/Shanghai")
 #: students younger than this need a guardian's consent
 CONSENT_AGE = 14
 #: the privacy notice guardians are shown; consent to an older version no longer counts
 NOTICE_VERSION = "2026-11"
-
-
-def today() -> date:
-    """Return today's date in China."""
-    return datetime.now(timezone.utc).astimezone(CHINA).date()
 
 
 def birth_date_of(user: User) -> date | None:

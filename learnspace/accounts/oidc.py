@@ -28,8 +28,8 @@ from pathlib import Path
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
-from joserfc.errors import JoseError
 from flask import current_app
+from joserfc.errors import JoseError
 
 from ..config import ConfigError
 

@@ -1,15 +1,17 @@
-"""Admin scope: which schools and regions an administrator manages.
+"""Admin scope: which schools and regions an administrator manages, and refusing those outside it.
 
-The one place where scope is decided; admin pages, CLI commands and the
-lessons domain all ask these functions, and nothing decides scope elsewhere.
+The one place where scope is decided; admin pages, CLI commands and every domain
+above accounts ask these functions, and nothing decides scope elsewhere.
 """
 from __future__ import annotations
 
 from sqlalchemy import false, true
 
+from ..audit import operations as audit
+from ..errors import PermissionDenied
 from ..orgs.models import Region, School
 from ..orgs.operations import region_prefix
-from .models import User
+from .models import ADMIN_ROLES, User
 
 
 def school_scope(admin: User):
@@ -47,3 +49,25 @@ def can_manage_region(admin: User, region_code: str) -> bool:
         return True
     return admin.role == "region_admin" and bool(admin.region_code) and region_code.startswith(
         region_prefix(admin.region_code))
+
+
+def require_admin(user: User) -> None:
+    """Refuse anyone who is not an administrator."""
+    if getattr(user, "role", None) not in ADMIN_ROLES:
+        raise PermissionDenied("此页面仅限管理员使用")
+
+
+def require_school(admin: User, school: School) -> None:
+    """Refuse, and audit the attempt, when *school* is outside *admin*'s scope."""
+    require_admin(admin)
+    if not can_manage_school(admin, school):
+        audit.record_denied("admin.scope", target=f"school:{school.code}")
+        raise PermissionDenied(f"您无权管理学校“{school.name}”（不在您的管辖范围内）")
+
+
+def require_person(admin: User, person: User) -> None:
+    """Refuse when the person's school is outside *admin*'s scope."""
+    require_admin(admin)
+    if person.school is None or not can_manage_school(admin, person.school):
+        audit.record_denied("admin.scope", target=f"user:{person.id}")
+        raise PermissionDenied("您无权查看或管理该用户（不在您的管辖范围内）")

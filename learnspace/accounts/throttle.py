@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from ..db import keep_after_rollback, utcnow
+from ..db import utcnow
 from ..extensions import db
+from ..transactions import keep_after_rollback
 from .models import ThrottleEvent
 
 

@@ -7,10 +7,10 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import current_user, login_required, logout_user
 
 from ..audit import operations as audit
-from ..db import rollback_keeping
 from ..errors import LearnSpaceError, NotFound
 from ..extensions import db, login_manager
 from ..spaces import operations as spaces
+from ..transactions import rollback_keeping
 from . import identities, oidc, operations
 from .forms import LoginForm
 from .login import client_ip, sign_in

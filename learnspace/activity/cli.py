@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 @with_appcontext
 def rebuild_rollups_command():
     """Rebuild the statistics roll-ups from users, spaces, lessons and activity (idempotent)."""
-    from ..cli_support import ProgressBar, command_transaction
+    from ..progress import ProgressBar
+    from ..transactions import command_transaction
     from . import rollups
 
     bar = ProgressBar("roll-ups", "step")

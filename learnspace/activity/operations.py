@@ -9,16 +9,14 @@ repeated actions raise ``count`` and never add rows.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from ..db import conflict_insert
+from ..china_time import CHINA, local_day  # noqa: F401  (re-exported)
 from ..extensions import db
+from ..transactions import conflict_insert
 from . import rollups
 from .models import ActivityDay
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 #: the actions that count as active use, with their Chinese names (documented for the statistics)
 KINDS = {
@@ -30,11 +28,6 @@ KINDS = {
     "note": "记笔记",
     "announce": "发布公告",
 }
-
-
-def local_day(at: datetime | None = None) -> date:
-    """Return the Asia/Shanghai calendar day of *at* (default now)."""
-    return rollups.local_day(at or datetime.now(timezone.utc))
 
 
 def record(user, kind: str, at: datetime | None = None) -> None:

@@ -6,10 +6,10 @@ import io
 from sqlalchemy import func, or_, select
 
 from ..accounts.models import User
+from ..accounts.scope import region_scope, school_scope
 from ..extensions import db
 from ..orgs.models import Region, School
 from ..spaces.models import Space
-from .permissions import region_scope, school_scope
 
 
 def scope_counts(admin: User) -> dict:

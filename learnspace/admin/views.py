@@ -11,16 +11,17 @@ from ..accounts import identities, oidc
 from ..accounts import operations as accounts
 from ..accounts.models import Identity, SchoolClaimReport
 from ..accounts.roster import RosterRejected, import_roster
+from ..accounts.scope import can_manage_region, require_admin, require_person, require_school
 from ..audit import operations as audit
-from ..db import rollback_keeping, utcnow
+from ..db import utcnow
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..orgs import operations as orgs
 from ..spaces import operations as spaces
 from ..templating import local_date
+from ..transactions import rollback_keeping
 from . import operations
 from .forms import CodesForm, EmptyForm, RegionForm, RosterForm, SchoolForm, TransferForm
-from .permissions import can_manage_region, require_admin, require_person, require_school
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

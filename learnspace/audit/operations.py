@@ -3,35 +3,29 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..db import keep_after_rollback
+from ..acting import current_actor_id, current_ip, set_context  # noqa: F401  (the audit trail's API)
 from ..extensions import db
+from ..transactions import keep_after_rollback
 from .models import AuditEntry
 
 log = logging.getLogger(__name__)
 
 
-def set_context(actor_id: int | None, ip: str | None) -> None:
-    """Remember who acts and from where for the rest of this request or command."""
-    g.audit_actor_id = actor_id
-    g.audit_ip = ip
-
-
 def record(action: str, *, result: str = "success", target: str | None = None,
            detail: str | None = None, actor_id: int | None = None, keep: bool = False) -> AuditEntry:
     """Add one audit entry; with keep=True it survives a rollback of the refused request."""
-    if actor_id is None and has_app_context():
-        actor_id = g.get("audit_actor_id")
+    if actor_id is None:
+        actor_id = current_actor_id()
     entry = AuditEntry(
         action=action,
         result=result,
         target=target,
         detail=(detail or None) and detail[:500],
         actor_id=actor_id,
-        ip=g.get("audit_ip") if has_app_context() else None,
+        ip=current_ip(),
     )
     if keep:
         keep_after_rollback(entry)
@@ -55,11 +49,6 @@ def _append_only_statements(state):
     table = getattr(state.statement, "table", None)
     if (state.is_update or state.is_delete) and getattr(table, "name", None) == AuditEntry.__tablename__:
         raise RuntimeError("audit entries are append-only")
-
-
-def current_actor_id() -> int | None:
-    """Return the acting user's id for this request or command, if known."""
-    return g.get("audit_actor_id") if has_app_context() else None
 
 
 def record_denied(action: str, *, target: str | None = None, detail: str | None = None) -> AuditEntry:

@@ -7,10 +7,10 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import operations as audit
-from ..cli_support import ProgressBar
-from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 from ..extensions import db
+from ..progress import ProgressBar
+from ..transactions import rollback_keeping
 from . import operations
 from .operations import CatalogueRejected
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..admin.permissions import require_school
+from ..accounts.scope import require_school
 from ..audit import operations as audit
 from ..directory import operations as directory
 from ..errors import NotFound, ValidationError

@@ -20,8 +20,7 @@ from ..lessons.models import Lesson
 from ..moderation import operations as moderation
 from ..orgs.models import School
 from .models import DECISIONS, KINDS, REPORT_REASONS, Comment, CommentLike, CommentReport
-from .permissions import (author_label, can_moderate, can_read, is_lesson_teacher, post_refusal,
-                          sees_hidden)
+from .permissions import author_label, can_moderate, can_read, is_lesson_teacher, post_refusal, sees_hidden
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.login import current_person as _viewer
-from ..admin.permissions import require_admin
+from ..accounts.scope import require_admin
 from ..errors import ValidationError
 from ..extensions import db
 from ..lessons.models import Lesson

@@ -28,8 +28,9 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..activity.models import ActivityDay
-from ..activity.operations import CHINA, KINDS, local_day
+from ..activity.operations import KINDS
 from ..catalog.models import CatalogNode
+from ..china_time import CHINA, local_day
 from ..errors import NotFound
 from ..extensions import db
 from ..lessons.models import Lesson

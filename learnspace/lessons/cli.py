@@ -6,8 +6,8 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from ..cli_support import command_transaction
 from ..storage import StorageError
+from ..transactions import command_transaction
 
 
 @click.command("reconcile")

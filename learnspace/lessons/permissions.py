@@ -5,7 +5,6 @@ from ..accounts.models import User
 from ..accounts.scope import can_manage_school
 from .models import Lesson
 
-
 #: what a viewer who may not see a lesson is told (the same as for a lesson that does not exist)
 HIDDEN_LESSON = "课程不存在，或您没有查看权限。"
 

@@ -7,9 +7,9 @@ import click
 from flask.cli import AppGroup
 
 from ..audit import operations as audit
-from ..db import rollback_keeping
 from ..errors import LearnSpaceError
 from ..extensions import db
+from ..transactions import rollback_keeping
 from . import operations
 
 blocked_words = AppGroup("blocked-words", help="网络负面用语清单 (blocked-word list) maintenance.")

@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import operations as audit
-from ..cli_support import command_transaction
+from ..transactions import command_transaction
 from . import operations
 
 

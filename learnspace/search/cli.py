@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 def indexer_command(once: bool, interval: float):
     """Keep the search index in step with the database (the single index writer)."""
     from ..extensions import db
-    from .index import ensure_index
-    from .indexer import drain
+    from .generations import ensure_index
+    from .writer import drain
 
     ensure_index()
     while True:
@@ -46,8 +46,8 @@ def indexer_command(once: bool, interval: float):
 @with_appcontext
 def reindex_command(procs: int | None):
     """Rebuild the whole search index from the database and swap it in atomically."""
-    from ..cli_support import ProgressBar
-    from .indexer import rebuild
+    from ..progress import ProgressBar
+    from .writer import rebuild
 
     progress = ProgressBar("重建搜索索引", " 节课")
 

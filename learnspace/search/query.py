@@ -79,10 +79,10 @@ class SearchResult:
 
 def _open_searcher():
     """Return this thread's up-to-date searcher and the arrays of its index version (raises IndexUnavailable)."""
-    from . import index as search_index
+    from . import generations
 
-    searcher = search_index.get_searcher()
-    return searcher, engine.snapshot(searcher, search_index.index_version())
+    searcher = generations.get_searcher()
+    return searcher, engine.snapshot(searcher, generations.index_version())
 
 
 def reset() -> None:

@@ -10,7 +10,6 @@ students (the people who own spaces) can be followed. follow_refusal says which 
 from __future__ import annotations
 
 import logging
-
 import unicodedata
 from collections import OrderedDict
 
@@ -23,14 +22,24 @@ from ..activity import operations as activity
 from ..audit import operations as audit
 from ..catalog.models import CatalogNode
 from ..catalog.operations import GRADES_OF_STAGE
-from ..db import conflict_insert, utcnow
+from ..china_time import local_day
+from ..db import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import PART_KINDS, VISIBILITIES, Lesson
 from ..lessons.permissions import visible_clause
 from ..moderation.operations import check_text
+from ..transactions import conflict_insert
 from . import photos
-from .models import ACTIVATION_METHODS, DEFAULT_VISIBILITY_CHOICES, Announcement, Follow, Space, SpaceVisit, TeacherProfile
+from .models import (
+    ACTIVATION_METHODS,
+    DEFAULT_VISIBILITY_CHOICES,
+    Announcement,
+    Follow,
+    Space,
+    SpaceVisit,
+    TeacherProfile,
+)
 from .permissions import RESTRICTED_FOLLOW, can_follow, can_view_space
 
 log = logging.getLogger(__name__)
@@ -292,7 +301,7 @@ def record_visit(space: Space, visitor: User, at=None) -> None:
     at = at or utcnow()
     # One statement that ignores a repeat, so reloads and parallel tabs never raise.
     db.session.execute(conflict_insert(SpaceVisit).values(space_id=space.id, visitor_id=visitor.id,
-                                                 day=activity.local_day(at), first_dt=at)
+                                                 day=local_day(at), first_dt=at)
                        .on_conflict_do_nothing(index_elements=["space_id", "visitor_id", "day"]))
 
 

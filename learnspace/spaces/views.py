@@ -7,12 +7,12 @@ from flask_login import current_user, login_required
 from ..accounts import operations as accounts
 from ..accounts.forms import ActivationForm
 from ..accounts.login import client_ip, sign_in
-from ..db import rollback_keeping
 from ..errors import LearnSpaceError, NotFound, PermissionDenied, ServiceUnavailable
 from ..extensions import db
-from ..learning.operations import student_space_context
 from ..lessons.models import PART_KINDS, STATUSES, VISIBILITIES
 from ..storage import StorageError
+from ..study.operations import student_space_context
+from ..transactions import rollback_keeping
 from . import operations, photos
 from .forms import ActionForm, AnnouncementForm, PhotoForm, ProfileForm
 from .models import Space
@@ -69,7 +69,7 @@ def show_user(user_id: int):
 
 
 def _student_part(owner, viewer) -> dict | None:
-    """The learning domain's part of a student's page (learning/_student_space.html)."""
+    """The learning domain's part of a student's page (study/_student_space.html)."""
     return student_space_context(owner, viewer) if owner.role == "student" else None
 
 

@@ -60,7 +60,7 @@ def activation_command(region_code, school_code, start, end, role, fmt, output, 
         audit.record("stats.export", target=unit.key, detail=f"cli {fmt} {period.label}")
         db.session.commit()
     except LearnSpaceError as exc:
-        from ..db import rollback_keeping
+        from ..transactions import rollback_keeping
 
         rollback_keeping()
         raise click.ClickException(exc.message) from None

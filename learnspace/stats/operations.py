@@ -25,8 +25,8 @@ from sqlalchemy import and_, distinct, func, select
 
 from ..accounts.models import User
 from ..activity import rollups
-from ..activity.rollups import utc_bounds
 from ..activity.models import ActivityDay
+from ..china_time import utc_bounds
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..orgs.operations import region_prefix

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
+from ..china_time import CHINA, today  # noqa: F401  (today: re-exported for the statistics)
 from ..errors import ValidationError
 
-CHINA = ZoneInfo("Asia/Shanghai")
 #: granularity of the time series
 GRANULARITIES = {"day": "按日", "week": "按周", "month": "按月"}
 #: a range may span at most this many years
@@ -17,10 +16,6 @@ MAX_DAILY_DAYS = 366
 #: the range shown when none is asked for
 DEFAULT_DAYS = 90
 
-
-def today() -> date:
-    """Return today's date in China."""
-    return datetime.now(timezone.utc).astimezone(CHINA).date()
 
 
 def week_start(day: date) -> date:

@@ -130,10 +130,10 @@ def main() -> None:
     from learnspace.accounts.models import User
     from learnspace.activity import operations as activity
     from learnspace.activity.models import ActivityDay
-    from learnspace.db import conflict_insert
     from learnspace.extensions import db
     from learnspace.lessons import operations as lessons
     from learnspace.lessons.models import Lesson
+    from learnspace.transactions import conflict_insert
 
     app = create_app({"STORAGE_BACKEND": "memory"})
     with app.app_context():

@@ -11,7 +11,7 @@ What it does, in one run:
    edition/node ids consistent with the catalogue, a visibility mix, published dates
    over a year and skewed view counts. Same seed, same documents.
 2. Builds the production index through the production code path: the same schema,
-   analyzers and writer helper ``learnspace.search.indexer`` uses (see
+   analyzers and writer helper ``learnspace.search.writer`` uses (see
    ``build_production_index``), into a temporary search directory. No database and no
    MinIO are needed: ``rebuild()`` reads its documents from the registered document
    source, so the benchmark registers the generated documents as that source.
@@ -20,7 +20,7 @@ What it does, in one run:
    ``learnspace.search.query.search`` with a warm searcher, as an anonymous visitor and
    as a teacher, and prints p50/p95/max per query group.
 4. Builds the same documents into tantivy with the same tokens (production's field values,
-   ``indexer.document_fields``, run through each field's production analyzer, joined with
+   ``writer.document_fields``, run through each field's production analyzer, joined with
    spaces into a whitespace-tokenized tantivy field), runs the same queries (every word in
    any field, pinyin terms for ASCII words, the schema's field boosts) with the same
    filters, visibility clause, top 20, total count and facet counts, and prints the ratios.
@@ -302,9 +302,9 @@ def print_table(title: str, figures: dict, reference: dict | None = None) -> Non
 
 def production_fields(doc: dict) -> dict:
     """Return the Whoosh field values production stores for *doc* (the indexer's own conversion)."""
-    from learnspace.search import indexer
+    from learnspace.search import writer
 
-    return indexer.document_fields(doc)
+    return writer.document_fields(doc)
 
 
 class Tokens:
@@ -453,14 +453,14 @@ def make_app(work: Path):
 
 
 def build_production_index(n: int, progress=None) -> int:
-    """Build the production index of *n* generated lessons through ``learnspace.search.indexer.rebuild``.
+    """Build the production index of *n* generated lessons through ``learnspace.search.writer.rebuild``.
 
     ``rebuild`` reads documents from the registered document source (the lessons domain's
     ``search_source`` in production); the benchmark registers the generated documents as
     the source of doc type "lesson", so the schema, analyzers, writer settings, generation
     directory and atomic swap are exactly production's. Needs an app context.
     """
-    from learnspace.search import documents, indexer
+    from learnspace.search import documents, writer
 
     stream = generate_documents(n)
 
@@ -471,7 +471,7 @@ def build_production_index(n: int, progress=None) -> int:
         return found
 
     documents.register_source("lesson", fetch, lambda: iter(range(1, n + 1)))
-    return indexer.rebuild(progress=progress)
+    return writer.rebuild(progress=progress)
 
 
 def main() -> None:
@@ -546,10 +546,9 @@ def main() -> None:
 
 def run_production(queries, viewers, repeat):
     """Time learnspace.search.query.search: first pass per (query, viewer), then *repeat* passes."""
-    from learnspace.search.query import search
-
-    # What a served app does at start (learnspace.search.indexer.init_app): load jieba and pypinyin.
+    # What a served app does at start (learnspace.search.writer.init_app): load jieba and pypinyin.
     from learnspace.search.analysis import warm_up
+    from learnspace.search.query import search
 
     warm_up()
     # Warm the searcher (open it, load the term dictionaries) with queries that are not in the set.

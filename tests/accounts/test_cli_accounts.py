@@ -50,8 +50,8 @@ def test_create_platform_admin_who_can_sign_in(app, world):
 
 def test_create_region_admin_gets_that_regions_scope(app, world):
     """--role region_admin --region 430100 creates an admin who manages the city's schools only."""
-    from learnspace.admin.operations import schools_with_counts
     from learnspace.accounts.models import User
+    from learnspace.admin.operations import schools_with_counts
     from learnspace.extensions import db
 
     result = _run(app, "create-admin", "changsha", "--name", "长沙管理员", "--role", "region_admin",

@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
+from learnspace.accounts.models import User
 from learnspace.activity import operations as activity
 from learnspace.activity.models import ActivityDay
-from learnspace.accounts.models import User
 from learnspace.extensions import db
 from tests.fixtures.people import give_login, signed_in
 

@@ -6,8 +6,7 @@ import io
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.fixtures.people import (activate_with_code, audit_log, codes_from_html, issue_codes,
-                                   signed_in, token_from)
+from tests.fixtures.people import activate_with_code, audit_log, codes_from_html, issue_codes, signed_in, token_from
 from tests.fixtures.world import PASSWORD, valid_id
 
 WRONG = "Wr0ng-password"

@@ -72,7 +72,7 @@ def test_dashboard_lists_only_schools_in_scope(app, world, admin):
 def test_dashboard_counts_cover_only_the_scope(app, world, admin):
     """Schools, rostered people and activated spaces are counted inside the scope only."""
     from learnspace.accounts.models import User
-    from learnspace.admin.operations import scope_counts, schools_with_counts
+    from learnspace.admin.operations import schools_with_counts, scope_counts
     from learnspace.extensions import db
 
     give_login(app, world.people["student_b1"])  # one activated space, at b1

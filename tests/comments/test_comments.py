@@ -17,7 +17,6 @@ from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import give_login, row_counts, signed_in
 from tests.fixtures.world import PASSWORD
 
-
 # --- set-up -------------------------------------------------------------------------------------
 
 def consent(app, student_id: int) -> None:
@@ -386,8 +385,8 @@ def test_deleting_a_lesson_deletes_its_conversation(app, world, people):
 def test_the_thread_pages_newest_first(app, world, people):
     lesson = lesson_of(app, world)
     with app.app_context():
-        from learnspace.lessons.models import Lesson
         from learnspace.comments import operations
+        from learnspace.lessons.models import Lesson
 
         the_lesson = db.session.get(Lesson, lesson)
         author = db.session.get(User, world.people["teacher_a1"])

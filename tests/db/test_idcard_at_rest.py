@@ -5,8 +5,6 @@ import hashlib
 import io
 from pathlib import Path
 
-from tests.fixtures.rawfile import read_database_files
-
 import pytest
 from sqlalchemy import select
 
@@ -15,6 +13,7 @@ from learnspace.accounts.models import User
 from learnspace.accounts.roster import import_roster
 from learnspace.extensions import db
 from learnspace.orgs.operations import get_school_by_code
+from tests.fixtures.rawfile import read_database_files
 from tests.fixtures.rosters import SCHOOL, csv_bytes, student, teacher, valid_id
 
 #: numbers that share no digits run with any 学籍号 or 教师编号 the tests use, so a hit means a leak

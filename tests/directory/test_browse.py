@@ -29,9 +29,8 @@ def _body(response) -> str:
 def test_region_and_school_counts_agree_with_can_view_for_every_viewer(app, world, bw):
     """Each region and school counts exactly the lessons can_view lets that viewer see, and the teachers with spaces."""
     from learnspace.directory import operations
-    from learnspace.orgs.models import Region, School
-
     from learnspace.extensions import db
+    from learnspace.orgs.models import Region, School
 
     with app.app_context():
         regions = {r.code: r for r in db.session.scalars(select(Region))}

@@ -8,8 +8,16 @@ from playwright.sync_api import expect
 
 from tests.fixtures.world import PASSWORD
 
-from .harness import (CLASS_ROSTER, SCHOOL_A1, activate, code_for, import_roster_directly, print_codes, sign_in,
-                      today_in_shanghai)
+from .harness import (
+    CLASS_ROSTER,
+    SCHOOL_A1,
+    activate,
+    code_for,
+    import_roster_directly,
+    print_codes,
+    sign_in,
+    today_in_shanghai,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fixtures.world import PASSWORD
-from tests.learning.people import add_person, birthday_years_ago
+from tests.study.people import add_person, birthday_years_ago
 
 from .harness import PHONE, sign_in
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def sw(app, world):
     from learnspace.extensions import db
-    from learnspace.search.indexer import rebuild
+    from learnspace.search.writer import rebuild
 
     with app.app_context():
         rebuild()

@@ -11,7 +11,7 @@ from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import make_mp4, store_ready_file
 from tests.fixtures.people import give_login
 from tests.fixtures.world import PASSWORD
-from tests.learning.people import add_person, birthday_years_ago
+from tests.study.people import add_person, birthday_years_ago
 
 from .harness import PHONE, sign_in
 
@@ -45,7 +45,7 @@ def _video_time(page) -> float:
 def test_student_finds_a_teacher_watches_leaves_resumes_and_comments(app, world, journey, open_browser,
                                                                       minio_server):
     from learnspace.extensions import db
-    from learnspace.learning.models import WatchProgress
+    from learnspace.study.models import WatchProgress
 
     minio = (f"http://{minio_server['endpoint']}",)  # presigned playback URLs point the <video> there
     lesson_path = f"/lessons/{journey['lesson_id']}"

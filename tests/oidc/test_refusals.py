@@ -12,11 +12,22 @@ import re
 
 import pytest
 
-from tests.fixtures.oidc import (CLIENT_SECRET, authorize_at_provider, callback_params, sign_in_via,
-                                 start_sign_in, with_params)
+from tests.fixtures.oidc import (
+    CLIENT_SECRET,
+    authorize_at_provider,
+    callback_params,
+    sign_in_via,
+    start_sign_in,
+    with_params,
+)
 from tests.fixtures.people import all_stored_values, audit_log
-from tests.oidc.checks import (REFUSED_MESSAGE, assert_refused_without_session, is_signed_in, oidc_audit,
-                               rows_besides_audit)
+from tests.oidc.checks import (
+    REFUSED_MESSAGE,
+    assert_refused_without_session,
+    is_signed_in,
+    oidc_audit,
+    rows_besides_audit,
+)
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 

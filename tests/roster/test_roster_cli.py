@@ -8,7 +8,14 @@ from learnspace.audit.models import AuditEntry
 from learnspace.cli import main
 from learnspace.extensions import db
 from tests.fixtures.rosters import (
-    SCHOOL, bad_check_digit, basic_rows, csv_bytes, people_snapshot, student, user_count, xlsx_bytes,
+    SCHOOL,
+    bad_check_digit,
+    basic_rows,
+    csv_bytes,
+    people_snapshot,
+    student,
+    user_count,
+    xlsx_bytes,
 )
 
 

@@ -13,8 +13,19 @@ from learnspace.errors import ValidationError
 from learnspace.extensions import db
 from learnspace.orgs.operations import get_school_by_code
 from tests.fixtures.rosters import (
-    HEADER, SAMPLE_CSV, SCHOOL, bad_check_digit, basic_rows, big_csv, csv_bytes, people_snapshot, student,
-    teacher, user_count, valid_id, xlsx_bytes,
+    HEADER,
+    SAMPLE_CSV,
+    SCHOOL,
+    bad_check_digit,
+    basic_rows,
+    big_csv,
+    csv_bytes,
+    people_snapshot,
+    student,
+    teacher,
+    user_count,
+    valid_id,
+    xlsx_bytes,
 )
 
 #: people the world fixture already has

@@ -32,7 +32,7 @@ def worker(lesson_ids: list[int], start_at: float) -> None:
     from learnspace import create_app
     from learnspace.extensions import db
     from learnspace.lessons import operations as lessons
-    from learnspace.search import indexer
+    from learnspace.search import writer
 
     app = create_app({"TESTING": True})
     drained = 0
@@ -43,15 +43,15 @@ def worker(lesson_ids: list[int], start_at: float) -> None:
             lesson = lessons.get_lesson(lesson_id)
             lessons.publish(lesson)
             db.session.commit()
-            drained += indexer.drain()
+            drained += writer.drain()
             if i % 3 == 0:
                 lessons.update_lesson(lesson, title=f"勾股定理 并发 {lesson_id}")
                 db.session.commit()
-                drained += indexer.drain()
+                drained += writer.drain()
             if i % 4 == 1:
                 lessons.withdraw(lesson)
                 db.session.commit()
-                drained += indexer.drain()
+                drained += writer.drain()
         db.session.remove()
     print(json.dumps({"drained": drained}))
 
@@ -96,8 +96,8 @@ def test_concurrent_publishing_and_draining_never_fails_and_index_matches(app, w
     """Three processes publishing and draining together: no LockError or other error; index == published lessons."""
     from learnspace.extensions import db
     from learnspace.lessons.models import Lesson
-    from learnspace.search import indexer
-    from learnspace.search.index import ensure_index
+    from learnspace.search import writer
+    from learnspace.search.generations import ensure_index
     from learnspace.search.models import SearchOutbox
     from learnspace.search.query import search
 
@@ -122,7 +122,7 @@ def test_concurrent_publishing_and_draining_never_fails_and_index_matches(app, w
     drained_by_workers = sum(json.loads(out.strip().splitlines()[-1])["drained"] for out, _ in outputs)
 
     with checker.app_context():
-        indexer.drain()  # the indexer worker's next tick picks up rows a busy moment left behind
+        writer.drain()  # the indexer worker's next tick picks up rows a busy moment left behind
         assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
         published = {lesson.id: lesson.title for lesson in db.session.scalars(
             select(Lesson).where(Lesson.id.in_(ids), Lesson.status == "published"))}

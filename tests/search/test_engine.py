@@ -11,8 +11,8 @@ import pytest
 from whoosh import index as whoosh_index
 
 from learnspace.search import engine
-from learnspace.search.indexer import document_fields
 from learnspace.search.schema import make_schema
+from learnspace.search.writer import document_fields
 
 FACETS = ("小学", "初中")
 

@@ -12,10 +12,10 @@ from tests.fixtures.media import store_ready_file
 @pytest.fixture
 def fresh_index(app):
     """Start each test from an index that matches the (empty) database."""
-    from learnspace.search import indexer
+    from learnspace.search import writer
 
     with app.app_context():
-        indexer.rebuild(procs=1)
+        writer.rebuild(procs=1)
     yield
 
 
@@ -28,7 +28,7 @@ def _outbox():
 
 def _find(field: str, text: str) -> list[str]:
     """Return the ids of indexed lessons matching *text* in *field*, through the schema's analyzers."""
-    from learnspace.search.index import open_index
+    from learnspace.search.generations import open_index
 
     ix = open_index()
     with ix.searcher() as searcher:
@@ -37,7 +37,7 @@ def _find(field: str, text: str) -> list[str]:
 
 
 def _indexed() -> dict[str, dict]:
-    from learnspace.search.index import open_index
+    from learnspace.search.generations import open_index
 
     with open_index().searcher() as searcher:
         return {fields["id"]: fields for fields in searcher.all_stored_fields()}
@@ -87,7 +87,7 @@ def test_drain_applies_publish_edit_withdraw_and_delete(app, world, fresh_index)
     from learnspace.extensions import db
     from learnspace.lessons import operations
     from learnspace.lessons.models import Lesson
-    from learnspace.search.indexer import drain
+    from learnspace.search.writer import drain
 
     with app.app_context():
         lesson_id = _draft(world, title="认识时间", description="认识时、分、秒")
@@ -131,7 +131,7 @@ def test_a_crash_between_commit_and_indexing_loses_nothing(app, world, fresh_ind
     from learnspace.extensions import db
     from learnspace.lessons import operations
     from learnspace.lessons.models import Lesson
-    from learnspace.search import indexer
+    from learnspace.search import writer
 
     with app.app_context():
         ids = [_draft(world, title=f"勾股定理 第{i}课") for i in range(3)]
@@ -139,27 +139,27 @@ def test_a_crash_between_commit_and_indexing_loses_nothing(app, world, fresh_ind
             operations.publish(db.session.get(Lesson, lesson_id))
         db.session.commit()  # committed; the process "dies" before any drain
 
-        real_apply = indexer._apply
+        real_apply = writer._apply
 
         def die_before_whoosh_commit(ix, rows):
             raise OSError("killed before the index was written")
 
-        monkeypatch.setattr(indexer, "_apply", die_before_whoosh_commit)
+        monkeypatch.setattr(writer, "_apply", die_before_whoosh_commit)
         with pytest.raises(OSError):
-            indexer.drain()
+            writer.drain()
         assert len(_outbox()) == 3 and _indexed() == {}
 
         def die_after_whoosh_commit(ix, rows):
             real_apply(ix, rows)
             raise OSError("killed before the outbox rows were deleted")
 
-        monkeypatch.setattr(indexer, "_apply", die_after_whoosh_commit)
+        monkeypatch.setattr(writer, "_apply", die_after_whoosh_commit)
         with pytest.raises(OSError):
-            indexer.drain()
+            writer.drain()
         assert len(_outbox()) == 3 and len(_indexed()) == 3
 
-        monkeypatch.setattr(indexer, "_apply", real_apply)
-        assert indexer.drain() == 3
+        monkeypatch.setattr(writer, "_apply", real_apply)
+        assert writer.drain() == 3
         assert _outbox() == []
         assert sorted(_indexed()) == sorted(str(i) for i in ids)  # replayed, not duplicated
         assert _find("title", "勾股定理") == sorted(str(i) for i in ids)
@@ -170,7 +170,7 @@ def test_drain_leaves_the_rows_when_another_writer_holds_the_lock(app, world, fr
     from learnspace.extensions import db
     from learnspace.lessons import operations
     from learnspace.lessons.models import Lesson
-    from learnspace.search.indexer import drain, writer_lock
+    from learnspace.search.writer import drain, writer_lock
 
     with app.app_context():
         lesson_id = _draft(world)
@@ -202,16 +202,16 @@ def test_publishing_through_the_web_is_indexed_after_the_request(app, world, fre
 def test_rebuild_swaps_in_a_new_generation_while_searches_keep_working(app, world, fresh_index):
     from learnspace.extensions import db
     from learnspace.lessons.models import Lesson
-    from learnspace.search import index as search_index
-    from learnspace.search.indexer import drain, rebuild
+    from learnspace.search import generations
+    from learnspace.search.writer import drain, rebuild
 
     with app.app_context():
         first = _draft(world, title="认识时间")
         db.session.get(Lesson, first).status = "published"
         db.session.commit()
         rebuild(procs=1)
-        old_generation = search_index.current_dir()
-        searcher = search_index.get_searcher()
+        old_generation = generations.current_dir()
+        searcher = generations.get_searcher()
         assert searcher.doc_count() == 1
 
         # Direct SQL changes with no outbox rows: only a rebuild can pick them up.
@@ -224,33 +224,33 @@ def test_rebuild_swaps_in_a_new_generation_while_searches_keep_working(app, worl
 
         def progress(done, total):
             # Still before the swap: the live index is the old one and answers searches.
-            seen_during_build.append((done, total, search_index.current_dir() == old_generation,
+            seen_during_build.append((done, total, generations.current_dir() == old_generation,
                                       _find("title", "时间")))
 
         assert rebuild(progress, procs=1) == 3
         assert seen_during_build[-1] == (3, 3, True, [str(first)])
-        new_generation = search_index.current_dir()
+        new_generation = generations.current_dir()
         assert new_generation != old_generation
-        assert (search_index.index_dir() / "current").is_symlink()
+        assert (generations.index_dir() / "current").is_symlink()
 
         # A searcher opened before the swap still reads the old generation; a new one sees the new.
         assert searcher.doc_count() == 1
         assert len(list(searcher.search(QueryParser("title", searcher.schema).parse("时间")))) == 1
-        assert search_index.get_searcher().doc_count() == 3
+        assert generations.get_searcher().doc_count() == 3
         assert len(_find("title", "勾股定理")) == 2
 
         rebuild(procs=1)  # the generation before the previous one is removed
-        generations = sorted(p.name for p in search_index.index_dir().glob("gen-*"))
-        assert generations == sorted([new_generation.name, search_index.current_dir().name])
+        generations = sorted(p.name for p in generations.index_dir().glob("gen-*"))
+        assert generations == sorted([new_generation.name, generations.current_dir().name])
         assert drain() == 0
 
 
 def test_missing_or_corrupt_index_makes_healthz_degraded(app, client, fresh_index):
-    from learnspace.search import index as search_index
+    from learnspace.search import generations
 
     with app.app_context():
-        root = search_index.index_dir()
-        live = search_index.current_dir()
+        root = generations.index_dir()
+        live = generations.current_dir()
     body = client.get("/healthz").get_json()
     assert body["search"]["ok"] is True
 
@@ -263,8 +263,8 @@ def test_missing_or_corrupt_index_makes_healthz_degraded(app, client, fresh_inde
         body = response.get_json()
         assert body["status"] == "degraded" and "search" in body["failing"]
         assert "missing" in body["search"]["detail"]
-        with app.app_context(), pytest.raises(search_index.IndexUnavailable):
-            search_index.get_searcher()
+        with app.app_context(), pytest.raises(generations.IndexUnavailable):
+            generations.get_searcher()
     finally:
         aside.rename(link)
 
@@ -281,15 +281,15 @@ def test_missing_or_corrupt_index_makes_healthz_degraded(app, client, fresh_inde
 
 
 def test_ensure_index_creates_an_empty_live_index_only_once(app, fresh_index):
-    from learnspace.search import index as search_index
+    from learnspace.search import generations
 
     with app.app_context():
-        assert search_index.ensure_index() is False
-        root = search_index.index_dir()
+        assert generations.ensure_index() is False
+        root = generations.index_dir()
         (root / "current").unlink()
-        assert search_index.ensure_index() is True
-        assert search_index.get_searcher().doc_count() == 0
-        assert search_index.ensure_index() is False
+        assert generations.ensure_index() is True
+        assert generations.get_searcher().doc_count() == 0
+        assert generations.ensure_index() is False
 
 
 @pytest.mark.parametrize("field, query", [
@@ -309,7 +309,7 @@ def test_pinyin_initials_and_full_width_forms_find_the_lesson(app, world, fresh_
     from learnspace.extensions import db
     from learnspace.lessons import operations
     from learnspace.lessons.models import Lesson
-    from learnspace.search.indexer import drain
+    from learnspace.search.writer import drain
 
     with app.app_context():
         lesson_id = _draft(world, title="探索勾股定理（ＰＰＴ讲解）", description="Pythagoras 定理的证明")
@@ -336,8 +336,7 @@ def test_a_parallel_rebuild_writes_one_segment_per_process_and_finds_the_same_le
     """The path `learnspace reindex` takes for a large index (several writer processes, segments kept)."""
     from learnspace.extensions import db
     from learnspace.lessons.models import Lesson
-    from learnspace.search import index as search_index
-    from learnspace.search import indexer
+    from learnspace.search import generations, writer
     from learnspace.search.query import Viewer, search
 
     with app.app_context():
@@ -345,10 +344,10 @@ def test_a_parallel_rebuild_writes_one_segment_per_process_and_finds_the_same_le
         for title in titles:
             db.session.get(Lesson, _draft(world, title=title)).status = "published"
         db.session.commit()
-        monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
-        monkeypatch.setattr(indexer, "PARALLEL_BATCH", 4)  # four batches, so both processes get some
-        assert indexer.rebuild(procs=2) == 13
-        searcher = search_index.get_searcher()
+        monkeypatch.setattr(writer, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(writer, "PARALLEL_BATCH", 4)  # four batches, so both processes get some
+        assert writer.rebuild(procs=2) == 13
+        searcher = generations.get_searcher()
         assert len(list(searcher.reader().leaf_readers())) == 2
         result = search(Viewer(), q="勾股定理", per_page=50)
         assert sorted(hit["title"] for hit in result.hits) == sorted(titles[:12])
@@ -360,7 +359,7 @@ def test_the_drain_after_requests_and_the_dictionary_warm_up_follow_the_environm
     import threading
 
     from learnspace.search import analysis
-    from learnspace.search.indexer import drain_after_request
+    from learnspace.search.writer import drain_after_request
 
     def hooks(app):
         return app.after_request_funcs.get(None, [])

@@ -14,7 +14,7 @@ from tests.fixtures.search import build_search_world
 @pytest.fixture
 def sw(app, world):
     from learnspace.extensions import db
-    from learnspace.search.indexer import rebuild
+    from learnspace.search.writer import rebuild
 
     with app.app_context():
         rebuild()
@@ -117,11 +117,11 @@ def test_punctuation_only_query_explains_itself(client, sw):
 
 
 def test_broken_index_shows_a_message_not_a_500(app, client, sw):
-    from learnspace.search import index as search_index
-    from learnspace.search.indexer import rebuild
+    from learnspace.search import generations
+    from learnspace.search.writer import rebuild
 
     with app.app_context():
-        link = search_index.index_dir() / search_index.CURRENT
+        link = generations.index_dir() / generations.CURRENT
         target = link.readlink()
         link.unlink()
     try:

@@ -2,7 +2,7 @@
 pagination; highlights; suggestions; and bad input that must never raise.
 
 Lessons are published through learnspace.lessons.operations and reach the index through the outbox
-(``indexer.drain``), the way production does it.
+(``writer.drain``), the way production does it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.fixtures.search import build_search_world, index_now, publish_lesson,
 def sw(app, world):
     """A fresh index holding the five lessons of build_search_world; runs inside an app context."""
     from learnspace.extensions import db
-    from learnspace.search.indexer import rebuild
+    from learnspace.search.writer import rebuild
 
     with app.app_context():
         rebuild()  # drop documents left by earlier tests (their rows are gone, ids may be reused)
@@ -97,7 +97,6 @@ def test_withdrawn_lessons_leave_the_results(sw):
     from learnspace.extensions import db
     from learnspace.lessons import operations
     from learnspace.lessons.models import Lesson
-
     from learnspace.search.query import search, suggest
 
     operations.withdraw(db.session.get(Lesson, sw["lessons"]["pythagoras"]))
@@ -251,20 +250,20 @@ def test_missing_or_corrupt_index_gives_a_message_not_an_error(sw, app):
     """The page shows 搜索暂时不可用…; a rebuild brings search back."""
     import os
 
-    from learnspace.search import index as search_index
-    from learnspace.search.indexer import rebuild
+    from learnspace.search import generations
     from learnspace.search.query import UNAVAILABLE, search, suggest
+    from learnspace.search.writer import rebuild
 
-    live = search_index.current_dir()
+    live = generations.current_dir()
     try:
         for name in os.listdir(live):  # corrupt every file of the live generation
             with open(live / name, "wb") as f:
                 f.write(b"\x00garbage")
-        search_index._local.cached = None  # as a new worker process would open it
+        generations._local.cached = None  # as a new worker process would open it
         result = search(viewer_of(None), "勾股定理")
         assert result.message == UNAVAILABLE and result.hits == [] and result.total == 0
         assert suggest(viewer_of(None), "勾股") == []
-        (search_index.index_dir() / search_index.CURRENT).unlink()  # missing altogether
+        (generations.index_dir() / generations.CURRENT).unlink()  # missing altogether
         assert search(viewer_of(None), "勾股定理").message == UNAVAILABLE
     finally:
         rebuild()

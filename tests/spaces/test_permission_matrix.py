@@ -17,7 +17,7 @@ from tests.fixtures.helpers import csrf_token
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import signed_in
 from tests.fixtures.world import PASSWORD
-from tests.learning.people import add_person, birthday_years_ago
+from tests.study.people import add_person, birthday_years_ago
 
 #: admins whose scope contains school a1 (芙蓉区第一小学)
 ADMINS_OF_A1 = {"school_admin", "county_admin", "city_admin", "province_admin", "platform_admin"}
@@ -142,10 +142,10 @@ def test_space_matrix(app, world, owner):
     """can_view_space, can_follow, follow_refusal and the space page agree with the rule for every viewer of this owner."""
     from learnspace.accounts.models import User
     from learnspace.extensions import db
-    from learnspace.learning import operations as learning
     from learnspace.lessons.models import Lesson
     from learnspace.spaces.operations import follow_refusal
     from learnspace.spaces.permissions import can_follow, can_view_space
+    from learnspace.study import operations as study
 
     people = _build(app, world)
     owner_id = people[owner][0]
@@ -155,7 +155,7 @@ def test_space_matrix(app, world, owner):
         if owner != "teacher":  # a private note that no one but the owner may ever read
             lesson = db.session.get(Lesson, make_lesson(people["teacher"][0], world.schools["a1"],
                                                         status="published", visibility="public"))
-            learning.add_note(db.session.get(User, owner_id), lesson, secret)
+            study.add_note(db.session.get(User, owner_id), lesson, secret)
             db.session.commit()
     clients = _clients(app, people)
     wrong = []

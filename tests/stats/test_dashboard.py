@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from tests.fixtures.helpers import post_form
 from tests.fixtures.people import signed_in
 from tests.fixtures.stats import EXPECTED, FIELDS, RANGE, build_stats_world, expected
-from tests.fixtures.helpers import post_form
 
 
 @pytest.fixture

@@ -54,10 +54,35 @@ and imports no domain package. keys: units, chains and periods; counts: the defi
 per school; upkeep: the listeners and recounts; reads: what the statistics read; truth: ground truth
 and rebuild.
 """
-from .keys import (ALL, CHINA, PERIODS, ROLES, chains, local_day, next_period, period_end, period_start,
-                   region_unit, school_unit, units_of_school, utc_bounds)
-from .reads import (DayFigures, RangeFigures, Totals, active_in, active_in_periods, add_roles, daily, new_activations,
-                    period_active, range_figures, role_totals, totals)
+from .keys import (
+                   ALL,
+                   CHINA,
+                   PERIODS,
+                   ROLES,
+                   chains,
+                   local_day,
+                   next_period,
+                   period_end,
+                   period_start,
+                   region_unit,
+                   school_unit,
+                   units_of_school,
+                   utc_bounds,
+)
+from .reads import (
+                   DayFigures,
+                   RangeFigures,
+                   Totals,
+                   active_in,
+                   active_in_periods,
+                   add_roles,
+                   daily,
+                   new_activations,
+                   period_active,
+                   range_figures,
+                   role_totals,
+                   totals,
+)
 from .truth import Rollups, ground_truth, rebuild, stored
 from .upkeep import activity_recorded, settle, space_activated
 

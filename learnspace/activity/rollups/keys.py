@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ...china_time import CHINA, local_day, utc_bounds  # noqa: F401  (re-exported)
 from ...extensions import db
 
-CHINA = ZoneInfo("Asia/Shanghai")
 ALL = "all"
 ROLES = ("teacher", "student")
 PERIODS = ("week", "month")
@@ -78,20 +77,6 @@ def chunks(items, size):
 
 
 # --- periods --------------------------------------------------------------------------------------
-
-def local_day(at: datetime) -> date:
-    """Return the Asia/Shanghai calendar day of an aware (or UTC-naive) datetime."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(CHINA).date()
-
-
-def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """Return the UTC instants of Asia/Shanghai midnight at *first* and after *last* (half-open)."""
-    low = datetime.combine(first, time(), CHINA).astimezone(timezone.utc)
-    high = datetime.combine(last + timedelta(days=1), time(), CHINA).astimezone(timezone.utc)
-    return low, high
-
 
 def period_start(period: str, day: date) -> date:
     """Return the first day of the "day", "week" (Monday) or "month" containing *day*."""

@@ -8,12 +8,22 @@ from flask import has_app_context
 from sqlalchemy import delete, event, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from ...db import conflict_insert
 from ...extensions import db
+from ...transactions import conflict_insert
 from ..models import ActiveMark, ActivityDay, RollupDay, RollupPeriod, RollupTotal
 from . import counts
-from .keys import (ROLES, base_table, chain_of, chains, chunks, is_postgres, local_day, period_start, school_unit,
-                   units_of_school)
+from .keys import (
+    ROLES,
+    base_table,
+    chain_of,
+    chains,
+    chunks,
+    is_postgres,
+    local_day,
+    period_start,
+    school_unit,
+    units_of_school,
+)
 
 _SCHOOLS = "rollups.schools"      # session.info: school ids whose totals need a recount
 _OWNERS = "rollups.owners"        # session.info: user ids whose current school needs a recount

@@ -10,7 +10,7 @@ from tests.fixtures.helpers import csrf_token
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import signed_in
 from tests.fixtures.world import PASSWORD
-from tests.learning.people import add_person, birthday_years_ago
+from tests.study.people import add_person, birthday_years_ago
 
 
 @pytest.fixture
@@ -18,8 +18,8 @@ def klass(app, world):
     """Class 三年级1班 at a1: Wang (15), Chen (12, consented), Kid (10, restricted); Zhou in 2班; a teacher; a lesson."""
     from learnspace.accounts.models import User
     from learnspace.extensions import db
-    from learnspace.learning import operations
     from learnspace.lessons.models import Lesson
+    from learnspace.study import operations
 
     with app.app_context():
         a1 = world.schools["a1"]

@@ -15,16 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.consent import current_consent, is_restricted, needs_consent
 from ..accounts.models import User
 from ..activity import operations as activity
-from ..activity.operations import local_day
-from ..db import conflict_insert, utcnow
+from ..china_time import local_day
+from ..db import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import Lesson
 from ..lessons.permissions import can_view, visible_clause
 from ..moderation.operations import check_text
 from ..spaces.models import Space
-from ..spaces.permissions import (RESTRICTED_SHARE, are_classmates, can_share_notes, can_view_space,
-                                  listed_to_classmates)
+from ..spaces.permissions import RESTRICTED_SHARE, are_classmates, can_share_notes, can_view_space, listed_to_classmates
+from ..transactions import conflict_insert
 from .models import NOTE_VISIBILITIES, Favourite, LessonNote, WatchDay, WatchProgress
 
 #: the most playing time one progress report may add (the player reports every ~10 s)
@@ -331,8 +331,8 @@ def lesson_panel(user: User | None, lesson: Lesson) -> dict:
 
 def seed_demo(rng) -> int:
     """Record guardian consent for most demo students under 14, and give some watch history, favourites and notes."""
-    from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent
     from ..accounts.consent import NOTICE_VERSION
+    from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent
     from ..spaces.models import Space as SpaceModel
 
     students = list(db.session.scalars(

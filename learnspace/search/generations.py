@@ -4,7 +4,7 @@ Layout of the search directory (``LEARNSPACE_SEARCH_DIR``)::
 
     current -> gen-20261130T090000-1a2b3c   symlink to the live generation (replaced with os.replace)
     gen-…/                                  one complete Whoosh index per generation
-    writer.lock                             flock'ed by the one process that writes (see indexer.py)
+    writer.lock                             flock'ed by the one process that writes (see writer.py)
 
 A rebuild writes a new generation beside the live one and swaps the link in one
 atomic rename, so a search never sees a half-built index. The generation that was
@@ -96,7 +96,7 @@ def swap_to(path: Path, root: Path | None = None) -> None:
 
 def ensure_index() -> bool:
     """Create an empty live index when none exists; returns True when created."""
-    from .indexer import writer_lock
+    from .writer import writer_lock
 
     root = index_dir()
     root.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from sqlalchemy import delete, select
 from whoosh.index import LockError
 
 from ..extensions import db
-from . import index as search_index
+from . import generations
 from .analysis import fold
 from .documents import doc_types, get_source
 from .models import SearchOutbox
@@ -51,7 +51,7 @@ PARALLEL_BATCH = 250
 @contextmanager
 def writer_lock(blocking: bool = False, root: Path | None = None) -> Iterator[bool]:
     """Hold the single-writer lock of the search directory; yields whether it was acquired."""
-    root = root or search_index.index_dir()
+    root = root or generations.index_dir()
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -127,13 +127,13 @@ def build_index(ix, documents: Iterable[dict], *, procs: int = 1, limitmb: int =
 
 
 def _live_index():
-    live = search_index.current_dir()
+    live = generations.current_dir()
     if live is None:
         # No index yet (fresh checkout, or someone removed it): start an empty one; a reindex fills it.
-        live = search_index.new_generation_dir()
-        search_index.create_empty(live)
-        search_index.swap_to(live)
-    return search_index.open_dir(live)
+        live = generations.new_generation_dir()
+        generations.create_empty(live)
+        generations.swap_to(live)
+    return generations.open_dir(live)
 
 
 def _apply(ix, rows) -> None:
@@ -218,7 +218,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, procs: int | 
     with writer_lock(blocking=True):
         ids_by_type = {doc_type: list(get_source(doc_type).all_ids()) for doc_type in doc_types()}
         total = sum(len(ids) for ids in ids_by_type.values())
-        path = search_index.new_generation_dir()
+        path = generations.new_generation_dir()
         done = 0
 
         def step(n: int) -> None:
@@ -228,10 +228,10 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, procs: int | 
                 progress(done, total)
 
         try:
-            ix = search_index.create_empty(path)
+            ix = generations.create_empty(path)
             count = build_index(ix, _all_documents(ids_by_type), procs=procs if total >= PARALLEL_FROM else 1,
                                 progress=step)
-            search_index.swap_to(path)
+            generations.swap_to(path)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise

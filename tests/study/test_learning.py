@@ -11,7 +11,7 @@ from tests.fixtures.helpers import csrf_token
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import signed_in
 from tests.fixtures.world import PASSWORD
-from tests.learning.people import add_person, birthday_years_ago, user
+from tests.study.people import add_person, birthday_years_ago, user
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_progress_is_saved_and_offered_as_resume_point(app, school):
 
 
 def test_progress_without_csrf_token_is_refused_and_nothing_stored(app, school):
-    from learnspace.learning.models import WatchProgress
+    from learnspace.study.models import WatchProgress
 
     client = signed_in(app, school["logins"]["teen"], PASSWORD)
     response = client.post(f"/api/lessons/{school['lesson']}/progress", json={"position": 10})
@@ -85,7 +85,7 @@ def test_bad_progress_reports_are_refused_in_json(app, school, body, message):
 
 
 def test_progress_on_a_lesson_the_viewer_cannot_see_is_404_and_anonymous_is_refused(app, school):
-    from learnspace.learning.models import WatchProgress
+    from learnspace.study.models import WatchProgress
 
     teen = signed_in(app, school["logins"]["teen"], PASSWORD)
     _, token = _token(teen, school["lesson"])
@@ -105,8 +105,8 @@ def test_progress_on_a_lesson_the_viewer_cannot_see_is_404_and_anonymous_is_refu
 def test_minutes_are_capped_by_wall_clock_time(ctx, school):
     """A player claiming ten minutes in two reports 10 s apart gets 60 s + 15 s, not 20 minutes."""
     from learnspace.extensions import db
-    from learnspace.learning import operations
     from learnspace.lessons.models import Lesson
+    from learnspace.study import operations
 
     teen, lesson = user(school["teen"]), db.session.get(Lesson, school["lesson"])
     start = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Shanghai
@@ -116,15 +116,15 @@ def test_minutes_are_capped_by_wall_clock_time(ctx, school):
     summary = operations.weekly_summary(teen, at=start)
     assert summary["lessons"] == 1
     assert summary["minutes"] == round((60 + 15) / 60)
-    from learnspace.learning.models import WatchDay
+    from learnspace.study.models import WatchDay
     assert db.session.scalar(select(WatchDay.seconds)) == pytest.approx(75)
 
 
 def test_weekly_summary_uses_shanghai_weeks(ctx, school):
     """Sunday 23:30 in Shanghai (15:30 UTC) belongs to that week; Monday 00:30 (Sunday 16:30 UTC) to the next."""
     from learnspace.extensions import db
-    from learnspace.learning import operations
     from learnspace.lessons.models import Lesson
+    from learnspace.study import operations
 
     teen, lesson = user(school["teen"]), db.session.get(Lesson, school["lesson"])
     sunday_late = datetime(2026, 11, 29, 15, 30, tzinfo=timezone.utc)
@@ -142,8 +142,8 @@ def test_weekly_summary_uses_shanghai_weeks(ctx, school):
 def test_watching_counts_as_activity_once_per_lesson_and_day(ctx, school):
     from learnspace.activity.models import ActivityDay
     from learnspace.extensions import db
-    from learnspace.learning import operations
     from learnspace.lessons.models import Lesson
+    from learnspace.study import operations
 
     teen, lesson = user(school["teen"]), db.session.get(Lesson, school["lesson"])
     at = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -156,8 +156,8 @@ def test_watching_counts_as_activity_once_per_lesson_and_day(ctx, school):
 
 def test_finishing_a_lesson_restarts_it_next_time(ctx, school):
     from learnspace.extensions import db
-    from learnspace.learning import operations
     from learnspace.lessons.models import Lesson
+    from learnspace.study import operations
 
     teen, lesson = user(school["teen"]), db.session.get(Lesson, school["lesson"])
     operations.record_progress(teen, lesson, 2398, 2400, played=10)
@@ -212,8 +212,8 @@ def test_shared_note_shows_in_the_space_for_those_who_see_it(app, school):
 def test_a_shared_note_with_a_blocked_word_is_refused_naming_it_but_a_private_one_is_kept(app, school):
     """Others read shared notes, so the blocked-word list applies to them; a private note is the pupil's own."""
     from learnspace.extensions import db
-    from learnspace.learning.models import LessonNote
     from learnspace.moderation import operations as moderation
+    from learnspace.study.models import LessonNote
 
     with app.app_context():
         moderation.add_terms("脑残")
@@ -232,7 +232,7 @@ def test_a_shared_note_with_a_blocked_word_is_refused_naming_it_but_a_private_on
 
 
 def test_restricted_student_cannot_share_notes_and_nothing_is_stored(app, school):
-    from learnspace.learning.models import LessonNote
+    from learnspace.study.models import LessonNote
 
     kid = signed_in(app, school["logins"]["kid"], PASSWORD)
     html, token = _token(kid, school["lesson"])
@@ -247,7 +247,7 @@ def test_restricted_student_cannot_share_notes_and_nothing_is_stored(app, school
 
 def test_notes_belong_to_their_writer(app, school):
     """Another student can neither delete nor change someone's note (404, note unchanged)."""
-    from learnspace.learning.models import LessonNote
+    from learnspace.study.models import LessonNote
 
     teen = signed_in(app, school["logins"]["teen"], PASSWORD)
     _, token = _token(teen, school["lesson"])
@@ -293,8 +293,8 @@ def test_seed_demo_adds_believable_records_once(ctx, school):
 
     from learnspace.accounts.models import GuardianConsent
     from learnspace.extensions import db
-    from learnspace.learning import operations
-    from learnspace.learning.models import WatchProgress
+    from learnspace.study import operations
+    from learnspace.study.models import WatchProgress
 
     def counts():
         return (db.session.scalar(select(func.count()).select_from(WatchProgress)),

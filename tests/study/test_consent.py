@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.learning.people import add_person, birthday_years_ago, user
+from tests.study.people import add_person, birthday_years_ago, user
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..accounts.login import current_person as _viewer
 from ..accounts import consent as consents
+from ..accounts.login import current_person as _viewer
 from ..accounts.models import User
-from ..admin.permissions import require_school
+from ..accounts.scope import require_school
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..lessons.models import Lesson
@@ -18,7 +18,7 @@ from . import operations
 from .forms import ActionForm, ConsentForm, NoteForm
 from .models import LessonNote
 
-bp = Blueprint("learning", __name__)
+bp = Blueprint("study", __name__)
 
 CONSENT_PER_PAGE = 50
 
@@ -176,7 +176,7 @@ def consent_page(code: str):
     classes = db.session.execute(select(User.grade, User.class_name).distinct()
                                  .where(User.school_id == school.id, User.role == "student")
                                  .order_by(User.grade, User.class_name)).all()
-    return render_template("learning/consent.html", school=school, states=states, counts=counts, total=total,
+    return render_template("study/consent.html", school=school, states=states, counts=counts, total=total,
                            page=page, per_page=CONSENT_PER_PAGE, grade=grade, class_name=class_name, show=show,
                            classes=classes, form=ConsentForm(), action_form=ActionForm(),
                            notice_version=consents.NOTICE_VERSION, consent_age=consents.CONSENT_AGE,
