@@ -67,6 +67,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .study.views import bp as study_bp
 
     init_login(app)
+    _connect_domains(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
                       search_bp, directory_bp, study_bp, comments_bp, moderation_bp, stats_bp):
         app.register_blueprint(blueprint)
@@ -76,6 +77,20 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     init_templating(app)
     init_security_headers(app)
     return app
+
+
+def _connect_domains(app: Flask) -> None:
+    """Let higher domains answer lower ones, which never import them (see DESIGN.md, layers)."""
+    from .accounts.signals import identity_confirmed
+    from .comments.views import register_panels as comment_panels
+    from .lessons import owner_space
+    from .spaces import operations as spaces
+    from .study.views import register_panels as study_panels
+
+    identity_confirmed.connect(spaces.activate_on_identity_confirmed)
+    owner_space.provide(app, spaces.OWNER_SPACE)
+    study_panels(app)  # the study panel comes first on the lesson page, the comments last
+    comment_panels(app)
 
 
 class _DropQueryStrings(logging.Filter):

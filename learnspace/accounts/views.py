@@ -9,12 +9,12 @@ from flask_login import current_user, login_required, logout_user
 from ..audit import operations as audit
 from ..errors import LearnSpaceError, NotFound
 from ..extensions import db, login_manager
-from ..spaces import operations as spaces
 from ..transactions import rollback_keeping
 from . import identities, oidc, operations
 from .forms import LoginForm
 from .login import client_ip, sign_in
 from .models import LoginPrincipal
+from .signals import confirm_identity
 
 bp = Blueprint("accounts", __name__)
 
@@ -121,14 +121,12 @@ def oidc_callback(name: str):
     try:
         person = identities.bind_identity(
             name, subject, **{key: provider.claim(claims, key) for key in oidc.CLAIM_KEYS})
-        newly_activated = person.role in spaces.SPACE_ROLES and spaces.space_of(person) is None
-        if person.role in spaces.SPACE_ROLES:
-            spaces.activate(person, "oidc")
+        welcome = confirm_identity(person, "oidc")
     except LearnSpaceError as exc:
         rollback_keeping()
         return _oidc_failed(exc.message, exc.status_code)
-    if newly_activated:
-        flash(f"欢迎，{person.real_name}！您的个人学习空间已开通，以后用{provider.title}一键登录即可。", "success")
+    if welcome:
+        flash(f"欢迎，{person.real_name}！{'；'.join(welcome)}，以后用{provider.title}一键登录即可。", "success")
     sign_in(person)
     session["oidc_provider"] = name
     db.session.commit()

@@ -1,4 +1,7 @@
-"""Browsing the textbook catalogue, its JSON API for cascading selects, and schools' edition choices."""
+"""The textbook catalogue's JSON API for cascading selects, and schools' edition choices.
+
+(Browsing the catalogue with its lessons is a directory page.)
+"""
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -6,42 +9,12 @@ from flask_login import current_user, login_required
 
 from ..accounts.scope import require_school
 from ..audit import operations as audit
-from ..directory import operations as directory
 from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..lessons.models import STATUSES
 from ..orgs import operations as orgs
 from . import operations
-from .models import LEVEL_NAMES, LEVELS
 
 bp = Blueprint("catalog", __name__)
-
-#: newest lessons listed on a chapter or section page (the search has the rest)
-NODE_LESSONS = 10
-
-
-@bp.get("/catalog", defaults={"node_id": None})
-@bp.get("/catalog/<int:node_id>")
-@login_required
-def browse(node_id: int | None):
-    node = operations.get_node(node_id) if node_id is not None else None
-    items = operations.children(node.id if node else None)
-    counts = operations.child_counts(items)
-    # The volume page lists its chapters with their sections, so a teacher sees the whole book at once.
-    sections = operations.children_of_many(items) if node is not None and node.level == "volume" else {}
-    # Lessons the viewer may see at each node shown, descendants included (one grouped query).
-    shown = ([node] if node else []) + items + [s for group in sections.values() for s in group]
-    lesson_counts = directory.lesson_counts(current_user.user, shown)
-    lessons = (directory.newest_lessons(current_user.user, node=node, limit=NODE_LESSONS)
-               if node is not None and node.level in ("chapter", "section") else [])
-    if node is None:
-        child_level = "stage"
-    else:
-        child_level = LEVELS[LEVELS.index(node.level) + 1] if node.level != "section" else None
-    return render_template("catalog/browse.html", node=node, items=items, counts=counts, sections=sections,
-                           crumbs=operations.ancestors(node) if node else [], lesson_counts=lesson_counts,
-                           lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level)
-
 
 @bp.get("/api/catalog/children")
 def api_children():

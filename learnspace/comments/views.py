@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import panels
 from ..accounts.login import current_person as _viewer
 from ..accounts.scope import require_admin
 from ..errors import ValidationError
@@ -33,11 +34,17 @@ def _require_form(form) -> None:
         raise ValidationError("页面已过期或来源无效，请刷新页面后重新提交。")
 
 
-def thread_context(viewer, lesson: Lesson) -> dict:
-    """What templates/comments/_thread.html needs for *lesson* (called by the lesson page)."""
+def thread_panel(viewer, lesson: Lesson, **_page) -> str:
+    """The conversation under a lesson (slot "lesson.after_parts" of the lesson page)."""
     page = max(request.args.get("comments", 1, type=int), 1)
-    return {"thread": operations.thread(viewer, lesson, page, PER_PAGE), "comment_form": CommentForm(),
-            "kinds": KINDS, "reasons": REPORT_REASONS, "hidden_by": HIDDEN_BY}
+    comments = {"thread": operations.thread(viewer, lesson, page, PER_PAGE), "comment_form": CommentForm(),
+                "kinds": KINDS, "reasons": REPORT_REASONS, "hidden_by": HIDDEN_BY}
+    return render_template("comments/_thread.html", comments=comments, lesson=lesson)
+
+
+def register_panels(app) -> None:
+    """Offer the comment thread to the lesson page."""
+    panels.register(app, "lesson.after_parts", thread_panel)
 
 
 def _compose_again(lesson, form, exc, parent=None):

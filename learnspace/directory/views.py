@@ -1,4 +1,4 @@
-"""Browse spaces: regions → schools → teachers' spaces, a school page, recently updated spaces.
+"""Browse spaces (regions → schools → teachers' spaces, a school page, recently updated spaces) and the catalogue.
 
 Pages are for signed-in people (a space itself is, see spaces.permissions); every
 count and list is computed for the viewer on the server (directory.operations).
@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from ..catalog import operations as catalog_ops
+from ..catalog.models import LEVEL_NAMES, LEVELS
 from ..lessons.models import STATUSES
 from ..orgs import operations as orgs
 from ..orgs.models import REGION_LEVEL_NAMES
@@ -84,3 +86,31 @@ def school_recent(code: str):
                            crumbs=orgs.region_path(place.county),
                            entries=operations.recently_updated(current_user.user, school=place, limit=RECENT_ON_LIST),
                            recent_days=operations.RECENT_DAYS, limit=RECENT_ON_LIST)
+
+
+#: newest lessons listed on a chapter or section page (the search has the rest)
+NODE_LESSONS = 10
+
+
+@bp.get("/catalog", defaults={"node_id": None})
+@bp.get("/catalog/<int:node_id>")
+@login_required
+def catalog(node_id: int | None):
+    """The textbook catalogue, level by level, with the lessons the viewer may see at each node."""
+    node = catalog_ops.get_node(node_id) if node_id is not None else None
+    items = catalog_ops.children(node.id if node else None)
+    counts = catalog_ops.child_counts(items)
+    # The volume page lists its chapters with their sections, so a teacher sees the whole book at once.
+    sections = catalog_ops.children_of_many(items) if node is not None and node.level == "volume" else {}
+    # Lessons the viewer may see at each node shown, descendants included (one grouped query).
+    shown = ([node] if node else []) + items + [s for group in sections.values() for s in group]
+    lesson_counts = operations.lesson_counts(current_user.user, shown)
+    lessons = (operations.newest_lessons(current_user.user, node=node, limit=NODE_LESSONS)
+               if node is not None and node.level in ("chapter", "section") else [])
+    if node is None:
+        child_level = "stage"
+    else:
+        child_level = LEVELS[LEVELS.index(node.level) + 1] if node.level != "section" else None
+    return render_template("directory/catalog.html", node=node, items=items, counts=counts, sections=sections,
+                           crumbs=catalog_ops.ancestors(node) if node else [], lesson_counts=lesson_counts,
+                           lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level)

@@ -45,6 +45,7 @@ from ..storage import StorageError, get_storage
 from ..storage.backends import BLOCK_SIZE, MAX_PARTS, MIN_PART_BYTES, SourceStreamError
 from . import sniff
 from .models import PART_KINDS, Lesson, LessonFile, UploadChunk
+from .owner_space import owner_space
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,7 @@ def size_limit(kind: str) -> int:
 
 def quota_bytes(teacher: User) -> int:
     """Return the storage quota of a teacher's space (the configured default when the space sets none)."""
-    from ..spaces.models import Space
-
-    quota = db.session.scalar(select(Space.quota_bytes).where(Space.owner_id == teacher.id))
+    quota = owner_space().quota_bytes(teacher)
     return quota if quota is not None else current_app.config["LEARNSPACE"].space_quota_bytes
 
 
@@ -164,7 +163,7 @@ def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: 
     if size > limit:
         raise TooLarge(f"文件大小 {human_size(size)} 超过了{PART_KINDS[kind]}的上限 {human_size(limit)}。")
     teacher = lesson.teacher
-    _lock_space(teacher)
+    owner_space().lock(teacher)
     used, quota = used_bytes(teacher), quota_bytes(teacher)
     if used + size > quota:
         raise QuotaExceeded(f"空间容量不足：已用 {human_size(used)}，共 {human_size(quota)}，"
@@ -184,13 +183,6 @@ def _fit_name(name: str, limit: int = 255) -> str:
         return name
     stem, dot, ext = name.rpartition(".")
     return (stem[:limit - len(ext) - 1] + "." + ext) if dot and len(ext) < 20 else name[:limit]
-
-
-def _lock_space(teacher: User) -> None:
-    """Serialise quota checks of one teacher on PostgreSQL (SQLite writers are serialised already)."""
-    from ..spaces.models import Space
-
-    db.session.execute(select(Space.id).where(Space.owner_id == teacher.id).with_for_update())
 
 
 # --- chunks ----------------------------------------------------------------------------------------------------

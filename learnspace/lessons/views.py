@@ -4,17 +4,18 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import panels
 from ..accounts.login import current_person as _viewer
 from ..audit import operations as audit
 from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
-from ..spaces.operations import default_visibility
 from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
 from .operations import LessonInvalid
+from .owner_space import owner_space
 from .permissions import can_edit, can_view, visible_lesson
 from .uploads import size_limit
 
@@ -127,7 +128,7 @@ def index():
 def new():
     _require_teacher()
     # The teacher's chosen default (spaces profile) is preselected; a posted form keeps what was sent.
-    form = LessonForm() if request.method == "POST" else LessonForm(visibility=default_visibility(current_user.user))
+    form = LessonForm() if request.method == "POST" else LessonForm(visibility=owner_space().default_visibility(current_user.user))
     chosen = _node_or_none(_chosen_node_id() if request.method == "POST" else request.args.get("node"))
     if request.method == "POST" and request.form.get("pick"):
         return _render_form(form, "lessons/form.html", chosen=chosen, lesson=None)  # no-JS: next level
@@ -155,7 +156,6 @@ def show(lesson_id: int):
         if viewer is None:  # the link may be fine once signed in; say so without confirming it exists
             return render_template("lessons/hidden.html", next_url=request.full_path.rstrip("?")), 404
         raise NotFound("课程不存在，或您没有查看权限。")
-    from ..comments.views import thread_context as comment_thread
     is_owner = can_edit(viewer, lesson)
     if lesson.status == "published" and not is_owner:
         operations.record_view(lesson)
@@ -174,7 +174,8 @@ def show(lesson_id: int):
         "lessons/show.html", lesson=lesson, parts=parts, is_owner=is_owner, path=_path(lesson),
         statuses=STATUSES, visibilities=VISIBILITIES, languages=LANGUAGES, action_form=ActionForm(),
         publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [],
-        comments=comment_thread(viewer, lesson))
+        panels={slot: panels.render(f"lesson.{slot}", viewer=viewer, lesson=lesson, is_owner=is_owner)
+                for slot in ("after_player", "after_parts")})
 
 
 def _path(lesson: Lesson) -> list[CatalogNode]:

@@ -27,6 +27,7 @@ from ..db import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..lessons.models import PART_KINDS, VISIBILITIES, Lesson
+from ..lessons.owner_space import OwnerSpace
 from ..lessons.permissions import visible_clause
 from ..moderation.operations import check_text
 from ..transactions import conflict_insert
@@ -77,6 +78,18 @@ def activate(user: User, method: str) -> Space:
         return existing
     audit.record("space.activate", target=f"user:{user.id}", detail=method)
     return space
+
+
+def activate_on_identity_confirmed(person: User, method: str) -> str | None:
+    """Activate the space of a person an identity provider vouched for; return a welcome line when it is new.
+
+    The receiver of accounts.signals.identity_confirmed (connected in create_app).
+    """
+    if person.role not in SPACE_ROLES:
+        return None
+    is_new = space_of(person) is None
+    activate(person, method)
+    return "您的个人学习空间已开通" if is_new else None
 
 
 # --- following -------------------------------------------------------------------------------------
@@ -220,6 +233,20 @@ def default_visibility(user: User) -> str:
     """Return the visibility the new-lesson form preselects for *user*."""
     profile = profile_of(user)
     return profile.default_visibility if profile is not None else "school"
+
+
+def quota_of(user: User) -> int | None:
+    """Return the storage quota set on *user*'s space, or None for the configured default."""
+    return db.session.scalar(select(Space.quota_bytes).where(Space.owner_id == user.id))
+
+
+def lock_space(user: User) -> None:
+    """Lock *user*'s space row until commit, so two uploads cannot both pass the quota check (PostgreSQL)."""
+    db.session.execute(select(Space.id).where(Space.owner_id == user.id).with_for_update())
+
+
+#: what lessons ask of a teacher's space (provided to them in create_app)
+OWNER_SPACE = OwnerSpace(quota_bytes=quota_of, lock=lock_space, default_visibility=default_visibility)
 
 
 def set_photo(teacher: User, data: bytes) -> TeacherProfile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import panels
 from ..accounts import operations as accounts
 from ..accounts.forms import ActivationForm
 from ..accounts.login import client_ip, sign_in
@@ -11,7 +12,6 @@ from ..errors import LearnSpaceError, NotFound, PermissionDenied, ServiceUnavail
 from ..extensions import db
 from ..lessons.models import PART_KINDS, STATUSES, VISIBILITIES
 from ..storage import StorageError
-from ..study.operations import student_space_context
 from ..transactions import rollback_keeping
 from . import operations, photos
 from .forms import ActionForm, AnnouncementForm, PhotoForm, ProfileForm
@@ -68,15 +68,11 @@ def show_user(user_id: int):
     return redirect(url_for(".show", space_id=space.id))
 
 
-def _student_part(owner, viewer) -> dict | None:
-    """The learning domain's part of a student's page (study/_student_space.html)."""
-    return student_space_context(owner, viewer) if owner.role == "student" else None
-
-
 def _render_space(space: Space, viewer):
     owner = space.owner
     return render_template("spaces/space.html", space=space, owner=owner, is_owner=owner.id == viewer.id,
-                           page=operations.space_context(space, viewer), student=_student_part(owner, viewer),
+                           page=operations.space_context(space, viewer),
+                           panels_main=panels.render("space.main", viewer=viewer, owner=owner, space=space),
                            action_form=ActionForm(), announcement_form=AnnouncementForm(),
                            statuses=STATUSES, visibilities=VISIBILITIES, part_kinds=PART_KINDS)
 

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import panels
 from ..accounts import consent as consents
 from ..accounts.login import current_person as _viewer
 from ..accounts.models import User
@@ -47,10 +48,24 @@ def progress(lesson_id: int):
     return {"position": saved.position_seconds, "finished": saved.is_finished}
 
 
-@bp.app_template_global()
-def learning_panel(lesson) -> dict:
-    """The viewer's resume point, favourite and notes for the lesson page."""
-    return operations.lesson_panel(_viewer(), lesson)
+def lesson_panel(viewer, lesson: Lesson, is_owner: bool) -> str | None:
+    """The viewer's resume point, favourite and notes on a published lesson's page (slot "lesson.after_player")."""
+    if viewer is None or is_owner or lesson.status != "published":
+        return None
+    return render_template("study/_lesson_panel.html", lesson=lesson, lp=operations.lesson_panel(viewer, lesson))
+
+
+def student_space_panel(viewer, owner: User, **_page) -> str | None:
+    """The learning record on a student's space page (slot "space.main")."""
+    if owner.role != "student":
+        return None
+    return render_template("study/_student_space.html", student=operations.student_space_context(owner, viewer))
+
+
+def register_panels(app) -> None:
+    """Offer the study panels to the lesson page and the space page."""
+    panels.register(app, "lesson.after_player", lesson_panel)
+    panels.register(app, "space.main", student_space_panel)
 
 
 # --- favourites and notes ---------------------------------------------------------------------
