@@ -21,6 +21,7 @@ from ..audit import operations as audit
 from ..errors import ValidationError
 from ..extensions import db
 from ..orgs.models import School
+from ..text_files import detect_encoding
 from . import idcard
 from .models import User
 from .operations import set_id_card
@@ -91,24 +92,6 @@ def sniff_kind(head: bytes, filename: str) -> str:
     if b"\x00" in head[:4096] and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ValidationError(f"文件“{filename}”不是 CSV 或 XLSX 表格，请检查文件")
     return "csv"
-
-
-def detect_encoding(head: bytes) -> str:
-    """Pick UTF-8 (with or without BOM), UTF-16 or GB18030 from the first bytes."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        return "gb18030"  # a superset of GBK and GB2312, what Excel in China writes
-    except UnicodeDecodeError:
-        raise ValidationError("无法识别文件编码，请在 Excel 中另存为“CSV UTF-8”或 GBK 编码的 CSV") from None
 
 
 def _cell(value) -> str:

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..accounts.roster import detect_encoding
 from ..errors import ValidationError
+from ..text_files import detect_encoding
 from .models import LEVEL_NAMES, LEVELS
 
 #: Catalogue files are outlines, not data dumps: a whole province fits in a few MB.

@@ -4,7 +4,7 @@ Layout of the search directory (``LEARNSPACE_SEARCH_DIR``)::
 
     current -> gen-20261130T090000-1a2b3c   symlink to the live generation (replaced with os.replace)
     gen-…/                                  one complete Whoosh index per generation
-    writer.lock                             flock'ed by the one process that writes (see writer.py)
+    writer.lock                             flock'ed by the one process that writes (writer_lock below)
 
 A rebuild writes a new generation beside the live one and swaps the link in one
 atomic rename, so a search never sees a half-built index. The generation that was
@@ -18,13 +18,16 @@ changes whenever the visible documents may have changed (a result-cache key).
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import secrets
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from flask import current_app
 from whoosh import index
@@ -94,10 +97,32 @@ def swap_to(path: Path, root: Path | None = None) -> None:
     log.info("search index generation %s is live", path.name)
 
 
+#: the single-writer lock file in the search directory
+LOCK_NAME = "writer.lock"
+
+
+@contextmanager
+def writer_lock(blocking: bool = False, root: Path | None = None) -> Iterator[bool]:
+    """Hold the single-writer lock of the search directory; yields whether it was acquired."""
+    root = root or index_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def ensure_index() -> bool:
     """Create an empty live index when none exists; returns True when created."""
-    from .writer import writer_lock
-
     root = index_dir()
     root.mkdir(parents=True, exist_ok=True)
     with writer_lock(blocking=True):

@@ -15,14 +15,11 @@ read. A crash anywhere leaves the rows, and replaying them is harmless.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 import threading
 from collections import defaultdict
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import delete, select
@@ -32,12 +29,12 @@ from ..extensions import db
 from . import generations
 from .analysis import fold
 from .documents import doc_types, get_source
+from .generations import writer_lock
 from .models import SearchOutbox
 from .schema import SUMMARY_CHARS
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "writer.lock"
 #: outbox rows applied per Whoosh commit
 BATCH = 500
 #: documents fetched per call of a source's fetch() during a rebuild
@@ -46,26 +43,6 @@ REBUILD_CHUNK = 1000
 PARALLEL_FROM = 5000
 #: documents handed to a writer process at a time
 PARALLEL_BATCH = 250
-
-
-@contextmanager
-def writer_lock(blocking: bool = False, root: Path | None = None) -> Iterator[bool]:
-    """Hold the single-writer lock of the search directory; yields whether it was acquired."""
-    root = root or generations.index_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def document_fields(doc: dict) -> dict:
