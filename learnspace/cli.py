@@ -5,11 +5,23 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .accounts.cli import register as register_accounts
+from .activity.cli import register as register_rollups
+from .catalog.cli import import_catalog_command
+from .catalog.operations import load_shipped
+from .config import ConfigError
+from .demo import demo_command
+from .lessons.cli import reconcile_command
+from .moderation.cli import blocked_words
+from .orgs.cli import register as register_orgs
+from .search.cli import register as register_search
+from .search.generations import ensure_index
+from .stats.cli import register as register_stats
+from .storage import StorageError, get_storage
+from .transactions import command_transaction
 
 
 def _create_app(*_args, **_kwargs):
-    from .config import ConfigError
-
     try:
         return create_app()
     except ConfigError as exc:
@@ -30,8 +42,6 @@ def init_command():
     from flask_migrate import upgrade
     from sqlalchemy.exc import OperationalError
 
-    from .search.generations import ensure_index
-    from .storage import StorageError, get_storage
 
     url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     try:
@@ -39,8 +49,6 @@ def init_command():
     except OperationalError as exc:
         raise click.ClickException(f"数据库无法连接（{url.split('@')[-1]}）：{exc.orig}") from None
     click.echo("database: up to date")
-    from .catalog.operations import load_shipped
-    from .transactions import command_transaction
     with command_transaction():
         catalogue = load_shipped()  # idempotent: keys are stable, an unchanged node is left alone
     click.echo(f"catalogue: {catalogue.created} nodes added, {catalogue.updated} updated ({catalogue.total} shipped)")
@@ -53,14 +61,6 @@ def init_command():
 
 
 def register_commands() -> None:
-    from .accounts.cli import register as register_accounts
-    from .catalog.cli import import_catalog_command
-    from .demo import demo_command
-    from .lessons.cli import reconcile_command
-    from .moderation.cli import blocked_words
-    from .orgs.cli import register as register_orgs
-    from .search.cli import register as register_search
-
     register_orgs(main)
     register_accounts(main)
     register_search(main)
@@ -68,8 +68,6 @@ def register_commands() -> None:
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)
     main.add_command(blocked_words)
-    from .activity.cli import register as register_rollups
-    from .stats.cli import register as register_stats
 
     stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
     main.add_command(stats)

@@ -14,11 +14,16 @@ from .accounts import idcard
 from .accounts import operations as accounts
 from .accounts.models import User
 from .audit import operations as audit
+from .catalog import operations as catalog
+from .comments import operations as comments
+from .directory import demo as directory
 from .extensions import db
+from .moderation import operations as moderation
 from .orgs import operations as orgs
 from .orgs.models import Region, School
 from .spaces import operations as spaces
 from .spaces.models import Space
+from .study import operations as study
 
 PROVINCE = ("430000", "湖南省")
 CITIES = [("430100", "长沙市"), ("430200", "株洲市")]
@@ -83,11 +88,6 @@ def load_demo(rng: random.Random | None = None) -> dict[str, str]:
 
 def _seed_activity(rng: random.Random) -> None:
     """Lessons first (the other seeds use them), then profiles and follows, learning records, words, comments."""
-    from .comments import operations as comments
-    from .directory import demo as directory
-    from .moderation import operations as moderation
-    from .study import operations as study
-
     directory.seed_demo(rng)
     spaces.seed_demo(rng)
     study.seed_demo(rng)
@@ -106,8 +106,6 @@ def _demo_accounts():
 
 def _choose_editions() -> None:
     """Load the shipped catalogue; give each demo school editions (alternating 人教版/北师大版), keeping earlier choices."""
-    from .catalog import operations as catalog
-
     catalog.load_shipped_catalogue()
     schools = db.session.scalars(select(School).where(School.county_code.in_([c for c, _ in COUNTIES]))
                                  .order_by(School.code)).all()

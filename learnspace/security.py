@@ -1,6 +1,8 @@
 """Response headers that every page carries."""
 from __future__ import annotations
 
+from .storage.delivery import public_origin
+
 # Inline styles stay allowed for computed widths (progress bars); scripts must be files under /static.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -13,7 +15,6 @@ def content_security_policy(config) -> str:
     settings = config.get("LEARNSPACE")
     if settings is None or settings.playback_mode != "presign" or config.get("STORAGE_BACKEND", "minio") != "minio":
         return CONTENT_SECURITY_POLICY
-    from .storage.delivery import public_origin
 
     # Only media-src widens: posters are served by the app, documents are downloads, not embeds.
     origin = public_origin(settings)

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from ..storage import StorageError
 from ..transactions import command_transaction
+from .reconcile import reconcile
 
 
 @click.command("reconcile")
@@ -17,8 +18,6 @@ from ..transactions import command_transaction
 @with_appcontext
 def reconcile_command(dry_run: bool, older_than_hours: float):
     """Repair drift between lesson files and MinIO: missing objects, orphans, stale and incomplete uploads."""
-    from .reconcile import reconcile
-
     try:
         with command_transaction():
             report = reconcile(dry_run=dry_run, older_than=timedelta(hours=older_than_hours))

@@ -23,6 +23,7 @@ from ..db import utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..search.outbox import enqueue as enqueue_for_search
+from . import uploads  # the upload lifecycle owns how a file's objects are removed
 from .models import LANGUAGES, LESSON_TYPES, PART_KINDS, VISIBILITIES, Lesson
 from .permissions import visible_clause
 
@@ -204,8 +205,6 @@ def withdraw(lesson: Lesson) -> Lesson:
 
 def delete_lesson(lesson: Lesson) -> None:
     """Delete a lesson with all its files: rows and their MinIO objects."""
-    from . import uploads  # the upload lifecycle owns how a file's objects are removed
-
     lesson_id, count = lesson.id, len(lesson.files)
     for file in list(lesson.files):
         uploads.delete_file(file)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from ..accounts.models import User
-from ..accounts.scope import can_manage_school
+from ..accounts.scope import can_manage_school, school_scope
+from ..errors import NotFound
+from ..extensions import db
+from ..orgs.models import School
 from .models import Lesson
 
 #: what a viewer who may not see a lesson is told (the same as for a lesson that does not exist)
@@ -11,9 +14,6 @@ HIDDEN_LESSON = "课程不存在，或您没有查看权限。"
 
 def visible_lesson(user: User | None, lesson_id: int) -> Lesson:
     """Return the lesson if *user* may see it; NotFound otherwise, so hidden lessons do not reveal they exist."""
-    from ..errors import NotFound
-    from ..extensions import db
-
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or not can_view(user, lesson):
         raise NotFound(HIDDEN_LESSON)
@@ -51,8 +51,6 @@ def visible_clause(user: User | None):
     """
     from sqlalchemy import false, or_, select
 
-    from ..accounts.scope import school_scope
-    from ..orgs.models import School
 
     published = Lesson.status == "published"
     allowed = [published & (Lesson.visibility == "public")]

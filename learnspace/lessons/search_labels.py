@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..catalog.models import CatalogNode
 from ..extensions import db
+from ..search.views import register_facet_labels
 from .models import LANGUAGES
 
 
@@ -27,7 +28,5 @@ def language_names(values: list[str]) -> dict[str, str]:
 
 def register() -> None:
     """Hand the search pages the functions that name node and language facet values."""
-    from ..search.views import register_facet_labels
-
     register_facet_labels("node", node_names)
     register_facet_labels("language", language_names)

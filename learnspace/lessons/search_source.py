@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog.models import CatalogNode
 from ..extensions import db
+from ..search.documents import register_source
 from .models import Lesson
 
 DOC_TYPE = "lesson"
@@ -99,6 +100,4 @@ def all_ids() -> Iterator[int]:
 
 def register() -> None:
     """Make lessons searchable: hand the search service this module's functions."""
-    from ..search.documents import register_source
-
     register_source(DOC_TYPE, fetch, all_ids)

@@ -43,7 +43,8 @@ from ..errors import Conflict, LearnSpaceError, NotFound, ValidationError
 from ..extensions import db
 from ..storage import StorageError, get_storage
 from ..storage.backends import BLOCK_SIZE, MAX_PARTS, MIN_PART_BYTES, SourceStreamError
-from . import sniff
+from ..storage.delivery import clean_name
+from . import media, sniff
 from .models import PART_KINDS, Lesson, LessonFile, UploadChunk
 from .owner_space import owner_space
 
@@ -146,8 +147,6 @@ def human_size(size: int) -> str:
 
 def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: User) -> LessonFile:
     """Create the row of a new upload (status "uploading") after checking kind, name, size and quota."""
-    from ..storage.delivery import clean_name
-
     if kind not in PART_KINDS:
         raise ValidationError(f"不支持的文件类别“{kind}”，应为：{'、'.join(PART_KINDS.values())}")
     name = _fit_name(clean_name(filename or ""))
@@ -426,8 +425,6 @@ def _hash_object(storage, plan: CompletePlan) -> tuple[str, int | None]:
 
 def _probe_recording(plan: CompletePlan, type_name: str) -> dict:
     """Run media.inspect on a stand-in row, so ffprobe and ffmpeg run without a database transaction."""
-    from . import media
-
     probe = LessonFile(id=plan.file_id, lesson_id=plan.lesson_id, kind=plan.kind, object_key=plan.object_key,
                        original_name=plan.original_name, size=plan.size, content_type=sniff.content_type(type_name))
     try:

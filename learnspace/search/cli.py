@@ -7,6 +7,11 @@ import time
 import click
 from flask.cli import with_appcontext
 
+from ..extensions import db
+from ..progress import ProgressBar
+from .generations import ensure_index
+from .writer import drain, rebuild
+
 log = logging.getLogger(__name__)
 
 
@@ -17,10 +22,6 @@ log = logging.getLogger(__name__)
 @with_appcontext
 def indexer_command(once: bool, interval: float):
     """Keep the search index in step with the database (the single index writer)."""
-    from ..extensions import db
-    from .generations import ensure_index
-    from .writer import drain
-
     ensure_index()
     while True:
         try:
@@ -46,9 +47,6 @@ def indexer_command(once: bool, interval: float):
 @with_appcontext
 def reindex_command(procs: int | None):
     """Rebuild the whole search index from the database and swap it in atomically."""
-    from ..progress import ProgressBar
-    from .writer import rebuild
-
     progress = ProgressBar("重建搜索索引", " 节课")
 
     try:

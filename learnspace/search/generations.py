@@ -32,6 +32,8 @@ from typing import Iterator
 from flask import current_app
 from whoosh import index
 
+from ..extensions import db
+from .models import SearchOutbox
 from .schema import make_schema
 
 log = logging.getLogger(__name__)
@@ -216,12 +218,9 @@ def _pending_outbox() -> int | None:
     try:
         from sqlalchemy import func, select
 
-        from ..extensions import db
-        from .models import SearchOutbox
         return db.session.scalar(select(func.count()).select_from(SearchOutbox))
     except Exception:  # the database check reports database trouble; this is only a detail
         try:
-            from ..extensions import db
             db.session.rollback()
         except Exception:
             pass

@@ -19,7 +19,7 @@ from itertools import islice
 
 import numpy as np
 
-from . import engine
+from . import engine, generations
 from .analysis import _jieba, _pinyin, fold, segment
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,6 @@ class SearchResult:
 
 def _open_searcher():
     """Return this thread's up-to-date searcher and the arrays of its index version (raises IndexUnavailable)."""
-    from . import generations
-
     searcher = generations.get_searcher()
     return searcher, engine.snapshot(searcher, generations.index_version())
 

@@ -27,7 +27,7 @@ from whoosh.index import LockError
 
 from ..extensions import db
 from . import generations
-from .analysis import fold
+from .analysis import fold, warm_up
 from .documents import doc_types, get_source
 from .generations import writer_lock
 from .models import SearchOutbox
@@ -249,6 +249,4 @@ def init_app(app) -> None:
     if app.config.get("SEARCH_DRAIN_AFTER_REQUEST", True):
         app.after_request(drain_after_request)
     if app.config.get("SEARCH_WARM_UP", False):
-        from .analysis import warm_up
-
         threading.Thread(target=warm_up, name="search-warm-up", daemon=True).start()

@@ -8,6 +8,7 @@ from .. import panels
 from ..accounts import operations as accounts
 from ..accounts.forms import ActivationForm
 from ..accounts.login import client_ip, sign_in
+from ..accounts.models import User
 from ..errors import LearnSpaceError, NotFound, PermissionDenied, ServiceUnavailable
 from ..extensions import db
 from ..lessons.models import PART_KINDS, STATUSES, VISIBILITIES
@@ -59,8 +60,6 @@ def show(space_id: int):
 @login_required
 def show_user(user_id: int):
     """Link to a person's space by their user id (the space page checks who may see it)."""
-    from ..accounts.models import User
-
     person = db.session.get(User, user_id)
     space = operations.space_of(person) if person is not None else None
     if space is None:

@@ -19,6 +19,7 @@ from flask import current_app
 from minio import Minio
 from minio.error import MinioException, S3Error
 
+from ..config import ConfigError
 from .backends import MemoryStorage, StorageError, get_storage
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ def _split_endpoint(endpoint: str, default_secure: bool) -> tuple[str, bool]:
 
 def public_origin(settings) -> str:
     """Return the origin (scheme://host:port) browsers use to reach MinIO, for the CSP."""
-    from ..config import ConfigError
-
     host, secure = _split_endpoint(settings.minio_public_endpoint or settings.minio_endpoint,
                                    settings.minio_secure)
     # It ends up in a response header and in signatures: a host and port, nothing else.

@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.consent import current_consent, is_restricted, needs_consent
-from ..accounts.models import User
+from ..accounts.consent import NOTICE_VERSION, current_consent, is_restricted, needs_consent
+from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent, User
 from ..activity import operations as activity
 from ..china_time import local_day
 from ..db import utcnow
@@ -23,6 +23,8 @@ from ..lessons.models import Lesson
 from ..lessons.permissions import can_view, visible_clause
 from ..moderation.operations import check_text
 from ..spaces.models import Space
+from ..spaces.models import Space as SpaceModel
+from ..spaces.operations import is_following
 from ..spaces.permissions import RESTRICTED_SHARE, are_classmates, can_share_notes, can_view_space, listed_to_classmates
 from ..transactions import conflict_insert
 from .models import NOTE_VISIBILITIES, Favourite, LessonNote, WatchDay, WatchProgress
@@ -281,7 +283,6 @@ def classmates_to_follow(owner: User) -> list[dict]:
     """Return the owner's classmates with activated spaces who may be listed (none in restricted mode)."""
     if owner.role != "student" or not owner.grade or not owner.class_name or is_restricted(owner):
         return []
-    from ..spaces.operations import is_following
 
     rows = db.session.execute(
         select(User, Space.id).join(Space, Space.owner_id == User.id)
@@ -331,10 +332,6 @@ def lesson_panel(user: User | None, lesson: Lesson) -> dict:
 
 def seed_demo(rng) -> int:
     """Record guardian consent for most demo students under 14, and give some watch history, favourites and notes."""
-    from ..accounts.consent import NOTICE_VERSION
-    from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent
-    from ..spaces.models import Space as SpaceModel
-
     students = list(db.session.scalars(
         select(User).join(SpaceModel, SpaceModel.owner_id == User.id).where(User.role == "student")
         .order_by(User.id).limit(40)))
