@@ -1,7 +1,9 @@
-"""Sign-in and activation forms."""
+"""Sign-in, activation and guardian consent forms."""
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from .models import GUARDIAN_RELATIONS
 
 
 class LoginForm(FlaskForm):
@@ -15,3 +17,13 @@ class ActivationForm(FlaskForm):
     password = PasswordField("设置密码", validators=[DataRequired("请设置密码"), Length(max=128)])
     confirm = PasswordField("确认密码", validators=[DataRequired("请再次输入密码"),
                                                  EqualTo("password", "两次输入的密码不一致")])
+
+
+class ConsentForm(FlaskForm):
+    guardian_name = StringField("监护人姓名")
+    relation = SelectField("与学生关系", choices=[(r, r) for r in GUARDIAN_RELATIONS], validate_choice=False)
+    given_on = DateField("签署日期", validators=[Optional()])
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token."""

@@ -1,28 +1,21 @@
-"""Learning record routes: progress reports from the player, favourites, notes; the school admin's consent page."""
+"""Learning record routes: progress reports from the player, favourites, notes; the study panels of other pages."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import panels
-from ..accounts import consent as consents
 from ..accounts.login import current_person as _viewer
 from ..accounts.models import User
-from ..accounts.scope import require_school
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..lessons.models import Lesson
 from ..lessons.permissions import visible_lesson
-from ..orgs import operations as orgs
 from . import operations
-from .forms import ActionForm, ConsentForm, NoteForm
+from .forms import ActionForm, NoteForm
 from .models import LessonNote
 
 bp = Blueprint("study", __name__)
-
-CONSENT_PER_PAGE = 50
-
 
 def _lesson(lesson_id: int) -> Lesson:
     return visible_lesson(_viewer(), lesson_id)
@@ -142,101 +135,3 @@ def delete_note(note_id: int):
     db.session.commit()
     flash("笔记已删除。", "success")
     return _back(lesson_id, "notes")
-
-
-# --- guardian consent (school admins) -------------------------------------------------------------
-
-def _school_for_admin(code: str):
-    if not current_user.is_authenticated:
-        raise PermissionDenied("请先登录")
-    school = orgs.get_school_by_code(code)
-    require_school(current_user.user, school)
-    return school
-
-
-def _student_of(school, user_id: int) -> User:
-    student = db.session.get(User, user_id)
-    if student is None or student.school_id != school.id or student.role != "student":
-        raise NotFound("本校没有这名学生")
-    return student
-
-
-@bp.get("/admin/schools/<code>/consent")
-@login_required
-def consent_page(code: str):
-    school = _school_for_admin(code)
-    grade = request.args.get("grade", "").strip()[:16]
-    class_name = request.args.get("class_name", "").strip()[:32]
-    if "|" in request.args.get("class", ""):  # the filter's one select carries "grade|class"
-        grade, class_name = (part.strip() for part in request.args["class"].split("|", 1))
-        grade, class_name = grade[:16], class_name[:32]
-    show = request.args.get("show", "restricted")
-    page = max(request.args.get("page", 1, type=int), 1)
-    query = select(User).where(User.school_id == school.id, User.role == "student")
-    if grade:
-        query = query.where(User.grade == grade)
-    if class_name:
-        query = query.where(User.class_name == class_name)
-    students = list(db.session.scalars(query.order_by(User.grade, User.class_name, User.real_name, User.id)))
-    states = consents.consent_states(students)
-    counts = {"all": len(states), "restricted": sum(s.restricted for s in states),
-              "consented": sum(s.consent is not None for s in states),
-              "over14": sum(s.age_band == "over14" for s in states)}
-    if show == "restricted":
-        states = [s for s in states if s.restricted]
-    elif show == "consented":
-        states = [s for s in states if s.consent is not None]
-    total = len(states)
-    states = states[(page - 1) * CONSENT_PER_PAGE: page * CONSENT_PER_PAGE]
-    classes = db.session.execute(select(User.grade, User.class_name).distinct()
-                                 .where(User.school_id == school.id, User.role == "student")
-                                 .order_by(User.grade, User.class_name)).all()
-    return render_template("study/consent.html", school=school, states=states, counts=counts, total=total,
-                           page=page, per_page=CONSENT_PER_PAGE, grade=grade, class_name=class_name, show=show,
-                           classes=classes, form=ConsentForm(), action_form=ActionForm(),
-                           notice_version=consents.NOTICE_VERSION, consent_age=consents.CONSENT_AGE,
-                           today=consents.today())
-
-
-def _back_to_consent(code: str):
-    args = {k: v for k in ("grade", "class_name", "show", "page") if (v := request.form.get(k))}
-    return redirect(url_for(".consent_page", code=code, **args))
-
-
-@bp.post("/admin/schools/<code>/consent/<int:user_id>")
-@login_required
-def record_consent(code: str, user_id: int):
-    school = _school_for_admin(code)
-    form = ConsentForm()
-    if not form.validate_on_submit():
-        flash("请填写有效的签署日期（年-月-日）。", "error")
-        return _back_to_consent(code)
-    student = _student_of(school, user_id)
-    try:
-        consents.record_consent(student, current_user.user, form.guardian_name.data, form.relation.data,
-                                form.given_on.data)
-    except LearnSpaceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back_to_consent(code)
-    db.session.commit()
-    flash(f"已登记{student.real_name}的监护人同意，空间已解除受限模式。", "success")
-    return _back_to_consent(code)
-
-
-@bp.post("/admin/schools/<code>/consent/<int:user_id>/withdraw")
-@login_required
-def withdraw_consent(code: str, user_id: int):
-    school = _school_for_admin(code)
-    if not ActionForm().validate_on_submit():
-        raise PermissionDenied("页面已过期，请刷新后重试")
-    student = _student_of(school, user_id)
-    try:
-        consents.withdraw_consent(student, current_user.user)
-    except LearnSpaceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back_to_consent(code)
-    db.session.commit()
-    flash(f"已撤回{student.real_name}的监护人同意，空间回到受限模式。", "success")
-    return _back_to_consent(code)
