@@ -1,9 +1,15 @@
 """Shared fixtures: a real MinIO server, a real SQLite or PostgreSQL database, the app.
 
 ``LEARNSPACE_TEST_DB`` picks the database (``sqlite`` by default, or
-``postgresql`` with ``LEARNSPACE_TEST_POSTGRES_URL``); ``scripts/test`` runs the
-suite once with each. MinIO is started here on a free port with fresh random
-credentials, so two runs never collide.
+``postgresql`` with ``LEARNSPACE_TEST_POSTGRES_URL``). ``scripts/test`` runs the
+whole suite on PostgreSQL (production's database) and the tests marked
+``sqlite`` (``SQLITE_SET`` below) on SQLite too. MinIO is started here on a
+free port with fresh random credentials, so two runs never collide.
+
+Under pytest-xdist (``-n 2``) every worker has its own MinIO server, its own
+var/search directories (``tmp_path_factory`` is per worker) and, on PostgreSQL,
+its own database created next to the one in ``LEARNSPACE_TEST_POSTGRES_URL``
+and dropped at the end (the role needs CREATEDB; scripts/test's role has it).
 """
 from __future__ import annotations
 
@@ -13,6 +19,58 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+#: The tests that ``scripts/test`` also runs on SQLite (marker ``sqlite``). PostgreSQL
+#: is production's database and runs everything; SQLite gets what depends on the
+#: dialect, plus a smoke test of every area. An entry ending in "/" is a folder
+#: (wherever it sits under tests/), any other a file path ending; each must match.
+SQLITE_SET = {
+    # The dialect itself: migrations up and down, connection set-up, encrypted columns.
+    "db/": "migrations, engine and connection options, ID cards at rest",
+    # ON CONFLICT upserts, dialect-specific roll-up SQL (counts, upkeep, truth checks).
+    "activity/": "ActivityDay upserts (ON CONFLICT) and the roll-up upkeep",
+    "stats/": "roll-up SQL: counts, periods, rankings, truth checks",
+    # Concurrency and locking: FOR UPDATE (a no-op on SQLite), ON CONFLICT races, writer locks.
+    "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",
+    "oidc/test_concurrent_sign_in.py": "concurrent first sign-ins creating one account",
+    "search/test_concurrency.py": "index writers in several threads and processes",
+    "search/test_indexing.py": "the search outbox in step with commits",
+    "uploads/": "upload lifecycle: chunk rows locked FOR UPDATE, reconcile, MinIO failures",
+    "playback/": "watch-progress upserts (ON CONFLICT DO UPDATE)",
+    "moderation/": "blocked terms (sqlite_autoincrement)",
+    # Smoke: the app boots, reports healthy and its CLI works on SQLite.
+    "test_smoke_boot.py": "smoke: boot, health, login page",
+    "test_health.py": "smoke: /healthz with each part down",
+    "test_cli.py": "smoke: the console script on a new SQLite file",
+}
+
+
+def _sqlite_entries(relative: str) -> list[str]:
+    """The SQLITE_SET entries that *relative* (a path under tests/) falls under."""
+    padded = "/" + relative
+    return [entry for entry in SQLITE_SET
+            if (f"/{entry}" in padded if entry.endswith("/") else padded.endswith(f"/{entry}"))]
+
+
+def pytest_configure(config):
+    found = {entry for path in TESTS.rglob("test_*.py")
+             for entry in _sqlite_entries(path.relative_to(TESTS).as_posix())}
+    missing = [entry for entry in SQLITE_SET if entry not in found]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SQLITE_SET names {', '.join(missing)}, which no test file "
+                                "under tests/ matches any more: update the list")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of ``SQLITE_SET`` with ``sqlite``."""
+    for item in items:
+        try:
+            relative = item.path.relative_to(TESTS).as_posix()
+        except ValueError:
+            continue
+        if _sqlite_entries(relative):
+            item.add_marker(pytest.mark.sqlite)
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +89,30 @@ def minio_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def postgres_url():
+    """The PostgreSQL URL of this process: ``LEARNSPACE_TEST_POSTGRES_URL``, or an xdist worker's own database."""
+    url = os.environ.get("LEARNSPACE_TEST_POSTGRES_URL")
+    if not url:
+        yield None
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    from tests.fixtures.backends import worker_database
+
+    with worker_database(url, worker) as own:
+        yield own
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, request) -> str:
     """Return the URL of the real database this run tests against."""
     kind = os.environ.get("LEARNSPACE_TEST_DB", "sqlite")
     if kind == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'learnspace.db'}"
     if kind == "postgresql":
-        url = os.environ.get("LEARNSPACE_TEST_POSTGRES_URL")
+        url = request.getfixturevalue("postgres_url")
         if not url:
             pytest.exit("LEARNSPACE_TEST_DB=postgresql needs LEARNSPACE_TEST_POSTGRES_URL (scripts/test sets it)",
                         returncode=2)
@@ -105,8 +180,16 @@ def _clean_database(request):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            tables = list(reversed(db.metadata.sorted_tables))  # children before parents
+            # Most tests fill a handful of the ~40 tables: one query finds them, and only
+            # those are emptied (DELETE, as before: no sequence is reset).
+            quote = conn.dialect.identifier_preparer.quote
+            probe = " UNION ALL ".join(f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {quote(table.name)})"
+                                       for i, table in enumerate(tables))
+            filled = {row[0] for row in conn.exec_driver_sql(probe)}
+            for i, table in enumerate(tables):
+                if i in filled:
+                    conn.execute(table.delete())
 
 
 @pytest.fixture
