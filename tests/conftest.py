@@ -54,6 +54,7 @@ def _sqlite_entries(relative: str) -> list[str]:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite: also run on SQLite by scripts/test (SQLITE_SET in tests/conftest.py)")
     found = {entry for path in TESTS.rglob("test_*.py")
              for entry in _sqlite_entries(path.relative_to(TESTS).as_posix())}
     missing = [entry for entry in SQLITE_SET if entry not in found]
