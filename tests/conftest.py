@@ -22,23 +22,33 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 
 #: The tests that ``scripts/test`` also runs on SQLite (marker ``sqlite``). PostgreSQL
-#: is production's database and runs everything; SQLite gets what depends on the
-#: dialect, plus a smoke test of every area. An entry ending in "/" is a folder
-#: (wherever it sits under tests/), any other a file path ending; each must match.
+#: is production's database and runs everything; SQLite runs what goes through SQL
+#: that differs between the two (upserts, locks, roll-up queries, migrations), the
+#: concurrency tests, and the smoke tests. An entry ending in "/" is a folder
+#: (wherever it sits under tests/), "FILE::NAME" one test, any other a file path
+#: ending; each must still match something (pytest refuses to start otherwise).
 SQLITE_SET = {
-    # The dialect itself: migrations up and down, connection set-up, encrypted columns.
-    "db/": "migrations, engine and connection options, ID cards at rest",
-    # ON CONFLICT upserts, dialect-specific roll-up SQL (counts, upkeep, truth checks).
-    "activity/": "ActivityDay upserts (ON CONFLICT) and the roll-up upkeep",
-    "stats/": "roll-up SQL: counts, periods, rankings, truth checks",
-    # Concurrency and locking: FOR UPDATE (a no-op on SQLite), ON CONFLICT races, writer locks.
+    # The dialect itself.
+    "db/": "migrations up and down, engine and connection options, ID cards at rest",
+    # ON CONFLICT upserts (transactions.conflict_insert) and the dialect-specific roll-up SQL.
+    "activity/": "ActivityDay upserts and the roll-up upkeep",
+    "stats/test_rollups.py": "roll-up upkeep, periods, truth checks (LOCK TABLE on PostgreSQL only)",
+    "stats/test_dashboard.py": "figures read through the roll-up queries",
+    "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
+    "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
+        "space visits: ON CONFLICT DO NOTHING",
+    "spaces/test_teacher_space.py::test_the_same_visitor_counts_again_on_a_new_local_day":
+        "space visits: ON CONFLICT DO NOTHING, day boundaries",
+    "moderation/test_blocked_words.py": "blocked terms (sqlite_autoincrement)",
+    # Concurrency and locking: FOR UPDATE is a no-op on SQLite, which locks the whole file instead.
     "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",
     "oidc/test_concurrent_sign_in.py": "concurrent first sign-ins creating one account",
     "search/test_concurrency.py": "index writers in several threads and processes",
-    "search/test_indexing.py": "the search outbox in step with commits",
-    "uploads/": "upload lifecycle: chunk rows locked FOR UPDATE, reconcile, MinIO failures",
-    "playback/": "watch-progress upserts (ON CONFLICT DO UPDATE)",
-    "moderation/": "blocked terms (sqlite_autoincrement)",
+    "search/test_indexing.py": "the search outbox drained in step with commits",
+    "uploads/test_lifecycle.py": "upload lifecycle: chunk rows locked FOR UPDATE",
+    "uploads/test_upload_api.py": "chunks sent concurrently",
+    "uploads/test_reconcile.py": "reconciling the database with MinIO",
+    "uploads/test_minio_failure.py": "MinIO dying half way: nothing half-written",
     # Smoke: the app boots, reports healthy and its CLI works on SQLite.
     "test_smoke_boot.py": "smoke: boot, health, login page",
     "test_health.py": "smoke: /healthz with each part down",
@@ -46,20 +56,32 @@ SQLITE_SET = {
 }
 
 
-def _sqlite_entries(relative: str) -> list[str]:
-    """The SQLITE_SET entries that *relative* (a path under tests/) falls under."""
+def _sqlite_entries(relative: str, name: str | None = None) -> list[str]:
+    """The SQLITE_SET entries that test *name* of *relative* (a path under tests/; any test if None) falls under."""
     padded = "/" + relative
-    return [entry for entry in SQLITE_SET
-            if (f"/{entry}" in padded if entry.endswith("/") else padded.endswith(f"/{entry}"))]
+    found = []
+    for entry in SQLITE_SET:
+        path, _, test = entry.partition("::")
+        if path.endswith("/"):
+            matches = f"/{path}" in padded
+        else:
+            matches = padded.endswith(f"/{path}") and (not test or name is None or name == test)
+        if matches:
+            found.append(entry)
+    return found
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite: also run on SQLite by scripts/test (SQLITE_SET in tests/conftest.py)")
-    found = {entry for path in TESTS.rglob("test_*.py")
-             for entry in _sqlite_entries(path.relative_to(TESTS).as_posix())}
+    found = set()
+    for path in TESTS.rglob("test_*.py"):
+        for entry in _sqlite_entries(path.relative_to(TESTS).as_posix()):
+            test = entry.partition("::")[2]
+            if not test or f"def {test}(" in path.read_text(encoding="utf-8"):
+                found.add(entry)
     missing = [entry for entry in SQLITE_SET if entry not in found]
     if missing:
-        raise pytest.UsageError(f"tests/conftest.py SQLITE_SET names {', '.join(missing)}, which no test file "
+        raise pytest.UsageError(f"tests/conftest.py SQLITE_SET names {', '.join(missing)}, which no test "
                                 "under tests/ matches any more: update the list")
 
 
@@ -70,7 +92,7 @@ def pytest_collection_modifyitems(config, items):
             relative = item.path.relative_to(TESTS).as_posix()
         except ValueError:
             continue
-        if _sqlite_entries(relative):
+        if _sqlite_entries(relative, getattr(item, "originalname", item.name)):
             item.add_marker(pytest.mark.sqlite)
 
 
