@@ -590,7 +590,7 @@ _ls_pg_drop() {
             drops+="DROP DATABASE IF EXISTS \"${db//\"/\"\"}\" WITH (FORCE);"$'\n'
         fi
     done < <(_ls_as_postgres psql -X -At -p "$1" -d postgres -v ON_ERROR_STOP=1 \
-        -c "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = '$2'" 2>/dev/null)
+        -c "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = '$2' AND d.datname <> '$2'" 2>/dev/null)
     # FORCE: a test that crashed may have left connections open. DROP DATABASE
     # cannot run in a transaction: psql sends each statement on its own.
     _ls_as_postgres psql -X -q -p "$1" -d postgres >/dev/null <<SQL
