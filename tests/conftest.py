@@ -199,20 +199,14 @@ def _clean_database(request):
         return
     app = request.getfixturevalue("app")
     from learnspace.extensions import db
+    from tests.fixtures.tables import empty_tables
 
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            tables = list(reversed(db.metadata.sorted_tables))  # children before parents
-            # Most tests fill a handful of the ~40 tables: one query finds them, and only
+            # Most tests fill a handful of the ~40 tables: one query finds them and only
             # those are emptied (DELETE, as before: no sequence is reset).
-            quote = conn.dialect.identifier_preparer.quote
-            probe = " UNION ALL ".join(f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {quote(table.name)})"
-                                       for i, table in enumerate(tables))
-            filled = {row[0] for row in conn.exec_driver_sql(probe)}
-            for i, table in enumerate(tables):
-                if i in filled:
-                    conn.execute(table.delete())
+            empty_tables(conn, list(reversed(db.metadata.sorted_tables)))
 
 
 @pytest.fixture
@@ -231,12 +225,14 @@ def client(app):
 
 
 @pytest.fixture
-def world(app):
+def world(app, request):
     """A small province: two counties with two schools each, and admins at every level."""
-    from tests.fixtures.world import build_world
+    from tests.fixtures.world import build_world, world_from_snapshot
 
     with app.app_context():
-        return build_world()
+        if "real_password_hasher" in request.fixturenames:  # the snapshot's hashes use the cheap parameters
+            return build_world()
+        return world_from_snapshot()
 
 
 # Real argon2id with the cheapest parameters everywhere (one test opts out and
