@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import tests.fixtures.snapshots  # noqa: F401  (its engine event must see every write from the start)
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 
@@ -199,14 +201,16 @@ def _clean_database(request):
         return
     app = request.getfixturevalue("app")
     from learnspace.extensions import db
+    from tests.fixtures.snapshots import mark_empty
     from tests.fixtures.tables import empty_tables
 
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             # Most tests fill a handful of the ~40 tables: one query finds them and only
-            # those are emptied (DELETE, as before: no sequence is reset).
+            # those are emptied (no sequence is reset).
             empty_tables(conn, list(reversed(db.metadata.sorted_tables)))
+        mark_empty(db.engine)  # the builders' replays start from here (tests/fixtures/snapshots.py)
 
 
 @pytest.fixture
@@ -229,10 +233,10 @@ def world(app, request):
     """A small province: two counties with two schools each, and admins at every level."""
     from tests.fixtures.world import build_world, world_from_snapshot
 
-    with app.app_context():
-        if "real_password_hasher" in request.fixturenames:  # the snapshot's hashes use the cheap parameters
+    if "real_password_hasher" in request.fixturenames:  # the snapshot's hashes use the cheap parameters
+        with app.app_context():
             return build_world()
-        return world_from_snapshot()
+    return world_from_snapshot(app)
 
 
 # Real argon2id with the cheapest parameters everywhere (one test opts out and
