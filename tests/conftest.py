@@ -34,9 +34,13 @@ SQLITE_SET = {
     "db/": "migrations up and down, engine and connection options, ID cards at rest",
     # ON CONFLICT upserts (transactions.conflict_insert) and the dialect-specific roll-up SQL.
     "activity/": "ActivityDay upserts and the roll-up upkeep",
-    "stats/test_rollups.py": "roll-up upkeep, periods, truth checks (LOCK TABLE on PostgreSQL only)",
+    # By file name alone: the roll-up tests are moving from tests/stats to tests/activity.
+    "test_rollups.py": "roll-up upkeep, periods, truth checks, races (row locks on PostgreSQL only)",
     "stats/test_dashboard.py": "figures read through the roll-up queries",
     "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
+    # Time-stamps compared in SQL: text on SQLite, so the UTC conversion on the way in matters.
+    "accounts/test_login.py": "sign-in throttling counts the events newer than a cut-off",
+    "directory/test_recent.py": "recent changes since a China-time midnight",
     "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
         "space visits: ON CONFLICT DO NOTHING",
     "spaces/test_teacher_space.py::test_the_same_visitor_counts_again_on_a_new_local_day":
