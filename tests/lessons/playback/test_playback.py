@@ -9,7 +9,7 @@ import requests
 
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import store_ready_file
-from tests.playback.conftest import RECORDING, RECORDING_NAME
+from tests.lessons.playback.conftest import RECORDING, RECORDING_NAME
 
 SIZE = len(RECORDING)
 ENCODED_NAME = quote(RECORDING_NAME, safe="")

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
-from tests.uploads.conftest import CHUNK, MIB, Uploader, fake_pdf, sha
+from tests.lessons.uploads.conftest import CHUNK, MIB, Uploader, fake_pdf, sha
 
 STORAGE_DOWN = "存储服务暂时不可用，已上传的分块不会丢失。请稍后重试，上传会从中断处继续。"
 

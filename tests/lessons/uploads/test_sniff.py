@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from learnspace.lessons import sniff
-from tests.uploads.conftest import office_file
+from tests.lessons.uploads.conftest import office_file
 
 
 def check(kind: str, name: str, data: bytes) -> str:

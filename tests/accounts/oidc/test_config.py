@@ -10,7 +10,7 @@ from learnspace.config import ConfigError
 from tests.fixtures.helpers import free_port
 from tests.fixtures.oidc import CLIENT_SECRET, MockProvider, authorize_at_provider, provider_entry, start_sign_in
 from tests.fixtures.people import audit_log
-from tests.oidc.checks import is_signed_in, rows_besides_audit
+from tests.accounts.oidc.checks import is_signed_in, rows_besides_audit
 
 
 def _entry(**changes) -> dict:

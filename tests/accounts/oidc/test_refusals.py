@@ -21,7 +21,7 @@ from tests.fixtures.oidc import (
     with_params,
 )
 from tests.fixtures.people import all_stored_values, audit_log
-from tests.oidc.checks import (
+from tests.accounts.oidc.checks import (
     REFUSED_MESSAGE,
     assert_refused_without_session,
     is_signed_in,

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import give_login, signed_in
-from tests.uploads.conftest import CHUNK, MIB, Uploader, fake_pdf, office_file
+from tests.lessons.uploads.conftest import CHUNK, MIB, Uploader, fake_pdf, office_file
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200_000)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(11 * MIB)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.uploads.conftest import CHUNK, MIB, fake_pdf
+from tests.lessons.uploads.conftest import CHUNK, MIB, fake_pdf
 
 
 def _reconcile(app, **kwargs):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.fixtures.lessons import make_lesson
-from tests.uploads.conftest import CHUNK, MIB, fake_pdf
+from tests.lessons.uploads.conftest import CHUNK, MIB, fake_pdf
 
 
 def test_cancelling_an_upload_removes_its_row_and_chunks(uapp, teacher, lesson_id, storage_keys):

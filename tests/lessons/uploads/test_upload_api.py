@@ -1,7 +1,7 @@
 """The resumable upload through its JSON API, against the real MinIO: chunks, resume, verification."""
 from __future__ import annotations
 
-from tests.uploads.conftest import CHUNK, MIB, fake_mp4, fake_pdf, sha
+from tests.lessons.uploads.conftest import CHUNK, MIB, fake_mp4, fake_pdf, sha
 
 NAME = "第一课 认识时间（课堂实录）.mp4"
 
@@ -58,7 +58,7 @@ def test_a_reloaded_page_resumes_from_the_received_chunks(uapp, teacher, lesson_
     assert teacher.put(file_id, 0, data[:CHUNK]).status_code == 200
 
     # The tab is reloaded: a new page asks what the server already has.
-    from tests.uploads.conftest import Uploader
+    from tests.lessons.uploads.conftest import Uploader
 
     again = Uploader(teacher.client)
     state = again.status(file_id).get_json()
@@ -173,7 +173,7 @@ def test_a_chunk_may_be_larger_than_the_form_size_limit(make_app, world, storage
     """MAX_CONTENT_LENGTH guards forms; a chunk endpoint allows exactly one chunk, whatever that limit is."""
     from tests.fixtures.lessons import make_lesson
     from tests.fixtures.people import give_login, signed_in
-    from tests.uploads.conftest import Uploader
+    from tests.lessons.uploads.conftest import Uploader
 
     app = make_app(env={"LEARNSPACE_UPLOAD_CHUNK_BYTES": str(CHUNK), "LEARNSPACE_MAX_ROSTER_BYTES": str(1 * MIB)})
     assert app.config["MAX_CONTENT_LENGTH"] == MIB < CHUNK

@@ -6,7 +6,7 @@ import json
 from learnspace.accounts.models import Identity
 from learnspace.spaces.models import Space
 from tests.fixtures.oidc import provider_entry, sign_in_via
-from tests.oidc.checks import count, oidc_audit
+from tests.accounts.oidc.checks import count, oidc_audit
 
 
 def _app(make_app, oidc_world, **changes):
