@@ -12,6 +12,7 @@ from ..accounts.cli import acting_admin
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
+from ..transactions import rollback_keeping
 from . import drilldown, operations
 from .periods import parse_range
 
@@ -60,8 +61,6 @@ def activation_command(region_code, school_code, start, end, role, fmt, output, 
         audit.record("stats.export", target=unit.key, detail=f"cli {fmt} {period.label}")
         db.session.commit()
     except LearnSpaceError as exc:
-        from ..transactions import rollback_keeping
-
         rollback_keeping()
         raise click.ClickException(exc.message) from None
     if fmt == "xlsx":
