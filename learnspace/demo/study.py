@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..accounts.consent import NOTICE_VERSION, current_consent, needs_consent
 from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent, User
@@ -23,14 +23,18 @@ def seed(rng) -> int:
     """Record guardian consent for most demo students under 14, and give some watch history, favourites and notes.
 
     Rows are added directly, backdated over the last weeks (the operations record the present moment).
+    Each part runs only while the demo has none of its rows yet, so running the demo again adds nothing
+    (and the pupils left without consent stay in restricted mode).
     """
+    give_consents = not db.session.scalar(select(func.count(GuardianConsent.id)))
+    give_records = not db.session.scalar(select(func.count(WatchProgress.id)))
     students = list(db.session.scalars(
         select(User).join(Space, Space.owner_id == User.id).where(User.role == "student")
         .order_by(User.id).limit(40)))
     now = utcnow()
     touched = 0
     admins = {a.school_id: a.id for a in db.session.scalars(select(User).where(User.role == "school_admin"))}
-    for student in students:
+    for student in (students if give_consents else []):
         if needs_consent(student) and current_consent(student) is None and \
                 db.session.scalar(select(GuardianConsent.id).where(GuardianConsent.student_id == student.id)) is None \
                 and rng.random() < 0.7:  # the rest stay in restricted mode, as in a real school
@@ -38,7 +42,7 @@ def seed(rng) -> int:
                 student_id=student.id, guardian_name=student.real_name[:1] + rng.choice(["建国", "丽华", "志强", "秀英"]),
                 relation=rng.choice(GUARDIAN_RELATIONS[:2]), notice_version=NOTICE_VERSION,
                 given_dt=now - timedelta(days=rng.randint(3, 40)), recorded_by_id=admins.get(student.school_id)))
-    for student in students:
+    for student in (students if give_records else []):
         if rng.random() < 0.4:
             continue
         lessons = list(db.session.scalars(select(Lesson).where(visible_clause(student)).order_by(Lesson.id)

@@ -13,6 +13,7 @@ from learnspace.extensions import db
 from learnspace.lessons.models import Lesson
 from learnspace.orgs import operations as orgs
 from learnspace.storage import get_storage
+from tests.fixtures.people import row_counts
 
 
 def test_seed_demo_publishes_playable_lessons_once_and_the_browse_pages_show_them(app):
@@ -41,3 +42,8 @@ def test_seed_demo_publishes_playable_lessons_once_and_the_browse_pages_show_the
         assert all(entry.kinds for entry in recent)
         assert demo_lessons.seed(random.Random(7)) == 0  # a second run adds nothing
         assert db.session.scalar(select(func.count(Lesson.id))) == made
+        db.session.commit()
+        before = row_counts(app)
+        load_demo(random.Random(2019))  # the whole demo again: new passwords, and one more audit entry
+        db.session.commit()
+        assert row_counts(app) == before | {"audit_entries": before["audit_entries"] + 1}
