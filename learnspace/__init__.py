@@ -28,6 +28,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    # The wiring imports the domains here, not at module top: importing any learnspace.<x> runs this
+    # __init__ first, and a top-level import of every domain would load the whole app for each of them.
     from . import error_pages, models  # noqa: F401  (models registers every table)
     from .extensions import csrf, db, login_manager, migrate
 
