@@ -92,9 +92,11 @@ def _assert_wheel_carries_the_folders(wheel: Path) -> None:
         f"{shipped}migrations/env.py", f"{shipped}migrations/script.py.mako", f"{shipped}migrations/alembic.ini",
         "learnspace/catalog/data/stages.json",
     }
-    expected |= {f"{shipped}migrations/versions/{p.name}" for p in (ROOT / "migrations" / "versions").glob("*.py")}
-    expected |= {f"{shipped}static/{p.relative_to(ROOT / 'static')}" for p in (ROOT / "static").rglob("*")
-                 if p.is_file() and "__pycache__" not in p.parts}
+    for folder in ("templates", "static", "migrations"):  # every file, not only the ones the app test touches
+        expected |= {f"{shipped}{p.relative_to(ROOT).as_posix()}" for p in (ROOT / folder).rglob("*")
+                     if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
+                     and p.suffix not in (".pyc", ".pyo")}
+    expected |= {f"learnspace/catalog/data/{p.name}" for p in (ROOT / "learnspace" / "catalog" / "data").glob("*.json")}
     assert expected <= names, sorted(expected - names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
