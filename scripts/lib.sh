@@ -517,9 +517,11 @@ ls_browser_ensure() {
 
 # --- PostgreSQL --------------------------------------------------------------
 # ls_postgres_ensure: a running local cluster and a throwaway role + database
-# (random names and password) for one test run, dropped on exit.
+# (random names and password) for one test run, dropped on exit. The role may
+# create databases: each pytest-xdist worker makes one of its own next to the
+# throwaway one (tests/conftest.py); they are dropped with it.
 # Exports LEARNSPACE_TEST_POSTGRES_URL. If that variable is already set, it
-# is used as it is and nothing is created.
+# is used as it is and nothing is created (-n needs CREATEDB for that role).
 ls_postgres_ensure() {
     if [[ -n ${LEARNSPACE_TEST_POSTGRES_URL:-} ]]; then
         ls_log "using the given LEARNSPACE_TEST_POSTGRES_URL"
@@ -562,7 +564,7 @@ ls_postgres_ensure() {
     password=$(_ls_random 32)
     # SQL (with the password) goes through stdin, not the command line.
     _ls_as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres >/dev/null <<SQL ||
-CREATE ROLE "$name" LOGIN PASSWORD '$password';
+CREATE ROLE "$name" LOGIN CREATEDB PASSWORD '$password';
 CREATE DATABASE "$name" OWNER "$name";
 SQL
         ls_die "could not create the test database in PostgreSQL"
@@ -577,12 +579,22 @@ SQL
     export LEARNSPACE_TEST_POSTGRES_URL="postgresql+psycopg://$name:$password@127.0.0.1:$port/$name"
 }
 
-# _ls_pg_drop PORT NAME: drop the test database and role NAME.
+# _ls_pg_drop PORT NAME: drop the test role NAME with every database it owns
+# (the throwaway database NAME and any the test workers left behind).
 _ls_pg_drop() {
+    local db drops=''
     ls_log "dropping PostgreSQL test database $2"
-    # FORCE: a test that crashed may have left connections open.
+    while read -r db; do
+        # Names come from the role (letters, digits, _); quote them all the same.
+        if [[ -n $db ]]; then
+            drops+="DROP DATABASE IF EXISTS \"${db//\"/\"\"}\" WITH (FORCE);"$'\n'
+        fi
+    done < <(_ls_as_postgres psql -X -At -p "$1" -d postgres -v ON_ERROR_STOP=1 \
+        -c "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = '$2' AND d.datname <> '$2'" 2>/dev/null)
+    # FORCE: a test that crashed may have left connections open. DROP DATABASE
+    # cannot run in a transaction: psql sends each statement on its own.
     _ls_as_postgres psql -X -q -p "$1" -d postgres >/dev/null <<SQL
-DROP DATABASE IF EXISTS "$2" WITH (FORCE);
+${drops}DROP DATABASE IF EXISTS "$2" WITH (FORCE);
 DROP ROLE IF EXISTS "$2";
 SQL
 }

@@ -1,9 +1,15 @@
 """Shared fixtures: a real MinIO server, a real SQLite or PostgreSQL database, the app.
 
 ``LEARNSPACE_TEST_DB`` picks the database (``sqlite`` by default, or
-``postgresql`` with ``LEARNSPACE_TEST_POSTGRES_URL``); ``scripts/test`` runs the
-suite once with each. MinIO is started here on a free port with fresh random
-credentials, so two runs never collide.
+``postgresql`` with ``LEARNSPACE_TEST_POSTGRES_URL``). ``scripts/test`` runs the
+whole suite on PostgreSQL (production's database) and the tests marked
+``sqlite`` (``SQLITE_SET`` below) on SQLite too. MinIO is started here on a
+free port with fresh random credentials, so two runs never collide.
+
+Under pytest-xdist (``-n 2``) every worker has its own MinIO server, its own
+var/search directories (``tmp_path_factory`` is per worker) and, on PostgreSQL,
+its own database created next to the one in ``LEARNSPACE_TEST_POSTGRES_URL``
+and dropped at the end (the role needs CREATEDB; scripts/test's role has it).
 """
 from __future__ import annotations
 
@@ -12,7 +18,84 @@ from pathlib import Path
 
 import pytest
 
+import tests.fixtures.snapshots  # noqa: F401  (its engine event must see every write from the start)
+
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+#: The tests that ``scripts/test`` also runs on SQLite (marker ``sqlite``). PostgreSQL
+#: is production's database and runs everything; SQLite runs what goes through SQL
+#: that differs between the two (upserts, locks, roll-up queries, migrations), the
+#: concurrency tests, and the smoke tests. An entry ending in "/" is a folder
+#: (wherever it sits under tests/), "FILE::NAME" one test, any other a file path
+#: ending; each must still match something (pytest refuses to start otherwise).
+SQLITE_SET = {
+    # The dialect itself.
+    "db/": "migrations up and down, engine and connection options, ID cards at rest",
+    # ON CONFLICT upserts (transactions.conflict_insert) and the dialect-specific roll-up SQL.
+    "activity/": "ActivityDay upserts and the roll-up upkeep",
+    "stats/test_rollups.py": "roll-up upkeep, periods, truth checks (LOCK TABLE on PostgreSQL only)",
+    "stats/test_dashboard.py": "figures read through the roll-up queries",
+    "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
+    "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
+        "space visits: ON CONFLICT DO NOTHING",
+    "spaces/test_teacher_space.py::test_the_same_visitor_counts_again_on_a_new_local_day":
+        "space visits: ON CONFLICT DO NOTHING, day boundaries",
+    "moderation/test_blocked_words.py": "blocked terms (sqlite_autoincrement)",
+    # Concurrency and locking: FOR UPDATE is a no-op on SQLite, which locks the whole file instead.
+    "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",
+    "oidc/test_concurrent_sign_in.py": "concurrent first sign-ins creating one account",
+    "search/test_concurrency.py": "index writers in several threads and processes",
+    "search/test_indexing.py": "the search outbox drained in step with commits",
+    "uploads/test_lifecycle.py": "upload lifecycle: chunk rows locked FOR UPDATE",
+    "uploads/test_upload_api.py": "chunks sent concurrently",
+    "uploads/test_reconcile.py": "reconciling the database with MinIO",
+    "uploads/test_minio_failure.py": "MinIO dying half way: nothing half-written",
+    # Smoke: the app boots, reports healthy and its CLI works on SQLite.
+    "test_smoke_boot.py": "smoke: boot, health, login page",
+    "test_health.py": "smoke: /healthz with each part down",
+    "test_cli.py": "smoke: the console script on a new SQLite file",
+}
+
+
+def _sqlite_entries(relative: str, name: str | None = None) -> list[str]:
+    """The SQLITE_SET entries that test *name* of *relative* (a path under tests/; any test if None) falls under."""
+    padded = "/" + relative
+    found = []
+    for entry in SQLITE_SET:
+        path, _, test = entry.partition("::")
+        if path.endswith("/"):
+            matches = f"/{path}" in padded
+        else:
+            matches = padded.endswith(f"/{path}") and (not test or name is None or name == test)
+        if matches:
+            found.append(entry)
+    return found
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite: also run on SQLite by scripts/test (SQLITE_SET in tests/conftest.py)")
+    found = set()
+    for path in TESTS.rglob("test_*.py"):
+        for entry in _sqlite_entries(path.relative_to(TESTS).as_posix()):
+            test = entry.partition("::")[2]
+            if not test or f"def {test}(" in path.read_text(encoding="utf-8"):
+                found.add(entry)
+    missing = [entry for entry in SQLITE_SET if entry not in found]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SQLITE_SET names {', '.join(missing)}, which no test "
+                                "under tests/ matches any more: update the list")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of ``SQLITE_SET`` with ``sqlite``."""
+    for item in items:
+        try:
+            relative = item.path.relative_to(TESTS).as_posix()
+        except ValueError:
+            continue
+        if _sqlite_entries(relative, getattr(item, "originalname", item.name)):
+            item.add_marker(pytest.mark.sqlite)
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +114,30 @@ def minio_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def postgres_url():
+    """The PostgreSQL URL of this process: ``LEARNSPACE_TEST_POSTGRES_URL``, or an xdist worker's own database."""
+    url = os.environ.get("LEARNSPACE_TEST_POSTGRES_URL")
+    if not url:
+        yield None
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    from tests.fixtures.backends import worker_database
+
+    with worker_database(url, worker) as own:
+        yield own
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, request) -> str:
     """Return the URL of the real database this run tests against."""
     kind = os.environ.get("LEARNSPACE_TEST_DB", "sqlite")
     if kind == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'learnspace.db'}"
     if kind == "postgresql":
-        url = os.environ.get("LEARNSPACE_TEST_POSTGRES_URL")
+        url = request.getfixturevalue("postgres_url")
         if not url:
             pytest.exit("LEARNSPACE_TEST_DB=postgresql needs LEARNSPACE_TEST_POSTGRES_URL (scripts/test sets it)",
                         returncode=2)
@@ -101,12 +201,16 @@ def _clean_database(request):
         return
     app = request.getfixturevalue("app")
     from learnspace.extensions import db
+    from tests.fixtures.snapshots import mark_empty
+    from tests.fixtures.tables import empty_tables
 
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            # Most tests fill a handful of the ~40 tables: one query finds them and only
+            # those are emptied (no sequence is reset).
+            empty_tables(conn, list(reversed(db.metadata.sorted_tables)))
+        mark_empty(db.engine)  # the builders' replays start from here (tests/fixtures/snapshots.py)
 
 
 @pytest.fixture
@@ -125,12 +229,14 @@ def client(app):
 
 
 @pytest.fixture
-def world(app):
+def world(app, request):
     """A small province: two counties with two schools each, and admins at every level."""
-    from tests.fixtures.world import build_world
+    from tests.fixtures.world import build_world, world_from_snapshot
 
-    with app.app_context():
-        return build_world()
+    if "real_password_hasher" in request.fixturenames:  # the snapshot's hashes use the cheap parameters
+        with app.app_context():
+            return build_world()
+    return world_from_snapshot(app)
 
 
 # Real argon2id with the cheapest parameters everywhere (one test opts out and

@@ -240,8 +240,8 @@ def test_rebuild_swaps_in_a_new_generation_while_searches_keep_working(app, worl
         assert len(_find("title", "勾股定理")) == 2
 
         rebuild(procs=1)  # the generation before the previous one is removed
-        generations = sorted(p.name for p in generations.index_dir().glob("gen-*"))
-        assert generations == sorted([new_generation.name, generations.current_dir().name])
+        kept = sorted(p.name for p in generations.index_dir().glob("gen-*"))
+        assert kept == sorted([new_generation.name, generations.current_dir().name])
         assert drain() == 0
 
 
@@ -358,14 +358,14 @@ def test_the_drain_after_requests_and_the_dictionary_warm_up_follow_the_environm
     """LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST=0 leaves draining to a worker; SEARCH_WARM_UP=1 loads jieba at start."""
     import threading
 
-    from learnspace.search import analysis
+    from learnspace.search import writer
     from learnspace.search.writer import drain_after_request
 
     def hooks(app):
         return app.after_request_funcs.get(None, [])
 
     warmed = threading.Event()
-    monkeypatch.setattr(analysis, "warm_up", warmed.set)
+    monkeypatch.setattr(writer, "warm_up", warmed.set)  # the name the start-up thread calls
     assert drain_after_request in hooks(make_app())
     assert drain_after_request not in hooks(make_app(env={"LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST": "0"}))
     assert not warmed.is_set()  # off by default: commands and tests do not load dictionaries at start

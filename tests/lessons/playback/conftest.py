@@ -8,6 +8,7 @@ import pytest
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import media_files, store_ready_file  # noqa: F401  (media_files: a fixture)
 from tests.fixtures.people import give_login, signed_in
+from tests.fixtures.snapshots import replay
 
 #: bytes of a stand-in recording: more than two streaming blocks, so block boundaries are crossed
 RECORDING = random.Random(20190101).randbytes(600_000)  # fixed: this module may be imported twice
@@ -17,15 +18,20 @@ RECORDING_NAME = "第一课 认识时间（课堂实录）.mp4"
 @pytest.fixture
 def lesson_id(app, world) -> int:
     """A lesson of 李老师 at school a1, published to her school."""
-    with app.app_context():
-        return make_lesson(world.people["teacher_a1"], world.schools["a1"], status="published", visibility="school")
+    def build():
+        with app.app_context():
+            return make_lesson(world.people["teacher_a1"], world.schools["a1"], status="published",
+                               visibility="school")
+    return replay(app, ("playback: lesson", repr(world)), build)
 
 
 @pytest.fixture
 def recording_id(app, lesson_id) -> int:
     """A ready recording of that lesson whose bytes are RECORDING."""
-    with app.app_context():
-        return store_ready_file(lesson_id, RECORDING, original_name=RECORDING_NAME)
+    def build():
+        with app.app_context():
+            return store_ready_file(lesson_id, RECORDING, original_name=RECORDING_NAME)
+    return replay(app, ("playback: recording", lesson_id), build)  # puts the object back if a test removed it
 
 
 @pytest.fixture

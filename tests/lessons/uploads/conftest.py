@@ -12,6 +12,7 @@ import pytest
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import media_files  # noqa: F401  (a session fixture: real MP4s made with ffmpeg)
 from tests.fixtures.people import give_login, signed_in
+from tests.fixtures.snapshots import replay
 
 MIB = 1024 * 1024
 CHUNK = 5 * MIB
@@ -106,8 +107,10 @@ def uapp(make_app):
 
 @pytest.fixture
 def lesson_id(uapp, world) -> int:
-    with uapp.app_context():
-        return make_lesson(world.people["teacher_a1"], world.schools["a1"])
+    def build():
+        with uapp.app_context():
+            return make_lesson(world.people["teacher_a1"], world.schools["a1"])
+    return replay(uapp, ("uploads: lesson", repr(world)), build)
 
 
 @pytest.fixture
