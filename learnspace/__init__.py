@@ -7,15 +7,15 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import REPO_ROOT, load_config, validate
+from .config import load_config, resource_dir, validate
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the Flask app: wiring only, no database writes and no network at boot."""
     app = Flask(
         __name__,
-        template_folder=str(REPO_ROOT / "templates"),
-        static_folder=str(REPO_ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     app.config.update(load_config())
     if config_overrides:
@@ -28,6 +28,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    # The wiring imports the domains here, not at module top: importing any learnspace.<x> runs this
+    # __init__ first, and a top-level import of every domain would load the whole app for each of them.
     from . import error_pages, models  # noqa: F401  (models registers every table)
     from .extensions import csrf, db, login_manager, migrate
 
@@ -35,7 +37,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         # Recover transparently when PostgreSQL restarts between requests.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     error_pages.register_error_handlers(app)

@@ -13,10 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Top-level folders of the checkout that a built wheel carries in learnspace/_shipped/ (see setup.py).
+SHIPPED = ("templates", "static", "migrations")
 
 
 class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to fix."""
+
+
+def resource_dir(name: str) -> Path:
+    """Return the templates, static or migrations folder the app uses.
+
+    The installed package's copy when there is one (a wheel, ``pip install .``),
+    else the source checkout's top-level folder (``pip install -e .``, tests).
+    """
+    if name not in SHIPPED:
+        raise ValueError(f"not a shipped folder: {name!r}")
+    shipped = Path(__file__).resolve().parent / "_shipped" / name
+    if shipped.is_dir():
+        return shipped
+    checkout = REPO_ROOT / name
+    if (REPO_ROOT / "setup.cfg").is_file() and checkout.is_dir():
+        return checkout
+    raise ConfigError(f"LearnSpace's {name}/ folder is missing from {shipped.parent}: "
+                      "reinstall from a wheel built with the project's setup.py, or run from a source checkout")
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -159,13 +159,13 @@ _ls_find_python() {
 
 # ls_venv_ensure [EXTRAS]: .venv with the project installed in editable mode
 # (pip install -e ".[EXTRAS]"). pip is skipped when the stamp file for this
-# exact setup.cfg/pyproject.toml/extras exists and the package is importable,
+# exact setup.cfg/pyproject.toml/setup.py/extras exists and the package is importable,
 # so a second run costs one Python start-up.
 ls_venv_ensure() {
     local extras=${1:-} venv=$ROOT/.venv spec=. hash stamp py lock_fd
     [[ -n $extras ]] && spec=".[$extras]"
     hash=$({
-        cat "$ROOT/setup.cfg" "$ROOT/pyproject.toml" 2>/dev/null
+        cat "$ROOT/setup.cfg" "$ROOT/pyproject.toml" "$ROOT/setup.py" 2>/dev/null
         printf '\nextras=%s\n' "$extras"
     } | sha256sum | cut -d' ' -f1)
     stamp=$venv/.installed-$hash

@@ -34,8 +34,6 @@ SQLITE_SET = {
     "db/": "migrations up and down, engine and connection options, ID cards at rest",
     # ON CONFLICT upserts (transactions.conflict_insert) and the dialect-specific roll-up SQL.
     "activity/": "ActivityDay upserts and the roll-up upkeep",
-    # By file name alone: the roll-up tests are moving from tests/stats to tests/activity.
-    "test_rollups.py": "roll-up upkeep, periods, truth checks, races (row locks on PostgreSQL only)",
     "stats/test_dashboard.py": "figures read through the roll-up queries",
     "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
     # Time-stamps compared in SQL: text on SQLite, so the UTC conversion on the way in matters.
@@ -59,6 +57,7 @@ SQLITE_SET = {
     "test_smoke_boot.py": "smoke: boot, health, login page",
     "test_health.py": "smoke: /healthz with each part down",
     "test_cli.py": "smoke: the console script on a new SQLite file",
+    "demo/test_lessons.py": "smoke: scripts/run --demo loads (and reloads) the demo into the embedded default",
 }
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..progress import ProgressBar
+from ..transactions import command_transaction
+from . import rollups
+
 
 @click.command("rebuild-rollups")
 @with_appcontext
 def rebuild_rollups_command():
     """Rebuild the statistics roll-ups from users, spaces, lessons and activity (idempotent)."""
-    from ..progress import ProgressBar
-    from ..transactions import command_transaction
-    from . import rollups
-
     bar = ProgressBar("roll-ups", "step")
     try:
         with command_transaction():

@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
-from ..china_time import CHINA, local_day  # noqa: F401  (re-exported)
+from ..china_time import local_day
 from ..extensions import db
 from ..transactions import conflict_insert
 from . import rollups

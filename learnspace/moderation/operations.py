@@ -188,14 +188,3 @@ def check_text(text: str, what: str = "内容") -> None:
     if terms:
         named = "、".join(f"“{t}”" for t in terms[:3]) + ("等" if len(terms) > 3 else "")
         raise BlockedText(f"{what}包含网络负面用语{named}，未能发布。请修改后再提交。", terms)
-
-
-#: a short list for the demo; a real deployment imports the province's list
-DEMO_TERMS = ("脑残", "去死", "滚蛋", "垃圾老师", "弱智")
-
-
-def seed_demo(rng=None) -> None:
-    """Give the demo a short blocked-word list when it has none (no commit)."""
-    if db.session.scalar(select(func.count(BlockedTerm.id))):
-        return
-    add_terms("\n".join(DEMO_TERMS), source="import")

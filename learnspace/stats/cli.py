@@ -12,7 +12,8 @@ from ..accounts.cli import acting_admin
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
-from . import operations, units
+from ..transactions import rollback_keeping
+from . import drilldown, operations
 from .periods import parse_range
 
 
@@ -53,15 +54,13 @@ def activation_command(region_code, school_code, start, end, role, fmt, output, 
     """Print or write rostered, activated, active and lesson figures of a unit's parts, as on /stats."""
     try:
         admin = acting_admin(admin_login)
-        unit = units.resolve(admin, region_code, school_code)
+        unit = drilldown.resolve(admin, region_code, school_code)
         period = parse_range(start, end)
         rows = operations.child_rows(unit, period, role)
         header, body = operations.table(rows, operations.total_row(unit, period, role))
         audit.record("stats.export", target=unit.key, detail=f"cli {fmt} {period.label}")
         db.session.commit()
     except LearnSpaceError as exc:
-        from ..transactions import rollback_keeping
-
         rollback_keeping()
         raise click.ClickException(exc.message) from None
     if fmt == "xlsx":

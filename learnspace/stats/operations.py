@@ -31,9 +31,9 @@ from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..orgs.operations import region_prefix
 from ..spaces.models import Space
+from .drilldown import KIND_NAMES, Unit, children, descendants
 from .models import RankingWeights, StatsTarget
 from .periods import DateRange, next_month, today
-from .units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,6 @@ def _class_name(grade: str, klass: str) -> str:
 
 def child_rows(unit: Unit, period: DateRange, role: str | None = None) -> list[Row]:
     """Return the rows of the units directly under *unit* (a school: its grades and classes)."""
-    from .units import children
-
     if unit.kind == "school":
         return class_rows(unit, period, role)
     return unit_rows(children(unit), period, role)
@@ -376,8 +374,6 @@ def ranking(unit: Unit, level: str, period: DateRange, weights_in_force: dict | 
     "lessons per teacher" is divided by the best candidate's value so it is in [0, 1] too.
     Candidates with fewer rostered people than the minimum are listed without a score.
     """
-    from .units import KIND_NAMES, descendants
-
     if level not in RANK_LEVELS:
         raise ValidationError(f"排名对象“{level[:10]}”无效，可选：学校、区县、市")
     order = ["all", "province", "city", "county", "school"]

@@ -1,6 +1,6 @@
 """Statistics pages for administrators: dashboard with drill-down, ranking, targets, weights, exports.
 
-Every page resolves the unit through units.resolve, which refuses unknown codes and units
+Every page resolves the unit through drilldown.resolve, which refuses unknown codes and units
 outside the admin's scope before any figure is read.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..accounts.models import ADMIN_ROLES
 from ..audit import operations as audit
 from ..errors import LearnSpaceError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from . import charts, operations, units
+from . import charts, drilldown, operations
 from .forms import CsrfForm
 from .periods import GRANULARITIES, parse_range, today
 
@@ -42,7 +42,7 @@ def _admin():
 
 
 def _unit():
-    return units.resolve(_admin(), request.args.get("region"), request.args.get("school"))
+    return drilldown.resolve(_admin(), request.args.get("region"), request.args.get("school"))
 
 
 def _range():
@@ -77,7 +77,7 @@ def dashboard():
     period, role, error = _filters_or_error()
     if error:
         return render_template("stats/dashboard.html", unit=unit, error=error, args=request.args, link=None,
-                               crumbs=units.parents(unit, _admin()), granularities=GRANULARITIES,
+                               crumbs=drilldown.parents(unit, _admin()), granularities=GRANULARITIES,
                                roles=operations.ROLES), 400
     board = operations.dashboard(unit, period, role)
     rate_rows = [(r.name, 100 * (r.activation_rate or 0),
@@ -87,13 +87,13 @@ def dashboard():
     active_label = {"day": "每日活跃空间", "week": "每周活跃空间", "month": "每月活跃空间"}[period.by]
     return render_template(
         "stats/dashboard.html", unit=unit, board=board, period=period, role=role, args=request.args, error=None,
-        crumbs=units.parents(unit, _admin()), granularities=GRANULARITIES, roles=operations.ROLES,
-        child_name=units.CHILD_NAMES[unit.child_kind], link=lambda u: _link(u, period, role),
+        crumbs=drilldown.parents(unit, _admin()), granularities=GRANULARITIES, roles=operations.ROLES,
+        child_name=drilldown.CHILD_NAMES[unit.child_kind], link=lambda u: _link(u, period, role),
         export=lambda fmt: _link(unit, period, role, ".export", fmt=fmt),
         new_chart=charts.series_chart(board.new_series, f"新开通空间（{GRANULARITIES[period.by]}）", " 个"),
         active_chart=charts.series_chart(board.active_series, active_label, " 个", kind="line"),
         active_label=active_label,
-        rate_chart=charts.bar_chart(rate_rows, f"各{units.CHILD_NAMES[unit.child_kind]}开通率", maximum=100),
+        rate_chart=charts.bar_chart(rate_rows, f"各{drilldown.CHILD_NAMES[unit.child_kind]}开通率", maximum=100),
         chart_rows=CHART_ROWS, may_set_target=operations.may_set_target(_admin(), unit),
         rank_levels=_rank_levels(unit), ranking_link=_link(unit, period, None, ".ranking"))
 
@@ -139,7 +139,7 @@ def ranking():
     return render_template("stats/ranking.html", unit=unit, level=level, levels=levels, period=period,
                            ranked=ranked[:RANKING_ON_PAGE], total=len(ranked), limit=limit,
                            weights=operations.weights(), parts=operations.SCORE_PARTS,
-                           crumbs=units.parents(unit, _admin()), link=lambda u: _link(u, period, None),
+                           crumbs=drilldown.parents(unit, _admin()), link=lambda u: _link(u, period, None),
                            level_link=lambda key: _link(unit, period, None, ".ranking", level=key),
                            export=lambda fmt: _link(unit, period, None, ".ranking_export", fmt=fmt, level=level))
 
@@ -168,7 +168,7 @@ def ranking_export(fmt: str):
 @bp.route("/targets", methods=["GET", "POST"])
 def targets():
     admin = _admin()
-    unit = units.home_unit(admin)
+    unit = drilldown.home_unit(admin)
     form = CsrfForm()
     status = 200
     if request.method == "POST":
@@ -189,7 +189,7 @@ def targets():
                 flash(exc.message, "error")
                 status = 400
     year = today().year
-    names = {u.code: u.name for u in [unit, *units.descendants(unit, "city"), *units.descendants(unit, "county")]
+    names = {u.code: u.name for u in [unit, *drilldown.descendants(unit, "city"), *drilldown.descendants(unit, "county")]
              } if unit.kind != "school" else {}
     return render_template("stats/targets.html", unit=unit, form=form, year=year,
                            may_set=operations.may_set_target(admin, unit),

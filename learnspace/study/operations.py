@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.consent import NOTICE_VERSION, current_consent, is_restricted, needs_consent
-from ..accounts.models import GUARDIAN_RELATIONS, GuardianConsent, User
+from ..accounts.consent import current_consent, is_restricted, needs_consent
+from ..accounts.models import User
 from ..activity import operations as activity
 from ..china_time import local_day
 from ..db import utcnow
@@ -23,7 +23,6 @@ from ..lessons.models import Lesson
 from ..lessons.permissions import can_view, visible_clause
 from ..moderation.operations import check_text
 from ..spaces.models import Space
-from ..spaces.models import Space as SpaceModel
 from ..spaces.operations import is_following
 from ..spaces.permissions import RESTRICTED_SHARE, are_classmates, can_share_notes, can_view_space, listed_to_classmates
 from ..transactions import conflict_insert
@@ -326,55 +325,3 @@ def lesson_panel(user: User | None, lesson: Lesson) -> dict:
     return {"signed_in": True, "resume": resume_position(user, lesson), "is_favourite": is_favourite(user, lesson),
             "notes": notes_on(user, lesson), "can_share_notes": can_share_notes(user),
             "visibilities": NOTE_VISIBILITIES}
-
-
-# --- demo ---------------------------------------------------------------------------------------------
-
-def seed_demo(rng) -> int:
-    """Record guardian consent for most demo students under 14, and give some watch history, favourites and notes."""
-    students = list(db.session.scalars(
-        select(User).join(SpaceModel, SpaceModel.owner_id == User.id).where(User.role == "student")
-        .order_by(User.id).limit(40)))
-    now = utcnow()
-    touched = 0
-    admins = {a.school_id: a.id for a in db.session.scalars(select(User).where(User.role == "school_admin"))}
-    for student in students:
-        if needs_consent(student) and current_consent(student) is None and \
-                db.session.scalar(select(GuardianConsent.id).where(GuardianConsent.student_id == student.id)) is None \
-                and rng.random() < 0.7:  # the rest stay in restricted mode, as in a real school
-            db.session.add(GuardianConsent(
-                student_id=student.id, guardian_name=student.real_name[:1] + rng.choice(["建国", "丽华", "志强", "秀英"]),
-                relation=rng.choice(GUARDIAN_RELATIONS[:2]), notice_version=NOTICE_VERSION,
-                given_dt=now - timedelta(days=rng.randint(3, 40)), recorded_by_id=admins.get(student.school_id)))
-    for student in students:
-        if rng.random() < 0.4:
-            continue
-        lessons = list(db.session.scalars(select(Lesson).where(visible_clause(student)).order_by(Lesson.id)
-                                          .limit(20)))
-        if not lessons:
-            continue
-        for lesson in rng.sample(lessons, min(len(lessons), rng.randint(1, 3))):
-            if db.session.scalar(select(WatchProgress.id).where(WatchProgress.user_id == student.id,
-                                                                 WatchProgress.lesson_id == lesson.id)):
-                continue  # running the demo again adds nothing
-            recording = lesson.ready_file("recording")
-            length = (recording.duration_seconds if recording and recording.duration_seconds else 2400.0)
-            days_ago = rng.randint(0, 9)
-            at = now - timedelta(days=days_ago, hours=rng.randint(0, 6))
-            watched = rng.uniform(0.2, 1.0) * length
-            db.session.add(WatchProgress(user_id=student.id, lesson_id=lesson.id, position_seconds=watched,
-                                         duration_seconds=length, is_finished=watched >= length - 5,
-                                         started_dt=at - timedelta(seconds=watched), updated_dt=at))
-            db.session.add(WatchDay(user_id=student.id, lesson_id=lesson.id, day=local_day(at), seconds=watched))
-            activity.record(student, "watch", at)
-            if rng.random() < 0.5:
-                db.session.add(Favourite(user_id=student.id, lesson_id=lesson.id, created_dt=at))
-            if rng.random() < 0.4:
-                db.session.add(LessonNote(user_id=student.id, lesson_id=lesson.id, visibility="private",
-                                          body=rng.choice(["这里的例题要再做一遍。", "老师讲的画图方法很清楚。",
-                                                           "不太懂第二种解法，明天问老师。", "记住：先审题，再列式。"]),
-                                          position_seconds=rng.uniform(0, watched), created_dt=at, updated_dt=at))
-                activity.record(student, "note", at)
-            touched += 1
-    db.session.flush()
-    return touched

@@ -27,6 +27,7 @@ Run:  .venv/bin/python scripts/bench/rollup_writes.py [--ops 400] [--threads 4]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -179,7 +180,6 @@ def main() -> None:
 
     cases = [("view", bare_view, app_view), ("first action of a day", bare_record, app_first),
              ("repeated action", bare_record, app_repeat)]
-    from learnspace.activity import rollups
     from learnspace.activity.rollups import upkeep
 
     def without_rollups(work_fn):
@@ -190,13 +190,8 @@ def main() -> None:
 
     def run_case(threads, work_fn):
         """Run one case; a function marked .off runs with the roll-up upkeep switched off."""
-        saved = upkeep._tracked, rollups.activity_recorded
-        if getattr(work_fn, "off", False):
-            upkeep._tracked, rollups.activity_recorded = (lambda session: False), (lambda user, day: None)
-        try:
+        with upkeep.suspended() if getattr(work_fn, "off", False) else contextlib.nullcontext():
             samples = run(app, threads, args.ops, work_fn)
-        finally:
-            upkeep._tracked, rollups.activity_recorded = saved
         wall = samples.pop()
         return len(samples) / wall, percentile(samples, 0.5), percentile(samples, 0.95)
     with app.app_context():  # every person acts once on base_day, so the repeated case finds its marks

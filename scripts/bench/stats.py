@@ -548,15 +548,15 @@ class GroundTruthReads:
         return add_roles(by_role, role)
 
     def range_figures(self, units, start, end, role=None):
-        from learnspace.activity import rollups
         from learnspace.activity.rollups import RangeFigures
+        from learnspace.china_time import utc_bounds
 
         units = list(dict.fromkeys(units))
         new = {k: int(n) for k, n in self._new(units, start, end, role, False)}
         made = {}
         if "teacher" in self._roles(role):
             key, where, params = self._group(units)
-            low, high = rollups.utc_bounds(start, end)
+            low, high = utc_bounds(start, end)
             for k, uploaded, published in self._run(f"""SELECT {key},
                     count(*) FILTER (WHERE l.created_dt >= %(low)s AND l.created_dt < %(high)s),
                     count(*) FILTER (WHERE l.status = 'published' AND l.published_dt >= %(low)s AND l.published_dt < %(high)s)
@@ -566,10 +566,10 @@ class GroundTruthReads:
         return {u: RangeFigures(new.get(u, 0), *made.get(u, (0, 0))) for u in units}
 
     def _new(self, units, start, end, role, by_day: bool):
-        from learnspace.activity import rollups
+        from learnspace.china_time import utc_bounds
 
         key, where, params = self._group(units)
-        low, high = rollups.utc_bounds(start, end)
+        low, high = utc_bounds(start, end)
         group = "date(timezone('Asia/Shanghai', s.activated_dt))" if by_day else key
         return self._run(f"""SELECT {group}, count(*) FROM spaces s JOIN users u ON u.id = s.owner_id
             JOIN schools sc ON sc.id = s.activated_school_id
@@ -673,7 +673,7 @@ def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int
     from learnspace.orgs.models import Region, School
     from learnspace.stats import operations
     from learnspace.stats.periods import parse_range
-    from learnspace.stats.units import region_unit, school_unit
+    from learnspace.stats.drilldown import region_unit, school_unit
 
     period = parse_range((world.end - timedelta(days=days - 1)).isoformat(), world.end.isoformat(), None)
     levels = {}

@@ -436,27 +436,3 @@ def test_the_same_visitor_counts_again_on_a_new_local_day(app, world, campus):
             spaces.record_visit(space, visitor, at=at)
         db.session.commit()
         assert spaces.visit_count(space) == 2
-
-
-# --- demo --------------------------------------------------------------------------------------------
-
-def test_seed_demo_gives_teachers_profiles_once_and_only_allowed_follows(app, world, campus, ctx):
-    """seed_demo fills activated teachers' profiles, follows within the school and visits; a rerun adds nothing."""
-    import random
-
-    from learnspace.extensions import db
-    from learnspace.spaces import operations as spaces
-    from learnspace.spaces.models import Follow, TeacherProfile
-
-    assert spaces.seed_demo(random.Random(1)) == 2
-    db.session.commit()
-    profiles = list(db.session.scalars(select(TeacherProfile)))
-    assert {p.user_id for p in profiles} == {world.people["teacher_a1"], world.people["teacher_b1"]}
-    assert all(p.subject_list and p.introduction for p in profiles)
-    for row in db.session.scalars(select(Follow)):
-        assert row.follower.school_id == row.followed.school_id and row.followed.role == "teacher"
-    db.session.commit()  # end the reading transaction before counting in another session
-    counts = row_counts(app)
-    assert spaces.seed_demo(random.Random(2)) == 0
-    db.session.commit()
-    assert row_counts(app) == counts

@@ -21,31 +21,31 @@ def _row_dict(row) -> dict:
 
 def test_unit_rows_at_every_level_match_the_worlds_figures(app, sw):
     """Schools, counties, cities, the province and the platform each add up the right people and lessons."""
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
     from learnspace.stats.periods import parse_range
 
     with app.app_context():
         period = parse_range(RANGE["from"], RANGE["to"])
-        schools = units.descendants(units.PLATFORM, "school")
+        schools = drilldown.descendants(drilldown.PLATFORM, "school")
         by_code = {r.code: _row_dict(r) for r in operations.unit_rows(schools, period)}
         for key, code in sw.schools.items():
             assert by_code[code] == dict(zip(FIELDS, EXPECTED[key])), key
-        counties = {r.code: _row_dict(r) for r in operations.child_rows(units.resolve(None, "430000"), period)}
+        counties = {r.code: _row_dict(r) for r in operations.child_rows(drilldown.resolve(None, "430000"), period)}
         assert counties == {"430100": expected("a1", "a2"), "430200": expected("b1", "b2")}
-        county = {r.code: _row_dict(r) for r in operations.child_rows(units.resolve(None, "430100"), period)}
+        county = {r.code: _row_dict(r) for r in operations.child_rows(drilldown.resolve(None, "430100"), period)}
         assert county == {"430102": expected("a1", "a2")}
-        total = operations.total_row(units.PLATFORM, period)
+        total = operations.total_row(drilldown.PLATFORM, period)
         assert _row_dict(total) == expected("a1", "a2", "b1", "b2")
         assert round(total.activation_rate, 3) == 0.8 and round(total.week_rate, 3) == 0.5
 
 
 def test_role_filter_counts_only_that_role_and_hides_lesson_figures_for_students(app, sw):
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
     from learnspace.stats.periods import parse_range
 
     with app.app_context():
         period = parse_range(RANGE["from"], RANGE["to"])
-        county = units.resolve(None, "430102")
+        county = drilldown.resolve(None, "430102")
         teachers = operations.total_row(county, period, "teacher")
         students = operations.total_row(county, period, "student")
         assert (teachers.rostered, teachers.activated, teachers.new, teachers.week_active) == (4, 3, 3, 1)
@@ -55,22 +55,22 @@ def test_role_filter_counts_only_that_role_and_hides_lesson_figures_for_students
 
 
 def test_a_school_drills_down_to_grades_and_classes_computed_live(app, sw):
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
     from learnspace.stats.periods import parse_range
 
     with app.app_context():
-        rows = operations.child_rows(units.resolve(None, school=sw.schools["a1"]), parse_range(RANGE["from"], RANGE["to"]))
+        rows = operations.child_rows(drilldown.resolve(None, school=sw.schools["a1"]), parse_range(RANGE["from"], RANGE["to"]))
         got = {r.name: (r.rostered, r.activated, r.new, r.week_active, r.month_active) for r in rows}
         assert got == {"三年级 1班": (2, 2, 1, 1, 2), "三年级 2班": (1, 0, 0, 0, 0),
                        "未分年级/班级": (3, 2, 2, 1, 1)}
 
 
 def test_time_series_follow_the_granularity(app, sw):
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
     from learnspace.stats.periods import parse_range
 
     with app.app_context():
-        county = units.resolve(None, "430102")
+        county = drilldown.resolve(None, "430102")
         new, active = operations.series(county, parse_range(RANGE["from"], RANGE["to"], "day"))
         assert len(new) == 49 and sum(v for _, v in new) == 5
         assert dict(new)["11-17"] == 1 and dict(new)["10-10"] == 1
@@ -136,27 +136,27 @@ def test_region_admin_sets_a_yearly_target_and_sees_progress(app, sw):
 def test_target_progress_counts_new_spaces_of_the_year(app, sw):
     from learnspace.accounts.models import User
     from learnspace.extensions import db
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
 
     with app.app_context():
         admin = db.session.scalar(db.select(User).where(User.login_name == sw.admins["province"]))
-        province = units.resolve(admin, "430000")
+        province = drilldown.resolve(admin, "430000")
         operations.set_target(admin, province, operations.today().year, 10)
         db.session.commit()
         progress = operations.target_progress(province, 2026)
         if operations.today().year == 2026:
             assert (progress.target, progress.done) == (10, 7 + 1)  # 2026 activations incl. 09-15
         with pytest.raises(Exception):
-            operations.set_target(admin, units.resolve(admin, "430102"), operations.today().year, 5)
+            operations.set_target(admin, drilldown.resolve(admin, "430102"), operations.today().year, 5)
 
 
 def test_ranking_scores_schools_with_the_figures_beside_the_score(app, sw):
-    from learnspace.stats import operations, units
+    from learnspace.stats import drilldown, operations
     from learnspace.stats.periods import parse_range
 
     with app.app_context():
         w = dict(operations.DEFAULT_WEIGHTS, min_rostered=1)
-        ranked = operations.ranking(units.PLATFORM, "school", parse_range(RANGE["from"], RANGE["to"]), w)
+        ranked = operations.ranking(drilldown.PLATFORM, "school", parse_range(RANGE["from"], RANGE["to"]), w)
         by_code = {r.row.code: r for r in ranked}
         b1 = by_code[sw.schools["b1"]]
         # b1: activation 1, week 0.5, month 0.5, teacher share 1, lessons per teacher 1/1 (the best) → 1
@@ -165,7 +165,7 @@ def test_ranking_scores_schools_with_the_figures_beside_the_score(app, sw):
         assert b1.score == pytest.approx(100 * (40 + 10 + 10 + 10 + 10) / 100)
         assert ranked[0].row.code == sw.schools["b1"] and ranked[0].rank == 1
         assert by_code[sw.schools["b2"]].score is None and by_code[sw.schools["b2"]].rank is None
-        counties = operations.ranking(units.PLATFORM, "county", parse_range(RANGE["from"], RANGE["to"]), w)
+        counties = operations.ranking(drilldown.PLATFORM, "county", parse_range(RANGE["from"], RANGE["to"]), w)
         assert [r.row.code for r in counties] == ["430202", "430102"]
 
 

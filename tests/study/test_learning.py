@@ -285,28 +285,3 @@ def test_anonymous_and_owner_get_no_learning_panel(app, school):
         lesson.visibility = "public"
         db.session.commit()
     assert 'id="learning"' not in anonymous.get(f"/lessons/{school['lesson']}").get_data(as_text=True)
-
-
-def test_seed_demo_adds_believable_records_once(ctx, school):
-    """The demo gets consents, progress, favourites and notes; running it again adds nothing."""
-    import random
-
-    from learnspace.accounts.models import GuardianConsent
-    from learnspace.extensions import db
-    from learnspace.study import operations
-    from learnspace.study.models import WatchProgress
-
-    def counts():
-        return (db.session.scalar(select(func.count()).select_from(WatchProgress)),
-                db.session.scalar(select(func.count()).select_from(GuardianConsent)))
-
-    for seed in range(5):
-        operations.seed_demo(random.Random(seed))
-    db.session.commit()
-    first = counts()
-    assert first[0] > 0 and first[1] > 0
-    assert db.session.scalar(select(func.count()).select_from(WatchProgress)
-                             .where(WatchProgress.user_id == school["other"])) == 0  # cannot see a1's lesson
-    operations.seed_demo(random.Random(99))
-    db.session.commit()
-    assert counts()[1] == first[1]

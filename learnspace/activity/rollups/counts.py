@@ -1,14 +1,47 @@
-"""The definitions as COUNT(*) over the base tables, per school: what recounts and the ground truth both run."""
+"""The definitions: the day and period a moment counts in (Python and SQL side by side, so they agree),
+and each figure as COUNT(*) over the base tables per school (what recounts and the ground truth both run)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from ...china_time import utc_bounds
 from ...extensions import db
 from ..models import ActivityDay
-from .keys import ROLES, base_table, is_postgres, utc_bounds
+from . import sources
+from .sources import PUBLISHED, ROLES
+
+#: the periods of rollup_periods (days are in rollup_days)
+PERIODS = ("week", "month")
+
+
+def is_postgres(session) -> bool:
+    """Tell whether *session* talks to PostgreSQL (row locks and a few faster statements are for it only)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def period_start(period: str, day: date) -> date:
+    """Return the first day of the "day", "week" (Monday) or "month" containing *day*."""
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def next_period(period: str, start: date) -> date:
+    """Return the first day of the period after the one starting at *start*."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    if period == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
 
 
 def local_day_sql(column, session=None):
@@ -31,8 +64,8 @@ def period_start_sql(period: str, column, session=None):
 
 def people_by_school(session, school_ids=None) -> dict[tuple[int, str], tuple[int, int, int]]:
     """Return (school id, role) → (rostered, activated, publishing teachers) at people's current school."""
-    users, spaces, lessons = base_table("users"), base_table("spaces"), base_table("lessons")
-    publishes = exists().where(lessons.c.teacher_id == users.c.id, lessons.c.status == "published")
+    users, spaces, lessons = sources.table("users"), sources.table("spaces"), sources.table("lessons")
+    publishes = exists().where(lessons.c.teacher_id == users.c.id, lessons.c.status == PUBLISHED)
     stmt = (select(users.c.school_id, users.c.role, func.count(), func.count(spaces.c.id),
                    func.count().filter(and_(users.c.role == "teacher", publishes)))
             .select_from(users.outerjoin(spaces, spaces.c.owner_id == users.c.id))
@@ -45,9 +78,9 @@ def people_by_school(session, school_ids=None) -> dict[tuple[int, str], tuple[in
 
 def views_by_school(session, school_ids=None) -> dict[int, int]:
     """Return school id → views so far of the published lessons made there."""
-    lessons = base_table("lessons")
+    lessons = sources.table("lessons")
     stmt = (select(lessons.c.school_id, func.coalesce(func.sum(lessons.c.view_count), 0))
-            .where(lessons.c.status == "published").group_by(lessons.c.school_id))
+            .where(lessons.c.status == PUBLISHED).group_by(lessons.c.school_id))
     if school_ids is not None:
         stmt = stmt.where(lessons.c.school_id.in_(school_ids))
     return {s: int(v) for s, v in session.execute(stmt)}
@@ -58,10 +91,10 @@ def lesson_days(session, pairs=None) -> dict[tuple[int, date], tuple[int, int]]:
 
     With *pairs* (school id, day), only those are counted (and every pair asked is in the answer).
     """
-    lessons = base_table("lessons")
+    lessons = sources.table("lessons")
     found: dict[tuple[int, date], list[int]] = {}
     for column, index, condition in ((lessons.c.created_dt, 0, None),
-                                     (lessons.c.published_dt, 1, (lessons.c.status == "published") & lessons.c.published_dt.is_not(None))):
+                                     (lessons.c.published_dt, 1, (lessons.c.status == PUBLISHED) & lessons.c.published_dt.is_not(None))):
         day = local_day_sql(column, session).label("day")
         stmt = select(lessons.c.school_id, day, func.count()).group_by(lessons.c.school_id, day)
         if condition is not None:
@@ -93,7 +126,7 @@ def first_actions(period: str, session=None):
     elsewhere the smallest id per group, joined back.
     """
     session = session or db.session
-    users, spaces = base_table("users"), base_table("spaces")
+    users, spaces = sources.table("users"), sources.table("spaces")
     ad = ActivityDay.__table__
     start = period_start_sql(period, ad.c.day, session).label("start")
     if is_postgres(session):

@@ -1,4 +1,9 @@
-"""Reads of the roll-ups: the contract the statistics pages build on (every read settles first)."""
+"""Reads of the roll-ups: the contract the statistics pages build on.
+
+A read never writes: it does not flush the session or recount anything, so it shows the roll-ups as the
+last commit (or an explicit upkeep.settle()) left them. Changes of the running transaction are counted
+when it commits.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +13,9 @@ from sqlalchemy import and_, func, or_, select
 
 from ...extensions import db
 from ..models import RollupDay, RollupPeriod, RollupTotal
-from .keys import ROLES, chunks, next_period, period_start
-from .upkeep import settle
+from .chains import chunks
+from .counts import next_period, period_start
+from .sources import ROLES
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,12 @@ class RangeFigures:
     published: int = 0
 
 
+def _read(stmt) -> list:
+    """Run a SELECT of roll-up rows without flushing pending changes (a read never writes)."""
+    with db.session.no_autoflush:
+        return db.session.execute(stmt).all()
+
+
 def _role_filter(column, role):
     if role is None:
         return column.in_(ROLES)
@@ -55,12 +67,11 @@ def _role_filter(column, role):
 
 def role_totals(units) -> dict[str, dict[str, Totals]]:
     """Return unit → role → Totals now, for every unit asked and both roles (zeros when none)."""
-    settle()
     units = list(dict.fromkeys(units))
     found = {u: dict.fromkeys(ROLES, Totals()) for u in units}
     t = RollupTotal
     for chunk in chunks(units, 500):
-        rows = db.session.execute(
+        rows = _read(
             select(t.unit, t.role, t.rostered, t.activated, t.publishing_teachers, t.views)
             .where(t.unit.in_(chunk), t.role.in_(ROLES)))
         for unit, role, *values in rows:
@@ -85,12 +96,11 @@ def totals(units, role: str | None = None) -> dict[str, Totals]:
 
 def range_figures(units, start: date, end: date, role: str | None = None) -> dict[str, RangeFigures]:
     """Return unit → RangeFigures from *start* to *end* inclusive, for every unit asked."""
-    settle()
     units = list(dict.fromkeys(units))
     found = dict.fromkeys(units, RangeFigures())
     d = RollupDay
     for chunk in chunks(units, 500):
-        rows = db.session.execute(
+        rows = _read(
             select(d.unit, func.sum(d.new_activations), func.sum(d.uploaded), func.sum(d.published))
             .where(d.unit.in_(chunk), _role_filter(d.role, role), d.day >= start, d.day <= end)
             .group_by(d.unit))
@@ -105,8 +115,7 @@ def new_activations(units, start: date, end: date, role: str | None = None) -> d
 
 def daily(unit: str, start: date, end: date, role: str | None = None) -> list[DayFigures]:
     """Return one DayFigures per day from *start* to *end* inclusive (zeros filled), oldest first."""
-    settle()
-    rows = db.session.execute(
+    rows = _read(
         select(RollupDay.day, func.sum(RollupDay.new_activations), func.sum(RollupDay.active))
         .where(RollupDay.unit == unit, _role_filter(RollupDay.role, role),
                RollupDay.day >= start, RollupDay.day <= end)
@@ -122,12 +131,11 @@ def daily(unit: str, start: date, end: date, role: str | None = None) -> list[Da
 def period_active(unit: str, period: str, start: date, end: date,
                   role: str | None = None) -> list[tuple[date, int]]:
     """Return (period start, active spaces) for every "day"/"week"/"month" overlapping *start*..*end*."""
-    settle()
     first = period_start(period, start)
     if period == "day":
         found = {d.day: d.active for d in daily(unit, start, end, role)}
     else:
-        rows = db.session.execute(
+        rows = _read(
             select(RollupPeriod.start, func.sum(RollupPeriod.active))
             .where(RollupPeriod.unit == unit, _role_filter(RollupPeriod.role, role),
                    RollupPeriod.period == period, RollupPeriod.start >= first, RollupPeriod.start <= end)
@@ -147,7 +155,6 @@ def active_in(units, period: str, day: date, role: str | None = None) -> dict[st
 
 def active_in_periods(units, days: dict[str, date], role: str | None = None) -> dict[str, dict[str, int]]:
     """Return unit → {period: active spaces} in each "day"/"week"/"month" of *days* containing its day, in one pass."""
-    settle()
     starts = {period: period_start(period, day) for period, day in days.items()}
     units = list(dict.fromkeys(units))
     found = {u: dict.fromkeys(starts, 0) for u in units}
@@ -156,7 +163,7 @@ def active_in_periods(units, days: dict[str, date], role: str | None = None) -> 
             stmt = (select(RollupDay.unit, func.sum(RollupDay.active))
                     .where(RollupDay.unit.in_(chunk), _role_filter(RollupDay.role, role), RollupDay.day == starts["day"])
                     .group_by(RollupDay.unit))
-            for unit, n in db.session.execute(stmt):
+            for unit, n in _read(stmt):
                 found[unit]["day"] = int(n or 0)
         longer = [(p, s) for p, s in starts.items() if p != "day"]
         if longer:
@@ -164,6 +171,6 @@ def active_in_periods(units, days: dict[str, date], role: str | None = None) -> 
                     .where(RollupPeriod.unit.in_(chunk), _role_filter(RollupPeriod.role, role),
                            or_(*(and_(RollupPeriod.period == p, RollupPeriod.start == s) for p, s in longer)))
                     .group_by(RollupPeriod.unit, RollupPeriod.period))
-            for unit, period, n in db.session.execute(stmt):
+            for unit, period, n in _read(stmt):
                 found[unit][period] = int(n or 0)
     return found

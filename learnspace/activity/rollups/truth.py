@@ -1,4 +1,8 @@
-"""The ground truth (every roll-up from the base tables with COUNT(*)), the stored rows, and rebuild()."""
+"""The ground truth (every roll-up from the base tables with COUNT(*)), the stored rows, and rebuild().
+
+ground_truth() and stored() are reads: they never flush or recount, so compare them after a commit (or
+an explicit upkeep.settle()). rebuild() writes.
+"""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -7,10 +11,12 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, false, func, literal, select, text
 
 from ...extensions import db
-from ..models import ActiveMark, RollupDay, RollupPeriod, RollupTotal
-from . import counts
-from .keys import ALL, PERIODS, ROLES, base_table, chain_of, chains, chunks, is_postgres
-from .upkeep import DAY_FIGURES, TOTAL_FIGURES, forget_notes, settle
+from ..models import ActiveMark, ActivityDay, RollupDay, RollupPeriod, RollupTotal
+from . import counts, sources
+from .chains import ALL, chain_of, chains, chunks
+from .counts import PERIODS, is_postgres
+from .sources import PUBLISHED, ROLES, WATCHED
+from .upkeep import DAY_FIGURES, TOTAL_FIGURES, forget_notes
 
 
 @dataclass
@@ -25,9 +31,12 @@ class Rollups:
 
 def ground_truth(with_marks: bool = True) -> Rollups:
     """Compute every roll-up from users, spaces, lessons, schools and activity_days with COUNT(*)."""
-    session = db.session
-    session.flush()
-    users, spaces = base_table("users"), base_table("spaces")
+    with db.session.no_autoflush:
+        return _ground_truth(db.session, with_marks)
+
+
+def _ground_truth(session, with_marks: bool) -> Rollups:
+    users, spaces = sources.table("users"), sources.table("spaces")
     people = counts.people_by_school(session)
     views = counts.views_by_school(session)
     lessons_made = counts.lesson_days(session)
@@ -80,8 +89,11 @@ def ground_truth(with_marks: bool = True) -> Rollups:
 
 def stored() -> Rollups:
     """Read every kept roll-up row (zero rows left out), in the shape of ground_truth()."""
-    settle()
-    session = db.session
+    with db.session.no_autoflush:
+        return _stored(db.session)
+
+
+def _stored(session) -> Rollups:
     t, d, p, m = RollupTotal, RollupDay, RollupPeriod, ActiveMark
     return Rollups(
         totals={(u, r): tuple(v) for u, r, *v in session.execute(
@@ -110,7 +122,8 @@ def rebuild(progress=None) -> dict[str, int]:
     keys = []
     if postgres:
         # Writers of the base tables wait while the roll-ups are rebuilt, so nothing is counted twice or missed.
-        session.execute(text("LOCK TABLE users, spaces, lessons, activity_days IN SHARE MODE"))
+        watched = ", ".join([*WATCHED, ActivityDay.__tablename__])
+        session.execute(text(f"LOCK TABLE {watched} IN SHARE MODE"))
         session.execute(text("LOCK TABLE rollup_totals, rollup_days, rollup_periods, active_marks "
                              "IN EXCLUSIVE MODE"))
         # Sorts and hashes of millions of rows in memory, not in temporary files (this transaction only).
@@ -145,15 +158,15 @@ def rebuild(progress=None) -> dict[str, int]:
     chain.drop(session.connection(), checkfirst=True)
     chain.create(session.connection())
     rows = [dict(school_id=0, unit=ALL)]
-    for school_id, units in chains(session.scalars(select(base_table("schools").c.id))).items():
+    for school_id, units in chains(session.scalars(select(sources.table("schools").c.id))).items():
         rows.extend(dict(school_id=school_id, unit=u) for u in units)
     for chunk in chunks(rows, 5000):
         session.execute(chain.insert(), chunk)
     _step(progress, 3)
 
-    users, spaces, lessons = base_table("users"), base_table("spaces"), base_table("lessons")
+    users, spaces, lessons = (sources.table(name) for name in ("users", "spaces", "lessons"))
     # IN (subquery) rather than the recount's correlated EXISTS: PostgreSQL hashes the publishing teachers once.
-    publishing = users.c.id.in_(select(lessons.c.teacher_id).where(lessons.c.status == "published"))
+    publishing = users.c.id.in_(select(lessons.c.teacher_id).where(lessons.c.status == PUBLISHED))
     people = (select(users.c.school_id, users.c.role, func.count().label("n"), func.count(spaces.c.id).label("a"),
                      func.count().filter((users.c.role == "teacher") & publishing).label("p"),
                      literal(0).label("v"))
@@ -162,7 +175,7 @@ def rebuild(progress=None) -> dict[str, int]:
               .group_by(users.c.school_id, users.c.role))
     views = (select(lessons.c.school_id, literal("teacher").label("role"), literal(0).label("n"),
                     literal(0).label("a"), literal(0).label("p"), func.sum(lessons.c.view_count).label("v"))
-             .where(lessons.c.status == "published").group_by(lessons.c.school_id))
+             .where(lessons.c.status == PUBLISHED).group_by(lessons.c.school_id))
     both = people.union_all(views).subquery()
     session.execute(RollupTotal.__table__.insert().from_select(
         ["unit", "role", *TOTAL_FIGURES],
@@ -189,7 +202,7 @@ def rebuild(progress=None) -> dict[str, int]:
                 .group_by(lessons.c.school_id, created_day))
     published_day = counts.local_day_sql(lessons.c.published_dt)
     published = (select(*day_rows(lessons.c.school_id, literal("teacher"), published_day, published=func.count()))
-                 .where(lessons.c.status == "published", lessons.c.published_dt.is_not(None))
+                 .where(lessons.c.status == PUBLISHED, lessons.c.published_dt.is_not(None))
                  .group_by(lessons.c.school_id, published_day))
     every = new.union_all(active, uploaded, published).subquery()
     session.execute(RollupDay.__table__.insert().from_select(

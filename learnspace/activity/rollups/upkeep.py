@@ -1,29 +1,27 @@
-"""Keeping the roll-ups right as people, spaces, activity and lessons change (see the package docstring)."""
+"""Keeping the roll-ups right as people, spaces, activity and lessons change (the map: activity/README.md).
+
+The session listeners below follow the application's session factory (``db.session``'s sessionmaker)
+only: a session built elsewhere (a benchmark's, another library's) keeps no roll-ups. They note what a
+flush changed; settle() recounts it before the transaction commits. Which tables and columns they watch
+is declared in sources.py.
+"""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime
 
-from flask import has_app_context
 from sqlalchemy import delete, event, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
+from ...china_time import local_day
 from ...extensions import db
 from ...transactions import conflict_insert
 from ..models import ActiveMark, ActivityDay, RollupDay, RollupPeriod, RollupTotal
-from . import counts
-from .keys import (
-    ROLES,
-    base_table,
-    chain_of,
-    chains,
-    chunks,
-    is_postgres,
-    local_day,
-    period_start,
-    school_unit,
-    units_of_school,
-)
+from . import counts, sources
+from .chains import chain_of, chains, chunks, school_key, units_of_school
+from .counts import is_postgres, period_start
+from .sources import PUBLISHED, ROLES, WATCHED, table_name
 
 _SCHOOLS = "rollups.schools"      # session.info: school ids whose totals need a recount
 _OWNERS = "rollups.owners"        # session.info: user ids whose current school needs a recount
@@ -104,7 +102,7 @@ def _lock_users(session: Session, user_ids) -> list[tuple[int, int | None]]:
     ids = sorted({int(i) for i in user_ids if i is not None})
     if not ids:
         return []
-    users = base_table("users")
+    users = sources.table("users")
     stmt = select(users.c.id, users.c.school_id).where(users.c.id.in_(ids)).order_by(users.c.id)
     if is_postgres(session):
         stmt = stmt.with_for_update(key_share=True)
@@ -112,7 +110,7 @@ def _lock_users(session: Session, user_ids) -> list[tuple[int, int | None]]:
 
 
 def _has_space(user_id: int) -> bool:
-    spaces = base_table("spaces")
+    spaces = sources.table("spaces")
     return db.session.scalar(select(spaces.c.id).where(spaces.c.owner_id == user_id)) is not None
 
 
@@ -120,7 +118,7 @@ def _has_space(user_id: int) -> bool:
 
 def activity_recorded(user, day: date) -> None:
     """Count *user* active on *day* and in its week and month, once each; call after the ActivityDay upsert."""
-    if user.role not in ROLES:
+    if not _enabled or user.role not in ROLES:
         return
     _lock_users(db.session, [user.id])
     if not _has_space(user.id):
@@ -134,7 +132,8 @@ def space_activated(user_id: int, activated_dt: datetime, school_id: int | None)
     Called for every inserted space by the after_flush listener below, whichever code inserted it.
     """
     _lock_users(db.session, [user_id])
-    role = db.session.scalar(select(base_table("users").c.role).where(base_table("users").c.id == user_id))
+    users = sources.table("users")
+    role = db.session.scalar(select(users.c.role).where(users.c.id == user_id))
     if role not in ROLES:
         return
     day = local_day(activated_dt)
@@ -152,7 +151,7 @@ def _forget_users(session: Session, user_ids) -> None:
     """Take deleted people's (or deleted spaces') activations and marks out of the day/period counters."""
     if not user_ids:
         return
-    users, spaces = base_table("users"), base_table("spaces")
+    users, spaces = sources.table("users"), sources.table("spaces")
     marks = ActiveMark.__table__
     with session.no_autoflush:
         for chunk in chunks(sorted(user_ids), 500):
@@ -177,13 +176,22 @@ def _forget_users(session: Session, user_ids) -> None:
 # --- noting what a transaction touched and recounting it before commit -----------------------------
 
 _SESSION_KEYS = (_SCHOOLS, _OWNERS, _FULL, _LESSON_SCHOOLS, _LESSON_DAYS)
-#: the lesson columns the roll-ups depend on
-_LESSON_COLUMNS = ("school_id", "teacher_id", "status", "created_dt", "published_dt", "view_count")
+_LESSON_COLUMNS = WATCHED["lessons"]
+_enabled = True  # see suspended()
 
 
-def _tracked(session: Session) -> bool:
-    """Only the application's session keeps roll-ups (scripts with their own sessions run rebuild())."""
-    return has_app_context() and session is db.session.registry()
+@contextmanager
+def suspended():
+    """Keep no roll-ups inside the block, in every thread: scripts/bench/rollup_writes.py times writes without them.
+
+    Roll-ups written meanwhile are wrong until ``learnspace stats rebuild-rollups``; never for the application.
+    """
+    global _enabled
+    _enabled = False
+    try:
+        yield
+    finally:
+        _enabled = True
 
 
 def _note(session: Session, key: str, values) -> None:
@@ -195,7 +203,7 @@ def _lesson_days(school_id, status, created_dt, published_dt) -> set[tuple[int, 
     days = set()
     if school_id is not None and created_dt is not None:
         days.add((school_id, local_day(created_dt)))
-    if school_id is not None and status == "published" and published_dt is not None:
+    if school_id is not None and status == PUBLISHED and published_dt is not None:
         days.add((school_id, local_day(published_dt)))
     return days
 
@@ -206,7 +214,7 @@ def _note_lessons(session: Session, changed: dict[int, set[str]], states: list[d
     *states* are the lessons' values in this session, old and new; the rows as the database has them
     now are read under a row lock too, so a concurrent change committed meanwhile is recounted as well.
     """
-    lessons = base_table("lessons")
+    lessons = sources.table("lessons")
     if changed:
         stmt = (select(*(lessons.c[c] for c in ("id",) + _LESSON_COLUMNS))
                 .where(lessons.c.id.in_(sorted(changed))).order_by(lessons.c.id))
@@ -228,21 +236,24 @@ def _note_lessons(session: Session, changed: dict[int, set[str]], states: list[d
     _note(session, _LESSON_SCHOOLS, view_schools)
 
 
-@event.listens_for(Session, "before_flush")
+# db.session (a scoped_session) stands for its sessionmaker, whose own Session subclass the listeners join.
+
+@event.listens_for(db.session, "before_flush")
 def _before_flush(session, flush_context, instances):
-    if not _tracked(session):
+    """Note the schools, owners and lesson days whose figures this flush's changes of watched columns touch."""
+    if not _enabled:
         return
     schools, owners, forget, moved = set(), set(), set(), set()
     lessons_changed: dict[int, set[str]] = {}
     lesson_states: list[dict] = []
     for obj in session.new:
-        name = getattr(obj, "__tablename__", None)
+        name = table_name(obj)
         if name == "users":
             schools.add(obj.school_id)
         elif name == "spaces":
             owners.add(obj.owner_id)
     for obj in session.deleted:
-        name = getattr(obj, "__tablename__", None)
+        name = table_name(obj)
         if name == "users":
             state = inspect(obj)
             schools.add(state.committed_state.get("school_id", obj.school_id))
@@ -254,11 +265,11 @@ def _before_flush(session, flush_context, instances):
         elif name == "lessons":
             lessons_changed[obj.id] = set(_LESSON_COLUMNS)
     for obj in session.dirty:
-        name = getattr(obj, "__tablename__", None)
+        name = table_name(obj)
         if name == "users":
             state = inspect(obj)
             changed = False
-            for attr in ("school_id", "role", "is_disabled"):
+            for attr in WATCHED["users"]:
                 history = state.attrs[attr].history
                 if history.added or history.deleted:
                     changed = True
@@ -272,9 +283,10 @@ def _before_flush(session, flush_context, instances):
                     schools.add(state.committed_state["school_id"])
         elif name == "spaces":
             state = inspect(obj)
-            history = state.attrs["owner_id"].history
-            owners.update(history.added)
-            owners.update(history.deleted)
+            for attr in WATCHED["spaces"]:  # the owner: the space counts at the owner's school
+                history = state.attrs[attr].history
+                owners.update(history.added)
+                owners.update(history.deleted)
         elif name == "lessons":
             state = inspect(obj)
             what = {c for c in _LESSON_COLUMNS if state.attrs[c].history.has_changes()}
@@ -291,13 +303,14 @@ def _before_flush(session, flush_context, instances):
     _forget_users(session, {i for i in forget if i is not None})
 
 
-@event.listens_for(Session, "after_flush")
+@event.listens_for(db.session, "after_flush")
 def _after_flush(session, flush_context):
-    if not _tracked(session):
+    """Count the spaces this flush inserted and note the lessons it inserted (their defaults are set now)."""
+    if not _enabled:
         return
     new_lessons = []
     for obj in list(session.new):  # still the objects this flush inserted
-        name = getattr(obj, "__tablename__", None)
+        name = table_name(obj)
         if name == "spaces":
             space_activated(obj.owner_id, obj.activated_dt, obj.activated_school_id)
         elif name == "lessons":  # here, not before the flush: created_dt gets its default in the INSERT
@@ -306,14 +319,14 @@ def _after_flush(session, flush_context):
         _note_lessons(session, {}, new_lessons)
 
 
-@event.listens_for(Session, "do_orm_execute")
+@event.listens_for(db.session, "do_orm_execute")
 def _bulk_statement(state):
     """Note schools touched by Core/bulk statements on users, spaces or lessons that bypass the flush."""
-    if not (state.is_insert or state.is_update or state.is_delete) or not _tracked(state.session):
+    if not (state.is_insert or state.is_update or state.is_delete) or not _enabled:
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
-    if name not in ("users", "spaces", "lessons"):
+    if name not in WATCHED:
         return
     params = state.parameters
     rows = params if isinstance(params, list) else [params] if params else []
@@ -326,13 +339,14 @@ def _bulk_statement(state):
     state.session.info[_FULL] = True
 
 
-@event.listens_for(Session, "before_commit")
+@event.listens_for(db.session, "before_commit")
 def _before_commit(session):
-    if _tracked(session):
+    """Recount what the transaction noted: the roll-ups commit with the changes that moved them."""
+    if _enabled:
         settle(session)
 
 
-@event.listens_for(Session, "after_transaction_end")
+@event.listens_for(db.session, "after_transaction_end")
 def _after_transaction_end(session, transaction):
     # Only when the whole transaction ends: a rolled-back savepoint (activate's lost race) keeps the notes.
     if transaction.parent is None:
@@ -346,7 +360,11 @@ def forget_notes(session: Session) -> None:
 
 
 def settle(session: Session | None = None) -> None:
-    """Recount every school and lesson day touched in this transaction (runs before commit and reads)."""
+    """Recount every school and lesson day touched in this transaction.
+
+    Runs before every commit of the application's session; call it to count a transaction's changes
+    before then (the roll-up reads never do).
+    """
     session = session if session is not None else db.session()
     info = session.info
     session.flush()  # pending changes note their schools in before_flush
@@ -360,7 +378,7 @@ def settle(session: Session | None = None) -> None:
     for chunk in chunks(sorted(owners), 500):
         people.update(school for _, school in _lock_users(session, chunk))
     if full:
-        every = set(session.scalars(select(base_table("schools").c.id)))
+        every = set(session.scalars(select(sources.table("schools").c.id)))
         every.update(int(u.split(":")[1]) for u in session.scalars(
             select(RollupTotal.unit).where(RollupTotal.unit.like("school:%"))))
         people |= every
@@ -401,7 +419,7 @@ def _recount_totals(session: Session, people: set[int], view_schools: set[int]) 
     chain_map = chains(school_ids)
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(school_ids, 500):
-        units = {school_unit(s): s for s in chunk}
+        units = {school_key(s): s for s in chunk}
         rows = _lock_rows(session, table, select(table.c.unit, table.c.role, *(table.c[f] for f in TOTAL_FIGURES))
                           .where(table.c.unit.in_(sorted(units))).order_by(table.c.unit, table.c.role),
                           [dict(unit=u, role=r, **dict.fromkeys(TOTAL_FIGURES, 0)) for u in sorted(units) for r in ROLES])
@@ -418,7 +436,7 @@ def _recount_totals(session: Session, people: set[int], view_schools: set[int]) 
                 new["views"] = counted_views.get(school_id, 0) if role == "teacher" else 0
             if new == old:
                 continue
-            session.execute(table.update().where(table.c.unit == school_unit(school_id), table.c.role == role)
+            session.execute(table.update().where(table.c.unit == school_key(school_id), table.c.role == role)
                             .values(**new))
             for unit in chain_of(chain_map, school_id)[1:]:
                 ancestors[(unit, role)].update({f: new[f] - old[f] for f in TOTAL_FIGURES})
@@ -436,7 +454,7 @@ def _recount_lesson_days(session: Session, pairs: list[tuple[int, date]]) -> Non
     chain_map = chains(s for s, _ in pairs)
     ancestors: dict = defaultdict(Counter)
     for chunk in chunks(pairs, 500):
-        keys = {(school_unit(s), d): (s, d) for s, d in chunk}
+        keys = {(school_key(s), d): (s, d) for s, d in chunk}
         rows = _lock_rows(session, table, select(table.c.unit, table.c.day, table.c.uploaded, table.c.published)
                           .where(table.c.role == "teacher", tuple_(table.c.unit, table.c.day).in_(sorted(keys)))
                           .order_by(table.c.unit, table.c.day),
@@ -447,7 +465,7 @@ def _recount_lesson_days(session: Session, pairs: list[tuple[int, date]]) -> Non
             new = counted[(school_id, day)]
             if new == old:
                 continue
-            session.execute(table.update().where(table.c.unit == school_unit(school_id), table.c.role == "teacher",
+            session.execute(table.update().where(table.c.unit == school_key(school_id), table.c.role == "teacher",
                                                  table.c.day == day).values(uploaded=new[0], published=new[1]))
             for unit in chain_of(chain_map, school_id)[1:]:
                 ancestors[(unit, "teacher", day)].update(uploaded=new[0] - old[0], published=new[1] - old[1])

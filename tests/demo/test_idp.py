@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import json
 
+from learnspace.accounts.models import User
+from learnspace.cli import main
+from learnspace.extensions import db
+from learnspace.spaces import operations as spaces
 from tests.fixtures.oidc import sign_in_via
 
 
 def test_demo_idp_users_match_the_demo_roster(app, client, oidc_world, tmp_path):
     """The demo teacher enters her space, the demo student's space opens on first sign-in, the third is refused."""
-    from learnspace.cli import main
-
     users_file = tmp_path / "idp-users.json"
     result = app.test_cli_runner().invoke(main, ["demo", "--idp-users", str(users_file)])
     assert result.exit_code == 0, result.output
     users = {u["claims"]["sub"]: u for u in json.loads(users_file.read_text(encoding="utf-8"))}
     assert set(users) == {"demo-teacher", "demo-student", "demo-unrostered"}
     assert all(u["who"] for u in users.values())
-
-    from learnspace.accounts.models import User
-    from learnspace.extensions import db
-    from learnspace.spaces import operations as spaces
 
     def space_method(number_field: str, number: str):
         with app.app_context():

@@ -12,7 +12,8 @@ import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from learnspace.accounts import operations as accounts
 from learnspace.accounts.models import User
@@ -20,6 +21,8 @@ from learnspace.accounts.roster import import_roster
 from learnspace.activity import operations as activity
 from learnspace.activity import rollups
 from learnspace.activity.models import ActiveMark, RollupDay, RollupTotal
+from learnspace.activity.rollups import upkeep
+from learnspace.china_time import today
 from learnspace.errors import LearnSpaceError
 from learnspace.extensions import db
 from learnspace.lessons import operations as lessons
@@ -209,8 +212,7 @@ class Random:
             published = self.lesson("published")
             if published is not None:
                 lessons.record_view(published)
-            db.session.flush()
-            rollups.totals([rollups.ALL])  # settle mid-transaction, then throw it all away
+            rollups.settle()  # recount mid-transaction (flushing first), then throw it all away
             db.session.rollback()
             return op
         db.session.commit()
@@ -269,9 +271,9 @@ def _reads_agree_with_ground_truth(truth) -> None:
                 assert active == truth.periods.get((unit, "student", period, first), 0)
         assert rollups.active_in([unit], "month", BASE.date())[unit] == sum(
             truth.periods.get((unit, r, "month", date(2026, 10, 1)), 0) for r in rollups.ROLES)
-    today = rollups.local_day(datetime.now(timezone.utc))
-    assert rollups.new_activations(units, today, today) == {
-        u: sum(truth.days.get((u, r, today), (0,) * 4)[0] for r in rollups.ROLES) for u in units}
+    day = today()
+    assert rollups.new_activations(units, day, day) == {
+        u: sum(truth.days.get((u, r, day), (0,) * 4)[0] for r in rollups.ROLES) for u in units}
 
 
 def test_a_school_counts_in_its_county_city_province_and_the_platform(app, world):
@@ -288,7 +290,7 @@ def test_activation_transfer_and_disable_move_the_totals(app, world):
     with app.app_context():
         a1, b1 = (db.session.scalar(select(School).where(School.code == c)) for c in ("4301020001", "4302020001"))
         person = db.session.scalar(select(User).where(User.teacher_number == "T4301020001001"))
-        units = [rollups.school_unit(a1.id), rollups.school_unit(b1.id), "region:430102", "region:430202", "all"]
+        units = [rollups.school_key(a1.id), rollups.school_key(b1.id), "region:430102", "region:430202", "all"]
         before = rollups.totals(units, "teacher")
         spaces.activate(person, "admin")
         db.session.commit()
@@ -302,8 +304,8 @@ def test_activation_transfer_and_disable_move_the_totals(app, world):
         assert moved[units[1]].activated == before[units[1]].activated + 1
         assert moved["region:430202"].rostered == before["region:430202"].rostered + 1
         assert moved["all"] == after["all"]
-        today = rollups.local_day(datetime.now(timezone.utc))
-        assert rollups.new_activations([units[0], units[1]], today, today, "teacher") == {units[0]: 1, units[1]: 0}
+        day = today()
+        assert rollups.new_activations([units[0], units[1]], day, day, "teacher") == {units[0]: 1, units[1]: 0}
         accounts.disable_user(person)
         db.session.commit()
         gone = rollups.totals(units, "teacher")
@@ -355,8 +357,8 @@ def test_a_space_inserted_by_any_code_is_counted(app, world):
         activity.record(person, "watch", BASE)
         db.session.add(Space(owner_id=person.id, activated_school_id=person.school_id, activation_method="demo"))
         db.session.commit()
-        today = rollups.local_day(datetime.now(timezone.utc))
-        assert rollups.new_activations(["region:430202"], today, today) == {"region:430202": 1}
+        day = today()
+        assert rollups.new_activations(["region:430202"], day, day) == {"region:430202": 1}
         assert rollups.totals(["all"], "student")["all"].activated == 1
         assert rollups.active_in(["all"], "month", BASE.date())["all"] == 1
         assert_equal_to_ground_truth()
@@ -537,3 +539,73 @@ def test_a_lesson_changed_by_two_requests_at_once_is_counted_where_it_ends_up(ap
         days = rollups.range_figures(["all"], BASE.date(), BASE.date() + timedelta(days=10), "teacher")
         assert days["all"].published == 1
         assert_equal_to_ground_truth("after two concurrent publishes")
+
+
+def test_reading_the_rollups_writes_nothing_even_with_changes_pending(app, world):
+    """Reads neither flush nor recount: they show the last commit; the changes are counted when they commit."""
+    with app.app_context():
+        teacher = db.session.scalar(select(User).where(User.teacher_number == "T4301020001001"))
+        unit = rollups.school_key(teacher.school_id)
+        units = [unit, "region:430102", "all"]
+        committed = rollups.totals(units, "teacher")
+        db.session.commit()
+        spaces.activate(teacher, "admin")  # counted already: its savepoint's release settles (before_commit)
+        activity.record(teacher, "watch", BASE)
+        db.session.add(User(role="teacher", real_name="未提交", school_id=teacher.school_id, teacher_number="T-PENDING"))
+        teacher.is_disabled = True
+        teacher.is_disabled = False  # dirty, but no net change
+        pending = set(db.session.new) | set(db.session.dirty)
+        statements = []
+
+        def note(conn, cursor, statement, parameters, context, executemany):
+            words = statement.upper().split()
+            if words[0] in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in statement.upper() \
+                    or "FOR NO KEY UPDATE" in statement.upper():
+                statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            day = BASE.date()
+            read = rollups.totals(units, "teacher")
+            rollups.role_totals(units)
+            rollups.range_figures(units, day, day)
+            rollups.new_activations(units, today(), today())
+            rollups.daily(unit, day, day + timedelta(days=2))
+            for period in ("day", "week", "month"):
+                rollups.period_active(unit, period, day, day + timedelta(days=10))
+            rollups.active_in(units, "week", day)
+            rollups.active_in_periods(units, {"day": day, "week": day, "month": day})
+            rollups.stored()
+            rollups.ground_truth()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        assert statements == []
+        assert pending <= set(db.session.new) | set(db.session.dirty)  # nothing was flushed
+        assert read[unit].rostered == committed[unit].rostered  # the pending teacher counts from the commit on
+        db.session.commit()  # the write path counts the activation and the new teacher
+        after = rollups.totals(units, "teacher")
+        assert (after[unit].rostered, after[unit].activated) == (committed[unit].rostered + 1,
+                                                                  committed[unit].activated + 1)
+        assert_equal_to_ground_truth()
+
+
+def test_a_session_not_made_by_the_apps_session_factory_keeps_no_rollups(app, world):
+    """The listeners follow db.session's sessionmaker only: another session's writes are not counted (rebuild is)."""
+    assert event.contains(db.session, "before_commit", upkeep._before_commit)
+    assert not event.contains(Session, "before_commit", upkeep._before_commit)
+    with app.app_context():
+        school_id = db.session.scalar(select(School.id).where(School.code == "4301020001"))
+        rollups.rebuild()
+        db.session.commit()
+        kept = rollups.stored()
+        db.session.rollback()  # SQLite: end the read transaction before the other session writes
+        with Session(db.engine) as other:
+            other.add(User(role="student", real_name="脚本", school_id=school_id, student_number="G-SCRIPT"))
+            other.execute(update(User).where(User.teacher_number == "T4301020001001").values(is_disabled=True))
+            other.commit()
+            assert not [key for key in other.info if key.startswith("rollups.")]
+        assert rollups.stored() == kept
+        assert rollups.ground_truth().totals != kept.totals
+        rollups.rebuild()
+        db.session.commit()
+        assert_equal_to_ground_truth("rebuilt after the other session's writes")

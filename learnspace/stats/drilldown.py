@@ -1,9 +1,10 @@
-"""The units statistics are counted for, and who may see which.
+"""The dashboard's units and how an administrator moves between them: resolve, drill down, breadcrumbs.
 
-A unit is the platform ("all"), a province, city or county (by region code) or a
-school (by school code); an event counts in the chain school → county → city →
-province → all. Scope is decided by accounts.scope, as everywhere: an admin sees
-their own unit and the units under it, never a sibling's or a parent's.
+A unit (``Unit``) is the platform ("all"), a province, city or county (by region code) or a school
+(by school code); resolve() turns a request's codes into one, refusing codes outside the admin's scope
+(decided by accounts.scope, as everywhere: an admin sees their own unit and the units under it, never a
+sibling's or a parent's); children(), descendants() and parents() walk the tree. ``Unit.key`` names the
+unit's roll-up rows (activity.rollups.chains).
 """
 from __future__ import annotations
 

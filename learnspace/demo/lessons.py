@@ -1,10 +1,10 @@
 """Demo lessons, so browsing (and the spaces, learning records and comments built on lessons) has content.
 
-``seed_demo(rng)`` gives some demo teachers who have a space one or two published
+``seed(rng)`` gives some demo teachers who have a space one or two published
 lessons on chapters of their school's chosen editions, each with a short real
 recording (made once with ffmpeg and stored in MinIO like an upload), published on
 different days of the last weeks. It adds, flushes and never commits; run it before
-the other domains' demo seeds, which look for published lessons.
+the other demo seeds, which look for published lessons.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def _recording() -> bytes | None:
             [ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=4",
              "-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
              "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)],
-            capture_output=True, timeout=120)
+            capture_output=True, timeout=120, check=False)
         if result.returncode != 0 or not path.exists():
             log.warning("demo recording not made: ffmpeg exited with %s", result.returncode)
             return None
@@ -89,7 +89,7 @@ def _title(node) -> str:
     return _NUMBERING.sub("", node.name).strip() or node.name
 
 
-def seed_demo(rng) -> int:
+def seed(rng) -> int:
     """Give some demo teachers with spaces published lessons with a short recording; return how many were made."""
     if db.session.scalar(select(func.count(Lesson.id))):
         return 0  # the demo has lessons already; running it again adds nothing
