@@ -17,7 +17,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 
 def _lint(tree: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(LINT), "--config", str(tree / ".importlinter"), "--no-cache"], cwd=tree,
+    return subprocess.run([str(LINT), str(tree / ".importlinter"), "--no-cache"], cwd=tree,
                           env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                           timeout=120)
 
