@@ -85,11 +85,10 @@ def activate_on_identity_confirmed(person: User, method: str) -> str | None:
 
     The receiver of accounts.signals.identity_confirmed (connected in create_app).
     """
-    if person.role not in SPACE_ROLES:
-        return None
-    is_new = space_of(person) is None
+    if person.role not in SPACE_ROLES or space_of(person) is not None:
+        return None  # a returning person: one query, nothing to activate
     activate(person, method)
-    return "您的个人学习空间已开通" if is_new else None
+    return "您的个人学习空间已开通"
 
 
 # --- following -------------------------------------------------------------------------------------

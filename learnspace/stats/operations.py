@@ -26,14 +26,14 @@ from sqlalchemy import and_, distinct, func, select
 from ..accounts.models import User
 from ..activity import rollups
 from ..activity.models import ActivityDay
-from ..china_time import utc_bounds
+from ..china_time import today, utc_bounds
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..orgs.operations import region_prefix
 from ..spaces.models import Space
 from .drilldown import KIND_NAMES, Unit, children, descendants
 from .models import RankingWeights, StatsTarget
-from .periods import DateRange, next_month, today
+from .periods import DateRange, next_month
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..china_time import CHINA, today  # noqa: F401  (today: re-exported for the statistics)
+from ..china_time import today
 from ..errors import ValidationError
 
 #: granularity of the time series

@@ -12,11 +12,12 @@ from flask_login import current_user, login_required
 
 from ..accounts.models import ADMIN_ROLES
 from ..audit import operations as audit
+from ..china_time import today
 from ..errors import LearnSpaceError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from . import charts, drilldown, operations
 from .forms import CsrfForm
-from .periods import GRANULARITIES, parse_range, today
+from .periods import GRANULARITIES, parse_range
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 

@@ -114,7 +114,7 @@ def test_nav_shows_statistics_to_admins_only(app, sw):
 
 
 def test_region_admin_sets_a_yearly_target_and_sees_progress(app, sw):
-    from learnspace.stats.periods import today
+    from learnspace.china_time import today
 
     year = today().year
     client = signed_in(app, sw.admins["county_a"])
