@@ -18,6 +18,7 @@ from .search.cli import register as register_search
 from .search.generations import ensure_index
 from .stats.cli import register as register_stats
 from .storage import StorageError, get_storage
+from .storage.cli import storage_group
 from .transactions import command_transaction
 
 
@@ -55,7 +56,7 @@ def init_command():
     try:
         created = get_storage().ensure_bucket()
     except StorageError as exc:
-        raise click.ClickException(f"MinIO 无法连接：{exc}. Is scripts/run's MinIO running?") from None
+        raise click.ClickException(f"MinIO 无法连接或拒绝：{exc}. Is scripts/run's MinIO running?") from None
     click.echo(f"storage: bucket {'created' if created else 'ready'}")
     click.echo(f"search: index {'created' if ensure_index() else 'ready'}")
 
@@ -68,6 +69,7 @@ def register_commands() -> None:
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)
     main.add_command(blocked_words)
+    main.add_command(storage_group)
 
     stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
     main.add_command(stats)
@@ -76,3 +78,7 @@ def register_commands() -> None:
 
 
 register_commands()
+
+
+if __name__ == "__main__":  # python -m learnspace.cli, as the console script
+    main()

@@ -101,6 +101,8 @@ class Settings:
     document_max_bytes: int
     space_quota_bytes: int
     upload_chunk_bytes: int
+    minio_credentials_file: Path
+    minio_credentials_file_is_admin: bool
     minio_public_endpoint: str | None
     playback_mode: str
     presign_seconds: int
@@ -109,10 +111,21 @@ class Settings:
     search_warm_up: bool
 
 
+def minio_credentials_file(var_dir: Path) -> Path:
+    """Return the file holding the app's MinIO user (``LEARNSPACE_MINIO_CREDENTIALS_FILE``)."""
+    return Path(_env("MINIO_CREDENTIALS_FILE", str(var_dir / "minio-app.env")))
+
+
+def minio_admin_credentials_file(var_dir: Path) -> Path:
+    """Return the file holding MinIO's root credentials, used only to provision (``..._ADMIN_CREDENTIALS_FILE``)."""
+    return Path(_env("MINIO_ADMIN_CREDENTIALS_FILE", str(var_dir / "minio.env")))
+
+
 def load_config() -> dict:
     """Read settings from the environment and return a Flask config mapping."""
     var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
-    creds = _read_env_file(Path(_env("MINIO_CREDENTIALS_FILE", str(var_dir / "minio.env"))))
+    creds_file = minio_credentials_file(var_dir)
+    creds = _read_env_file(creds_file)
     data_key = _env("DATA_KEY") or _secret_file(
         var_dir / "data.key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     )
@@ -120,8 +133,11 @@ def load_config() -> dict:
         var_dir=var_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'learnspace.db'}"),
         minio_endpoint=_env("MINIO_ENDPOINT", "127.0.0.1:9000"),
-        minio_access_key=_env("MINIO_ACCESS_KEY", creds.get("MINIO_ROOT_USER", "")),
-        minio_secret_key=_env("MINIO_SECRET_KEY", creds.get("MINIO_ROOT_PASSWORD", "")),
+        # The app's own user (learnspace storage provision writes the file), never MinIO's root user.
+        minio_access_key=_env("MINIO_ACCESS_KEY", creds.get("MINIO_ACCESS_KEY", "")),
+        minio_secret_key=_env("MINIO_SECRET_KEY", creds.get("MINIO_SECRET_KEY", "")),
+        minio_credentials_file=creds_file,
+        minio_credentials_file_is_admin="MINIO_ROOT_USER" in creds,
         minio_bucket=_env("MINIO_BUCKET", "learnspace"),
         minio_secure=_env("MINIO_SECURE", "0") == "1",
         search_dir=Path(_env("SEARCH_DIR", str(var_dir / "search"))),
@@ -143,7 +159,9 @@ def load_config() -> dict:
         minio_public_endpoint=_env("MINIO_PUBLIC_ENDPOINT"),
         # "presign": redirect browsers to short-lived MinIO URLs; "proxy": stream Range requests through the app.
         playback_mode=_env("PLAYBACK_MODE", "presign"),
-        presign_seconds=_env_int("PRESIGN_SECONDS", 900),
+        # Life of a presigned playback or download URL: a link stops working this soon after the
+        # lesson is withdrawn; the player asks the app for a fresh one (lessons/playback.py).
+        presign_seconds=_env_int("PRESIGN_SECONDS", 60),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
         trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
         # Apply search changes after the request that made them (off when a `learnspace indexer` worker runs).
@@ -195,9 +213,15 @@ def validate(config) -> None:
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError(f"LEARNSPACE_DATABASE_URL must be sqlite:/// or postgresql+psycopg://, got {url.split(':')[0]}")
     if config.get("STORAGE_BACKEND", "minio") == "minio" and not (s.minio_access_key and s.minio_secret_key):
+        if s.minio_credentials_file_is_admin:
+            raise ConfigError(
+                f"{s.minio_credentials_file} holds MinIO's root credentials, which the app does not use: "
+                "run `learnspace storage provision` with LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE pointing at it, "
+                "and LEARNSPACE_MINIO_CREDENTIALS_FILE at the app's own file (see the README)"
+            )
         raise ConfigError(
             "MinIO credentials are missing: set LEARNSPACE_MINIO_ACCESS_KEY and LEARNSPACE_MINIO_SECRET_KEY, "
-            f"or let scripts/run create {s.var_dir / 'minio.env'}"
+            f"or create {s.minio_credentials_file} with `learnspace storage provision` (scripts/run does)"
         )
     if s.playback_mode not in ("presign", "proxy"):
         raise ConfigError("LEARNSPACE_PLAYBACK_MODE must be presign or proxy")

@@ -101,6 +101,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.sqlite)
 
 
+#: the session app's bucket; its MinIO user may touch nothing else
+APP_BUCKET = "learnspace-test"
+
+
 @pytest.fixture(scope="session")
 def minio_server(tmp_path_factory):
     """Start a real MinIO server for the whole session."""
@@ -111,8 +115,12 @@ def minio_server(tmp_path_factory):
         server = MinioProcess(data, log_path=data.parent / "minio.log").start()
     except MinioNotStarted as exc:
         pytest.exit(str(exc), returncode=2)
+    # The session app runs as the least-privilege user scripts/run makes, limited to its bucket;
+    # access_key/secret_key stay the root credentials for tests of storage itself.
+    app_user = server.provision_app_user(APP_BUCKET)
     yield {"endpoint": server.endpoint, "access_key": server.access_key, "secret_key": server.secret_key,
-           "process": server.proc}
+           "process": server.proc, "app_access_key": app_user.access_key, "app_secret_key": app_user.secret_key,
+           "app_bucket": APP_BUCKET}
     server.stop()
 
 
@@ -169,9 +177,9 @@ def app_env(tmp_path_factory, minio_server, database_url, oidc_world):
         "LEARNSPACE_VAR_DIR": str(var),
         "LEARNSPACE_DATABASE_URL": database_url,
         "LEARNSPACE_MINIO_ENDPOINT": minio_server["endpoint"],
-        "LEARNSPACE_MINIO_ACCESS_KEY": minio_server["access_key"],
-        "LEARNSPACE_MINIO_SECRET_KEY": minio_server["secret_key"],
-        "LEARNSPACE_MINIO_BUCKET": "learnspace-test",
+        "LEARNSPACE_MINIO_ACCESS_KEY": minio_server["app_access_key"],
+        "LEARNSPACE_MINIO_SECRET_KEY": minio_server["app_secret_key"],
+        "LEARNSPACE_MINIO_BUCKET": APP_BUCKET,
         "LEARNSPACE_SEARCH_DIR": str(var / "search"),
     }
 

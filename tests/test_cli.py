@@ -189,21 +189,23 @@ def test_demo_loads_a_province_and_is_safe_to_run_twice(app, client):
 # --- configuration ------------------------------------------------------------------------------
 
 def test_missing_minio_credentials_raise_config_error(clean_env, tmp_path):
-    """Without credentials in the environment or in var/minio.env, validate() says what to set."""
+    """Without credentials in the environment or in var/minio-app.env, validate() says what to set and run."""
     from learnspace.config import ConfigError, load_config, validate
 
     clean_env.setenv("LEARNSPACE_VAR_DIR", str(tmp_path))
     config = load_config()
     with pytest.raises(ConfigError, match="LEARNSPACE_MINIO_ACCESS_KEY") as info:
         validate(config)
-    assert str(tmp_path / "minio.env") in str(info.value)
+    assert str(tmp_path / "minio-app.env") in str(info.value)
+    assert "learnspace storage provision" in str(info.value)
 
 
-def test_credentials_are_read_from_the_minio_env_file(clean_env, tmp_path):
-    """The credentials file scripts/run writes (MINIO_ROOT_USER/PASSWORD) is enough to start."""
+def test_credentials_are_read_from_the_app_credentials_file(clean_env, tmp_path):
+    """The app user's file `learnspace storage provision` writes is enough to start; the root file is not read."""
     from learnspace.config import load_config, validate
 
-    (tmp_path / "minio.env").write_text("MINIO_ROOT_USER=lsuser123\nMINIO_ROOT_PASSWORD=a-long-secret-value\n")
+    (tmp_path / "minio-app.env").write_text("MINIO_ACCESS_KEY=lsuser123\nMINIO_SECRET_KEY=a-long-secret-value\n")
+    (tmp_path / "minio.env").write_text("MINIO_ROOT_USER=lsroot123\nMINIO_ROOT_PASSWORD=the-root-secret-value\n")
     clean_env.setenv("LEARNSPACE_VAR_DIR", str(tmp_path))
     config = load_config()
     validate(config)

@@ -101,6 +101,11 @@ class MinioStorage:
                 return False
             self.client.make_bucket(self.bucket)
             return True
+        except S3Error as exc:
+            if exc.code == "AccessDenied":  # the app's own user may not create buckets: provisioning does
+                raise StorageError(f"bucket {self.bucket} is missing at {self.endpoint} and the app's MinIO user "
+                                   "may not create it: run `learnspace storage provision` (scripts/run does)") from exc
+            raise StorageError(f"MinIO at {self.endpoint} refused: {exc}") from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"MinIO at {self.endpoint} is not reachable or refused: {exc}") from exc
 
@@ -110,6 +115,10 @@ class MinioStorage:
             if self.client.bucket_exists(self.bucket):
                 return True, "ok"
             return False, f"bucket {self.bucket} missing"
+        except S3Error as exc:
+            if exc.code == "AccessDenied":  # the app's user sees no bucket but its own: missing or not granted
+                return False, f"bucket {self.bucket} missing or not granted to this MinIO user"
+            return False, f"refused: {exc.code}"
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             return False, f"unreachable: {type(exc).__name__}"
 
