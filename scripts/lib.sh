@@ -229,11 +229,12 @@ ls_minio_ensure() {
 }
 
 # ls_minio_credentials: random root credentials for the local MinIO, made
-# once and kept in $VAR_DIR/minio.env (mode 0600). The app reads the same
-# file through LEARNSPACE_MINIO_CREDENTIALS_FILE; MinIO's well-known default
+# once and kept in $VAR_DIR/minio.env (mode 0600), named by
+# LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE. The app never reads them: they only
+# make its own user (ls_minio_app_user). MinIO's well-known default
 # minioadmin/minioadmin is never used.
 ls_minio_credentials() {
-    local file=${LEARNSPACE_MINIO_CREDENTIALS_FILE:-$VAR_DIR/minio.env} tmp
+    local file=${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE:-$VAR_DIR/minio.env} tmp
     if [[ ! -s $file ]]; then
         mkdir -p "$(dirname "$file")"
         tmp=$(umask 077 && mktemp "$file.XXXXXX")
@@ -244,13 +245,30 @@ ls_minio_credentials() {
         ls_log "created MinIO credentials in $file"
     fi
     chmod 600 "$file"
-    export LEARNSPACE_MINIO_CREDENTIALS_FILE=$file
+    export LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE=$file
+}
+
+# ls_minio_app_user LEARNSPACE_COMMAND: with the root credentials (when
+# LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE names them), create or update the
+# bucket and the app's own MinIO user limited to it, its keys in
+# $LEARNSPACE_MINIO_CREDENTIALS_FILE (default $VAR_DIR/minio-app.env, 0600).
+# Then forget the root credentials: what starts afterwards (web server,
+# worker) gets only the app's file in its environment.
+ls_minio_app_user() {
+    local learnspace=$1
+    export LEARNSPACE_MINIO_CREDENTIALS_FILE=${LEARNSPACE_MINIO_CREDENTIALS_FILE:-$VAR_DIR/minio-app.env}
+    if [[ -n ${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE:-} ]]; then
+        "$learnspace" storage provision >&2 || ls_die "could not set up the app's MinIO user (see above)"
+    else
+        ls_log "no LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE: the app uses the MinIO user it is given as it is"
+    fi
+    unset LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 }
 
 # _ls_minio_read_credentials: MINIO_ROOT_USER/PASSWORD from the env file into
 # _LS_MINIO_USER/_LS_MINIO_PASSWORD. Parsed, not sourced: it is data.
 _ls_minio_read_credentials() {
-    local file=$LEARNSPACE_MINIO_CREDENTIALS_FILE key value
+    local file=$LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE key value
     _LS_MINIO_USER='' _LS_MINIO_PASSWORD=''
     while IFS='=' read -r key value || [[ -n $key ]]; do
         case $key in
@@ -331,7 +349,7 @@ _ls_stop_pid() {
 ls_minio_start() {
     local data=$1 port=$2 console log pid i
     [[ -n ${LEARNSPACE_MINIO_BIN:-} ]] || ls_minio_ensure
-    [[ -n ${LEARNSPACE_MINIO_CREDENTIALS_FILE:-} && -s ${LEARNSPACE_MINIO_CREDENTIALS_FILE} ]] || ls_minio_credentials
+    [[ -n ${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE:-} && -s ${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE} ]] || ls_minio_credentials
     _ls_minio_read_credentials
 
     if _ls_minio_probe live "$port"; then
@@ -340,7 +358,7 @@ ls_minio_start() {
             export LEARNSPACE_MINIO_ENDPOINT=127.0.0.1:$port
             return 0
         fi
-        ls_die "a MinIO on 127.0.0.1:$port rejects the credentials in $LEARNSPACE_MINIO_CREDENTIALS_FILE; stop it or pick another port (LEARNSPACE_MINIO_PORT)"
+        ls_die "a MinIO on 127.0.0.1:$port rejects the credentials in $LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE; stop it or pick another port (LEARNSPACE_MINIO_PORT)"
     fi
 
     mkdir -p "$data" "$VAR_DIR/log"

@@ -268,3 +268,28 @@ def test_a_credentials_file_with_root_keys_is_refused_with_directions(tmp_path, 
     with pytest.raises(ConfigError, match="learnspace storage provision"):
         validate(load_config())
     assert Path(tmp_path / "minio.env").read_text().startswith("MINIO_ROOT_USER=lsroot123")
+
+
+def test_scripts_make_the_app_user_and_leave_only_its_file_in_the_environment(minio_server, tmp_path):
+    """scripts/lib.sh's ls_minio_app_user (what scripts/run does before starting the web server and worker)."""
+    var = tmp_path / "var"
+    var.mkdir()
+    root_file = var / "minio.env"
+    root_file.write_text(f"MINIO_ROOT_USER={minio_server['access_key']}\n"
+                         f"MINIO_ROOT_PASSWORD={minio_server['secret_key']}\n")
+    command = tmp_path / "learnspace"
+    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m learnspace.cli "$@"\n')
+    command.chmod(0o755)
+    lib = Path(__file__).resolve().parents[2] / "scripts" / "lib.sh"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEARNSPACE_")},
+           "LEARNSPACE_VAR_DIR": str(var), "LEARNSPACE_MINIO_ENDPOINT": minio_server["endpoint"],
+           "LEARNSPACE_MINIO_BUCKET": fresh_bucket(), "LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE": str(root_file),
+           "MINIO_ROOT_USER": minio_server["access_key"], "MINIO_ROOT_PASSWORD": minio_server["secret_key"]}
+    result = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{lib}"; ls_minio_app_user "{command}"; env'],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    child_env = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert child_env["LEARNSPACE_MINIO_CREDENTIALS_FILE"] == str(var / "minio-app.env")
+    assert read_app_credentials(var / "minio-app.env").access_key == app_user_name(env["LEARNSPACE_MINIO_BUCKET"])
+    assert not {"LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"} & set(child_env)
+    assert minio_server["secret_key"] not in result.stdout
