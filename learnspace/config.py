@@ -225,6 +225,9 @@ def validate(config) -> None:
         )
     if s.playback_mode not in ("presign", "proxy"):
         raise ConfigError("LEARNSPACE_PLAYBACK_MODE must be presign or proxy")
+    if not 1 <= s.presign_seconds <= 60:
+        # A withdrawn lesson must stop playing within a minute for holders of old links.
+        raise ConfigError(f"LEARNSPACE_PRESIGN_SECONDS must be between 1 and 60, got {s.presign_seconds}")
     if s.upload_chunk_bytes < 5 * 1024**2:
         raise ConfigError("LEARNSPACE_UPLOAD_CHUNK_BYTES must be at least 5 MiB (MinIO's smallest composable part)")
     if s.minio_access_key == "minioadmin":

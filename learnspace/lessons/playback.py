@@ -6,12 +6,18 @@ itself; ``proxy`` streams the bytes through the app, Range requests included,
 for deployments where browsers cannot reach MinIO. Either way a viewer who may
 not see the lesson gets 404 and never a URL. Nothing is audited here: a video
 being watched makes dozens of Range requests.
+
+Presigned URLs live at most MAX_URL_SECONDS (``LEARNSPACE_PRESIGN_SECONDS``), so a
+copied link stops working within a minute of the lesson being withdrawn, deleted
+or made less visible. The player (static/js/player.js) asks ``/files/<id>/play-url``
+for a fresh one, permission checked like ``/play``, when the browser needs more of a
+video whose link has expired, and carries on at the same time.
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 
 from ..accounts.login import current_person as _viewer
 from ..errors import NotFound, ServiceUnavailable
@@ -29,8 +35,8 @@ NOT_FOUND = "文件不存在，或您没有查看这节课的权限。"
 UNAVAILABLE = "文件暂时无法读取，请稍后再试。"
 #: files small enough, or needed same-origin (a <track> needs CORS otherwise), to always go through the app
 ALWAYS_PROXIED = ("subtitles",)
-#: presigned URLs never live longer than this, however long the recording
-MAX_URL_SECONDS = 6 * 3600
+#: presigned URLs never live longer than this: an old link dies at most this long after access ends
+MAX_URL_SECONDS = 60
 
 
 def _viewable_file(file_id: int) -> LessonFile:
@@ -52,6 +58,21 @@ def _content_type(file: LessonFile) -> str:
 def play(file_id: int):
     file = _viewable_file(file_id)
     return _deliver(file, download=False)
+
+
+@bp.get("/files/<int:file_id>/play-url")
+def play_url(file_id: int):
+    """Answer a fresh playback URL and its life in seconds, for a player whose link expired (JSON)."""
+    file = _viewable_file(file_id)
+    settings = current_app.config["LEARNSPACE"]
+    if _presigned(file, settings):
+        lifetime = url_lifetime(file, settings.presign_seconds)
+        body = {"url": _presigned_url(file, lifetime, download=False), "expires_in": lifetime}
+    else:  # the app serves it and checks access on every range request: its own URL never expires
+        body = {"url": url_for("playback.play", file_id=file.id), "expires_in": None}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/files/<int:file_id>/download")
@@ -76,17 +97,26 @@ def poster(file_id: int):
     return response
 
 
+def _presigned(file: LessonFile, settings) -> bool:
+    return settings.playback_mode == "presign" and file.kind not in ALWAYS_PROXIED
+
+
+def _presigned_url(file: LessonFile, lifetime: int, *, download: bool) -> str:
+    try:
+        return presigned_get_url(file.object_key, expires_seconds=lifetime,
+                                 download_name=file.original_name if download else None,
+                                 content_type=file.content_type)
+    except StorageError:
+        raise ServiceUnavailable(UNAVAILABLE) from None
+
+
 def _deliver(file: LessonFile, *, download: bool):
     settings = current_app.config["LEARNSPACE"]
     log.debug("deliver file %s (%s) download=%s mode=%s", file.id, file.kind, download, settings.playback_mode)
-    if settings.playback_mode == "presign" and file.kind not in ALWAYS_PROXIED:
-        try:
-            url = presigned_get_url(file.object_key, expires_seconds=url_lifetime(file, settings.presign_seconds),
-                                    download_name=file.original_name if download else None,
-                                    content_type=file.content_type)
-        except StorageError:
-            raise ServiceUnavailable(UNAVAILABLE) from None
-        response = redirect(url, code=302)
+    if _presigned(file, settings):
+        # A download too: the browser follows the redirect at once, so a minute is plenty.
+        response = redirect(_presigned_url(file, url_lifetime(file, settings.presign_seconds), download=download),
+                            code=302)
         # The URL stops working soon: neither the browser nor a proxy may keep the redirect.
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -94,11 +124,11 @@ def _deliver(file: LessonFile, *, download: bool):
 
 
 def url_lifetime(file: LessonFile, base_seconds: int) -> int:
-    """Return how long a presigned URL lives: the setting, plus the recording's length when known."""
-    # Browsers keep seeking with the URL they were redirected to (checked in Chromium): a URL
-    # that dies mid-lesson would break seeking late in a 45-minute recording.
-    extra = int(file.duration_seconds or 0) if file.kind == "recording" else 0
-    return min(base_seconds + extra, MAX_URL_SECONDS)
+    """Return how long a presigned URL lives: the setting, never more than MAX_URL_SECONDS."""
+    # Not the recording's length: a link must die soon after access ends. Browsers keep
+    # seeking with the URL they were redirected to (checked in Chromium); when it has
+    # expired the player fetches a fresh one from play_url and resumes where it was.
+    return max(1, min(base_seconds, MAX_URL_SECONDS))
 
 
 def _stream(file: LessonFile, *, download: bool) -> Response:
