@@ -1,7 +1,7 @@
 // Keep a lesson recording playing across the expiry of its short-lived MinIO link (lessons/playback.py).
 // The <video> starts from /files/<id>/play, which redirects to a link that lives about a minute.
 // When the browser needs more of the video after that and MinIO refuses the old link (a media
-// error, or a stall once the link is past its life), ask the app for a fresh one (GET data-play-url,
+// error, or a wait or stall once the link is past its life), ask the app for a fresh one (GET data-play-url,
 // access checked again) and carry on at the same time, playing or paused as before. A 404 means
 // the lesson was withdrawn, deleted or is no longer visible to this viewer: say so and stop.
 (function () {
@@ -34,7 +34,7 @@
     if (recent.length >= 3) { say("视频加载失败，请检查网络后刷新页面重试。"); return; }
     recent.push(now);
     renewing = true;
-    var resumeAt = position;
+    var resumeAt = video.currentTime > 0 ? video.currentTime : position;  // a seek's target counts
     fetch(endpoint, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) {
         if (response.status === 404) {
@@ -76,9 +76,20 @@
     var code = video.error && video.error.code;
     if (code === 2 || (code === 4 && Date.now() > linkExpires)) { renew(); }
   });
-  ["stalled", "waiting"].forEach(function (name) {
-    video.addEventListener(name, function () {
-      if (Date.now() > linkExpires) { renew(); }
-    });
+  // Chromium does not report a refused range request as an error: the video waits, then stalls
+  // (about 3 s later). Past the link's life, a wait that lasts a second is reason enough.
+  var waitTimer = null;
+  video.addEventListener("waiting", function () {
+    if (Date.now() <= linkExpires) { return; }
+    window.clearTimeout(waitTimer);
+    waitTimer = window.setTimeout(function () {
+      if (video.readyState < 3 && Date.now() > linkExpires) { renew(); }
+    }, 1000);
+  });
+  ["playing", "canplay"].forEach(function (name) {
+    video.addEventListener(name, function () { window.clearTimeout(waitTimer); });
+  });
+  video.addEventListener("stalled", function () {
+    if (Date.now() > linkExpires) { renew(); }
   });
 }());
