@@ -105,7 +105,9 @@ def _make_venv(tmp: Path, wheel: Path) -> Path:
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)])
+    # Without PYTHONPATH: a checkout on it (as in a git worktree's runs) looks to pip like learnspace is installed.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)], env=clean)
     purelib = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
                    .stdout.strip())
     shared = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
@@ -114,7 +116,12 @@ def _make_venv(tmp: Path, wheel: Path) -> Path:
     return venv
 
 
-def test_wheel_installs_and_serves_outside_the_checkout(tmp_path, app_env):
+def test_wheel_installs_and_serves_outside_the_checkout(tmp_path, app_env, minio_server):
+    from learnspace.storage.provisioning import provision
+
+    bucket = "learnspace-packaging-test"
+    user = provision(minio_server["endpoint"], minio_server["access_key"], minio_server["secret_key"],
+                     bucket).credentials  # as scripts/run would: the app's own user, limited to its bucket
     wheel = _build_wheel(tmp_path)
     _assert_wheel_carries_the_folders(wheel)
     venv = _make_venv(tmp_path, wheel)
@@ -128,7 +135,9 @@ def test_wheel_installs_and_serves_outside_the_checkout(tmp_path, app_env):
         "LEARNSPACE_VAR_DIR": str(var),
         "LEARNSPACE_DATABASE_URL": f"sqlite:///{var / 'learnspace.db'}",
         "LEARNSPACE_SEARCH_DIR": str(var / "search"),
-        "LEARNSPACE_MINIO_BUCKET": "learnspace-packaging-test",
+        "LEARNSPACE_MINIO_BUCKET": bucket,
+        "LEARNSPACE_MINIO_ACCESS_KEY": user.access_key,
+        "LEARNSPACE_MINIO_SECRET_KEY": user.secret_key,
     })
 
     init = _run([str(venv / "bin" / "learnspace"), "init"], cwd=elsewhere, env=env)

@@ -149,7 +149,9 @@ def test_lesson_page_plays_the_recording_and_links_documents(app, world, as_pers
         db.session.commit()
     html = as_person("student_a1").get(f"/lessons/{lesson_id}").get_data(as_text=True)
     assert re.search(r'<video class="player" controls preload="metadata" playsinline\s+src="/files/%d/play"\s+'
-                     r'poster="/files/%d/poster"' % (video_id, video_id), html)
+                     r'data-play-url="/files/%d/play-url"\s+data-link-seconds="60"\s+poster="/files/%d/poster"'
+                     % (video_id, video_id, video_id), html)
+    assert "js/player.js" in html  # renews the short-lived link (lessons/playback.py)
     assert f'href="/files/{plan_id}/download"' in html and "教学设计.pdf" in html
     assert "不符合晒课技术要求：分辨率 640×480 低于 720×576" in html
     assert "时长 45:01" in html and "640×480" in html and "H264/AAC" in html
