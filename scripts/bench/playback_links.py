@@ -44,7 +44,7 @@ TEACHER, STUDENT = "T4301020001001", "G430102201501010011"
 
 
 def prepare_database(env: dict) -> tuple[int, str]:
-    """Create the schema, a school, a teacher's published lesson with a recording and a student; return (file id, key)."""
+    """Create the schema, a school, a published lesson with a recording and a student; return (file id, key)."""
     os.environ.update(env)
     from flask_migrate import upgrade
 
