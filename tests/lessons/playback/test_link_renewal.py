@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -38,21 +39,29 @@ def test_the_default_link_life_is_a_minute_and_longer_settings_are_refused(monke
     from learnspace.config import ConfigError, load_config, validate
 
     monkeypatch.setenv("LEARNSPACE_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("LEARNSPACE_MINIO_ACCESS_KEY", "learnspace-app-x")
+    monkeypatch.setenv("LEARNSPACE_MINIO_SECRET_KEY", "a-long-secret-value")
     monkeypatch.delenv("LEARNSPACE_PRESIGN_SECONDS", raising=False)
-    assert load_config()["LEARNSPACE"].presign_seconds == 60
+    config = load_config()
+    validate(config)
+    assert config["LEARNSPACE"].presign_seconds == 60
     for bad in ("61", "900", "0"):
         monkeypatch.setenv("LEARNSPACE_PRESIGN_SECONDS", bad)
         with pytest.raises(ConfigError, match="LEARNSPACE_PRESIGN_SECONDS must be between 1 and 60"):
             validate(load_config())
 
 
-def test_download_and_play_links_live_the_configured_minute(recording_id, viewer):
-    """Both redirects carry X-Amz-Expires=60 by default, the play-url answer says 60 too."""
+def test_download_and_play_links_live_the_configured_minute(recording_id, viewer, minio_server):
+    """Both redirects and the play-url answer carry X-Amz-Expires=60 and the app user's key, never the root one."""
     student = viewer("student_a1")
-    for action in ("play", "download"):
-        assert "X-Amz-Expires=60&" in student.get(f"/files/{recording_id}/{action}").headers["Location"]
+    links = [student.get(f"/files/{recording_id}/{action}").headers["Location"] for action in ("play", "download")]
     body = student.get(f"/files/{recording_id}/play-url").get_json()
-    assert body["expires_in"] == 60 and "X-Amz-Expires=60&" in body["url"]
+    assert body["expires_in"] == 60
+    for link in [*links, body["url"]]:
+        query = parse_qs(urlsplit(link).query)
+        assert query["X-Amz-Expires"] == ["60"]
+        assert query["X-Amz-Credential"][0].split("/")[0] == minio_server["app_access_key"]
+        assert minio_server["access_key"] not in link
 
 
 # --- renewal, against MinIO ---------------------------------------------------------------------------
