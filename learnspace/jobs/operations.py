@@ -1,0 +1,204 @@
+"""The queue's verbs: enqueue, claim, finish, fail with backoff, retry, and what the admin page lists.
+
+Like every operations module these never commit: the caller's transaction (a
+request, a command, or the worker's unit of work) does. Times come from the
+application's clock (``utcnow``), so nodes sharing a PostgreSQL need NTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from ..db import utcnow
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..transactions import conflict_insert
+from .models import LIVE_STATES, Job, JobWorker
+from .registry import HANDLERS
+
+#: first retry after this many seconds, doubling each attempt, at most BACKOFF_CAP
+BACKOFF_BASE = 15
+BACKOFF_CAP = 3600
+#: error text kept on the row (a traceback's last line, a handler's message)
+ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What callers see of a job (``state_of``): a snapshot, not a live row."""
+
+    id: int
+    kind: str
+    payload: dict
+    dedupe_key: str | None
+    state: str
+    attempts: int
+    last_error: str | None
+    run_after: datetime
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job a worker has taken: (id, worker, attempts) fences every later write, so a stale worker writes nothing."""
+
+    id: int
+    kind: str
+    payload: dict
+    attempts: int
+    max_attempts: int
+    worker: str
+    lease_seconds: int
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Return the wait before the next try after *attempts* failed tries: 15 s, 30 s, 60 s, … at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def enqueue(kind: str, payload: dict, *, run_after: datetime | None = None, dedupe_key: str | None = None) -> None:
+    """Add a job to the caller's transaction (it exists once that commits); a live job with *dedupe_key* wins."""
+    spec = HANDLERS.get(kind)
+    if spec is None:
+        raise KeyError(f"no handler for job kind {kind!r}")
+    now = utcnow()
+    values = {"kind": kind, "payload": dict(payload), "state": "queued", "attempts": 0,
+              "max_attempts": spec.max_attempts, "run_after_dt": run_after or now, "dedupe_key": dedupe_key,
+              "created_dt": now}
+    stmt = conflict_insert(Job.__table__).values(**values)
+    if dedupe_key is not None:
+        # The partial unique index decides, so two transactions enqueueing the same key at once add one job.
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"],
+                                           index_where=Job.__table__.c.state.in_(LIVE_STATES))
+    db.session.execute(stmt)
+
+
+def _snapshot(job: Job) -> JobState:
+    return JobState(job.id, job.kind, dict(job.payload or {}), job.dedupe_key, job.state, job.attempts,
+                    job.last_error, job.run_after_dt)
+
+
+def state_of(dedupe_key: str) -> JobState | None:
+    """Return the newest job with this dedupe key, or None."""
+    job = db.session.scalars(select(Job).where(Job.dedupe_key == dedupe_key).order_by(Job.id.desc()).limit(1)).first()
+    return _snapshot(job) if job is not None else None
+
+
+def _lock_one(query):
+    # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite has no row locks (the
+    # clause is left out); its BEGIN IMMEDIATE (learnspace.db) makes the whole claim single-writer instead.
+    return db.session.execute(query.limit(1).with_for_update(skip_locked=True)).first()
+
+
+def claim(worker: str, kinds) -> Claimed | None:
+    """Take the next due job of *kinds* for *worker* (a queued one, or one whose worker's lease ran out).
+
+    The caller commits at once: the claim is its own short transaction.
+    """
+    kinds = sorted(kinds)
+    if not kinds:
+        return None
+    now = utcnow()
+    columns = (Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.state)
+    while True:
+        row = _lock_one(select(*columns).where(Job.state == "running", Job.locked_until_dt < now,
+                                               Job.kind.in_(kinds)).order_by(Job.locked_until_dt))
+        if row is None:
+            row = _lock_one(select(*columns).where(Job.state == "queued", Job.run_after_dt <= now,
+                                                   Job.kind.in_(kinds)).order_by(Job.run_after_dt))
+        if row is None:
+            return None
+        if row.state == "running" and row.attempts >= row.max_attempts:
+            # Its worker died on every try (killed, out of memory): running it again would do the same.
+            db.session.execute(update(Job).where(Job.id == row.id).values(
+                state="failed", locked_by=None, locked_until_dt=None, finished_dt=now,
+                last_error=f"工作进程在运行中中断，已尝试 {row.attempts} 次，不再自动重试"))
+            continue
+        lease = HANDLERS[row.kind].lease_seconds
+        db.session.execute(update(Job).where(Job.id == row.id).values(
+            state="running", attempts=row.attempts + 1, locked_by=worker,
+            locked_until_dt=now + timedelta(seconds=lease), started_dt=now))
+        return Claimed(row.id, row.kind, dict(row.payload or {}), row.attempts + 1, row.max_attempts, worker, lease)
+
+
+def _fenced(claimed: Claimed):
+    return update(Job).where(Job.id == claimed.id, Job.state == "running", Job.locked_by == claimed.worker,
+                             Job.attempts == claimed.attempts)
+
+
+def extend_lease(claimed: Claimed) -> bool:
+    """Push the lease of a job this worker still holds *lease_seconds* ahead; False when it lost the job."""
+    result = db.session.execute(_fenced(claimed).values(
+        locked_until_dt=utcnow() + timedelta(seconds=claimed.lease_seconds)))
+    return result.rowcount == 1
+
+
+def finish(claimed: Claimed) -> bool:
+    """Mark the job done in the handler's transaction; False (roll back!) when another worker has taken it over."""
+    result = db.session.execute(_fenced(claimed).values(
+        state="done", locked_by=None, locked_until_dt=None, finished_dt=utcnow(), last_error=None))
+    return result.rowcount == 1
+
+
+def fail(claimed: Claimed, error: str, *, permanent: bool = False) -> str | None:
+    """Record a failed try: queued again after the backoff, or failed for good; return the new state (None if lost)."""
+    now = utcnow()
+    final = permanent or claimed.attempts >= claimed.max_attempts
+    values = {"state": "failed" if final else "queued", "locked_by": None, "locked_until_dt": None,
+              "last_error": error[:ERROR_CHARS]}
+    if final:
+        values["finished_dt"] = now
+    else:
+        values["run_after_dt"] = now + timedelta(seconds=backoff_seconds(claimed.attempts))
+    result = db.session.execute(_fenced(claimed).values(**values))
+    return values["state"] if result.rowcount == 1 else None
+
+
+def retry(job_id: int) -> Job:
+    """Queue a failed job again, now, with a fresh count of attempts."""
+    job = db.session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFound("没有找到这个任务")
+    if job.state != "failed":
+        raise Conflict("只有失败的任务可以重试")
+    if job.dedupe_key and db.session.scalar(select(Job.id).where(
+            Job.dedupe_key == job.dedupe_key, Job.state.in_(LIVE_STATES))):
+        raise Conflict("同一对象已有一个排队中或运行中的任务，无需重试")
+    job.state, job.attempts, job.run_after_dt, job.finished_dt = "queued", 0, utcnow(), None
+    return job
+
+
+def list_jobs(states=("queued", "running", "failed"), limit: int = 200) -> list[Job]:
+    """Return jobs in *states*, newest first."""
+    return list(db.session.scalars(select(Job).where(Job.state.in_(states)).order_by(Job.id.desc()).limit(limit)))
+
+
+def counts() -> dict[str, int]:
+    """Return how many jobs are in each state."""
+    found = dict(db.session.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+    return {state: found.get(state, 0) for state in ("queued", "running", "done", "failed")}
+
+
+def prune(older_than: timedelta) -> int:
+    """Delete done jobs finished longer ago than *older_than*; return how many."""
+    result = db.session.execute(delete(Job).where(Job.state == "done", Job.finished_dt < utcnow() - older_than))
+    return result.rowcount
+
+
+def beat(worker: str) -> None:
+    """Record that *worker* is alive now."""
+    now = utcnow()
+    stmt = conflict_insert(JobWorker.__table__).values(name=worker, started_dt=now, seen_dt=now)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"seen_dt": now}))
+
+
+def forget_worker(worker: str) -> None:
+    """Remove a worker's heartbeat row (it stops)."""
+    db.session.execute(delete(JobWorker).where(JobWorker.name == worker))
+
+
+def workers_seen(within: timedelta) -> list[JobWorker]:
+    """Return the workers that beat within *within*, the most recent first."""
+    return list(db.session.scalars(select(JobWorker).where(JobWorker.seen_dt >= utcnow() - within)
+                                   .order_by(JobWorker.seen_dt.desc())))
