@@ -34,7 +34,7 @@ class Job(db.Model):
     run_after_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: at most one queued or running job per key (say "upload:42"); state_of() looks jobs up by it
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
-    #: the worker running it, and until when its lease lasts (the worker's heartbeat extends it)
+    #: the worker running it (or that ran it last), and until when its lease lasts (the worker's heartbeat extends it)
     locked_by: Mapped[str | None] = mapped_column(String(120))
     locked_until_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the last failure, shown on the admin job page (a handler's Permanent message, or the exception)

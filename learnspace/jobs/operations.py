@@ -112,13 +112,17 @@ def claim(worker: str, kinds) -> Claimed | None:
         if row.state == "running" and row.attempts >= row.max_attempts:
             # Its worker died on every try (killed, out of memory): running it again would do the same.
             db.session.execute(update(Job).where(Job.id == row.id).values(
-                state="failed", locked_by=None, locked_until_dt=None, finished_dt=now,
+                state="failed", locked_until_dt=None, finished_dt=now,
                 last_error=f"工作进程在运行中中断，已尝试 {row.attempts} 次，不再自动重试"))
             continue
         lease = HANDLERS[row.kind].lease_seconds
-        db.session.execute(update(Job).where(Job.id == row.id).values(
+        # Compare-and-set on (state, attempts) as well as the row lock: a claim never overwrites another's.
+        taken = db.session.execute(update(Job).where(
+            Job.id == row.id, Job.state == row.state, Job.attempts == row.attempts).values(
             state="running", attempts=row.attempts + 1, locked_by=worker,
             locked_until_dt=now + timedelta(seconds=lease), started_dt=now))
+        if taken.rowcount != 1:
+            continue
         return Claimed(row.id, row.kind, dict(row.payload or {}), row.attempts + 1, row.max_attempts, worker, lease)
 
 
@@ -136,8 +140,9 @@ def extend_lease(claimed: Claimed) -> bool:
 
 def finish(claimed: Claimed) -> bool:
     """Mark the job done in the handler's transaction; False (roll back!) when another worker has taken it over."""
+    # locked_by stays: which worker ran it (the job page, the tests of several workers)
     result = db.session.execute(_fenced(claimed).values(
-        state="done", locked_by=None, locked_until_dt=None, finished_dt=utcnow(), last_error=None))
+        state="done", locked_until_dt=None, finished_dt=utcnow(), last_error=None))
     return result.rowcount == 1
 
 
@@ -145,8 +150,7 @@ def fail(claimed: Claimed, error: str, *, permanent: bool = False) -> str | None
     """Record a failed try: queued again after the backoff, or failed for good; return the new state (None if lost)."""
     now = utcnow()
     final = permanent or claimed.attempts >= claimed.max_attempts
-    values = {"state": "failed" if final else "queued", "locked_by": None, "locked_until_dt": None,
-              "last_error": error[:ERROR_CHARS]}
+    values = {"state": "failed" if final else "queued", "locked_until_dt": None, "last_error": error[:ERROR_CHARS]}
     if final:
         values["finished_dt"] = now
     else:

@@ -32,6 +32,9 @@ def record(payload: dict) -> None:
     ``write_first`` inserts before waiting (a run killed while waiting had written, uncommitted); otherwise the
     insert comes last, so on SQLite the handler holds no write lock while it waits.
     """
+    if payload.get("ran_log"):  # outside the transaction: shows every run, also those rolled back
+        with open(payload["ran_log"], "a") as log:
+            log.write(f"{payload['n']}\n")
     if payload.get("write_first"):
         _insert(payload["n"])
     if payload.get("started"):

@@ -58,7 +58,7 @@ def test_run_due_runs_the_handler_and_commits_its_work_with_done(app, ctx):
     assert run_due() == 3
     assert run_due() == 0
     assert runs(app) == {1: 1, 2: 1, 3: 1}
-    assert [(j.state, j.attempts, j.locked_by) for j in job_rows()] == [("done", 1, None)] * 3
+    assert [(j.state, j.attempts, j.locked_until_dt) for j in job_rows()] == [("done", 1, None)] * 3
 
 
 def test_run_due_stops_at_the_limit(app, ctx):
