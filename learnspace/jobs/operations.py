@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
-from ..db import utcnow
+from ..db import UTCDateTime, utcnow
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..transactions import conflict_insert
@@ -85,45 +85,55 @@ def state_of(dedupe_key: str) -> JobState | None:
     return _snapshot(job) if job is not None else None
 
 
-def _lock_one(query):
-    # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite has no row locks (the
-    # clause is left out); its BEGIN IMMEDIATE (learnspace.db) makes the whole claim single-writer instead.
-    return db.session.execute(query.limit(1).with_for_update(skip_locked=True)).first()
+def _take(worker: str, kinds: list[str], now: datetime, *conditions, order_by) -> Claimed | None:
+    """Mark the first job matching *conditions* running for *worker*, in one UPDATE … RETURNING."""
+    # PostgreSQL: FOR UPDATE SKIP LOCKED passes over a row another worker is claiming instead of waiting for
+    # it. SQLite has no row locks (SQLAlchemy leaves the clause out); BEGIN IMMEDIATE (learnspace.db) makes
+    # the whole statement single-writer instead.
+    pick = (select(Job.id).where(Job.kind.in_(kinds), *conditions).order_by(order_by).limit(1)
+            .with_for_update(skip_locked=True).scalar_subquery())
+    lease_until = case({k: literal(now + timedelta(seconds=HANDLERS[k].lease_seconds), UTCDateTime) for k in kinds},
+                       value=Job.kind)
+    row = db.session.execute(
+        update(Job).where(Job.id == pick)
+        .values(state="running", attempts=Job.attempts + 1, locked_by=worker, locked_until_dt=lease_until,
+                started_dt=now)
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
+        return None
+    return Claimed(row.id, row.kind, dict(row.payload or {}), row.attempts, row.max_attempts, worker,
+                   HANDLERS[row.kind].lease_seconds)
 
 
-def claim(worker: str, kinds) -> Claimed | None:
-    """Take the next due job of *kinds* for *worker* (a queued one, or one whose worker's lease ran out).
+def claim(worker: str, kinds, *, expired_first: bool = True) -> Claimed | None:
+    """Take the next due job of *kinds* for *worker*: a queued one, or one whose worker's lease ran out.
 
-    The caller commits at once: the claim is its own short transaction.
+    *expired_first*: look for expired leases before queued jobs (a busy worker does this every few
+    seconds, not for every job: leases rarely run out). The caller commits at once.
     """
     kinds = sorted(kinds)
     if not kinds:
         return None
     now = utcnow()
-    columns = (Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.state)
-    while True:
-        row = _lock_one(select(*columns).where(Job.state == "running", Job.locked_until_dt < now,
-                                               Job.kind.in_(kinds)).order_by(Job.locked_until_dt))
-        if row is None:
-            row = _lock_one(select(*columns).where(Job.state == "queued", Job.run_after_dt <= now,
-                                                   Job.kind.in_(kinds)).order_by(Job.run_after_dt))
-        if row is None:
-            return None
-        if row.state == "running" and row.attempts >= row.max_attempts:
-            # Its worker died on every try (killed, out of memory): running it again would do the same.
-            db.session.execute(update(Job).where(Job.id == row.id).values(
-                state="failed", locked_until_dt=None, finished_dt=now,
-                last_error=f"工作进程在运行中中断，已尝试 {row.attempts} 次，不再自动重试"))
-            continue
-        lease = HANDLERS[row.kind].lease_seconds
-        # Compare-and-set on (state, attempts) as well as the row lock: a claim never overwrites another's.
-        taken = db.session.execute(update(Job).where(
-            Job.id == row.id, Job.state == row.state, Job.attempts == row.attempts).values(
-            state="running", attempts=row.attempts + 1, locked_by=worker,
-            locked_until_dt=now + timedelta(seconds=lease), started_dt=now))
-        if taken.rowcount != 1:
-            continue
-        return Claimed(row.id, row.kind, dict(row.payload or {}), row.attempts + 1, row.max_attempts, worker, lease)
+
+    def queued():
+        return _take(worker, kinds, now, Job.state == "queued", Job.run_after_dt <= now, order_by=Job.run_after_dt)
+
+    def expired():
+        # A job whose worker died on every try (killed, out of memory) would only do it again: it fails.
+        db.session.execute(update(Job).where(
+            Job.state == "running", Job.locked_until_dt < now, Job.attempts >= Job.max_attempts,
+            Job.kind.in_(kinds)).values(
+            state="failed", locked_until_dt=None, finished_dt=now,
+            last_error="工作进程在运行中中断（已尝试 " + cast(Job.attempts, String) + " 次），不再自动重试")
+            .execution_options(synchronize_session=False))
+        return _take(worker, kinds, now, Job.state == "running", Job.locked_until_dt < now,
+                     order_by=Job.locked_until_dt)
+
+    if expired_first:
+        return expired() or queued()
+    return queued()
 
 
 def _fenced(claimed: Claimed):

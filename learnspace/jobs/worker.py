@@ -29,6 +29,8 @@ from .registry import HANDLERS, PERIODIC, Permanent, periodic
 
 log = logging.getLogger(__name__)
 
+#: a busy worker looks for jobs whose lease ran out this often (an idle one at every poll)
+EXPIRY_CHECK_SECONDS = 5.0
 #: done jobs are kept this long (the admin page and state_of() read them), then pruned
 KEEP_DONE = timedelta(days=14)
 
@@ -55,6 +57,7 @@ class Worker:
         self.periodic_tasks = periodic_tasks
         self.in_caller_context = in_caller_context
         self._next_periodic: dict[str, float] = {}
+        self._next_expiry_check = 0.0
 
     @contextlib.contextmanager
     def _unit(self):
@@ -102,7 +105,14 @@ class Worker:
         """Claim and run one due job; return False when none was due."""
         with self._unit():
             try:
-                claimed = operations.claim(self.name, HANDLERS)
+                # Expired leases are looked for every few seconds, and whenever no queued job is due.
+                expired_first = time.monotonic() >= self._next_expiry_check
+                claimed = operations.claim(self.name, HANDLERS, expired_first=expired_first)
+                if claimed is None and not expired_first:
+                    claimed = operations.claim(self.name, HANDLERS, expired_first=True)
+                    expired_first = True
+                if expired_first:
+                    self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_SECONDS
                 db.session.commit()
             except BaseException:
                 db.session.rollback()
@@ -124,8 +134,9 @@ class Worker:
                 spec.run(claimed.payload)
                 if operations.finish(claimed):
                     db.session.commit()
-                    log.info("job %s %s done in %.1f s (attempt %s)", claimed.id, claimed.kind,
-                             time.monotonic() - started, claimed.attempts)
+                    took = time.monotonic() - started
+                    log.log(logging.INFO if took >= 1 else logging.DEBUG, "job %s %s done in %.1f s (attempt %s)",
+                            claimed.id, claimed.kind, took, claimed.attempts)
                 else:
                     db.session.rollback()
                     log.warning("job %s %s: another worker took it over (lease ran out); its work is rolled back",
