@@ -78,3 +78,7 @@ def register_commands() -> None:
 
 
 register_commands()
+
+
+if __name__ == "__main__":  # python -m learnspace.cli (the checkout's code, whatever is installed)
+    main()

@@ -40,7 +40,8 @@ def worker_command(once: bool, name: str | None, poll: float):
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job of a shell ignores Ctrl-C
+        signal.signal(signal.SIGINT, request_stop)
     click.echo(f"worker {worker.name}: {len(HANDLERS)} job kinds ({', '.join(sorted(HANDLERS)) or 'none'}), "
                f"periodic: {', '.join(sorted(PERIODIC)) or 'none'}", err=True)
     worker.run(stop)
