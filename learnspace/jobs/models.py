@@ -46,6 +46,7 @@ class Job(db.Model):
     __table_args__ = (
         Index("ix_jobs_due", "state", "run_after_dt"),
         Index("ix_jobs_lease", "state", "locked_until_dt"),
+        Index("ix_jobs_dedupe_key", "dedupe_key"),  # state_of() reads finished jobs too (pages show their state)
         Index("uq_jobs_live_dedupe_key", "dedupe_key", unique=True, sqlite_where=_LIVE, postgresql_where=_LIVE),
     )
 

@@ -41,6 +41,7 @@ def upgrade():
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index('ix_jobs_due', ['state', 'run_after_dt'], unique=False)
         batch_op.create_index('ix_jobs_lease', ['state', 'locked_until_dt'], unique=False)
+        batch_op.create_index('ix_jobs_dedupe_key', ['dedupe_key'], unique=False)
         batch_op.create_index('uq_jobs_live_dedupe_key', ['dedupe_key'], unique=True,
                               sqlite_where=LIVE, postgresql_where=LIVE)
 
@@ -56,6 +57,7 @@ def downgrade():
     op.drop_table('job_workers')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('uq_jobs_live_dedupe_key')
+        batch_op.drop_index('ix_jobs_dedupe_key')
         batch_op.drop_index('ix_jobs_lease')
         batch_op.drop_index('ix_jobs_due')
 
