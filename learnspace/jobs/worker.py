@@ -74,25 +74,37 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Run jobs and periodic tasks until *stop* is set (the job running then finishes first)."""
         log.info("worker %s started (%s job kinds)", self.name, len(HANDLERS))
-        beating = threading.Thread(target=self._beat_until, args=(stop,), name=f"job-worker-beat-{self.name}",
-                                   daemon=True)
+        helpers = []
         if self.beat_seconds is not None:
-            beating.start()
+            helpers.append(threading.Thread(target=self._beat_until, args=(stop,), daemon=True,
+                                            name=f"job-worker-beat-{self.name}"))
+        if self.periodic_tasks:
+            # Beside the jobs, not between them: a verification running for minutes must not hold up the
+            # search drain (the web process no longer indexes after requests when a worker runs).
+            helpers.append(threading.Thread(target=self._periodic_until, args=(stop,), daemon=True,
+                                            name=f"job-worker-periodic-{self.name}"))
+        for thread in helpers:
+            thread.start()
         try:
             while not stop.is_set():
                 try:
-                    if self.periodic_tasks:
-                        self.run_periodic()
-                    if stop.is_set() or not self.run_one():
+                    if not self.run_one():
                         stop.wait(self.poll_seconds)
                 except Exception:  # the database went away: say so, wait, try again
                     log.exception("worker %s: claiming failed; retrying", self.name)
                     stop.wait(self.poll_seconds * 5)
         finally:
+            for thread in helpers:
+                thread.join()
             if self.beat_seconds is not None:
-                beating.join()
                 self._forget()
             log.info("worker %s stopped", self.name)
+
+    def _periodic_until(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.run_periodic()
+            due = min(self._next_periodic.values(), default=time.monotonic() + 1.0)
+            stop.wait(min(max(due - time.monotonic(), 0.05), 1.0))
 
     def run_due(self, limit: int | None = None) -> int:
         """Run due jobs until none is left (or *limit* ran); return how many ran."""
