@@ -6,8 +6,9 @@ not taken by another worker; if the worker dies, the lease runs out and another
 worker takes the job again. Every write about a claimed job is fenced by
 (id, worker, attempt): a worker that lost its job (its lease ran out and someone
 else took it) finds nothing to mark done and rolls its handler's work back, so a
-job's work is committed once. A second thread records the worker's own heartbeat
-(``job_workers``) for the admin page. ``stop`` (SIGTERM in ``learnspace worker``)
+job's work is committed once. Other threads record the worker's own heartbeat
+(``job_workers``, for the admin page) and run the periodic tasks (the search drain),
+so a long job does not hold them up. ``stop`` (SIGTERM in ``learnspace worker``)
 is looked at between jobs: the job running then finishes first.
 """
 from __future__ import annotations
