@@ -247,3 +247,15 @@ def test_done_jobs_are_pruned_after_the_keeping_time(app, ctx):
     assert jobs.prune(timedelta(days=14)) == 1
     db.session.commit()
     assert len(job_rows()) == 1
+
+
+def test_the_worker_thread_fixture_runs_jobs_as_they_are_committed(app, ctx, worker_thread):
+    enqueue(RECORD, {"n": 9}, dedupe_key="rec:9")
+    db.session.commit()
+    deadline = time.monotonic() + 20
+    while state_of("rec:9").state != "done":
+        db.session.rollback()
+        assert time.monotonic() < deadline, "the worker thread did not run the job"
+        time.sleep(0.05)
+    assert runs(app) == {9: 1}
+    assert db.session.scalar(select(Job.locked_by)) == worker_thread.name
