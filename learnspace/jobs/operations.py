@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy import String, case, cast, delete, func, literal, or_, select, update
 
 from ..db import UTCDateTime, utcnow
 from ..errors import Conflict, NotFound
@@ -104,6 +104,20 @@ def _take(worker: str, kinds: list[str], now: datetime, *conditions, order_by) -
         return None
     return Claimed(row.id, row.kind, dict(row.payload or {}), row.attempts, row.max_attempts, worker,
                    HANDLERS[row.kind].lease_seconds)
+
+
+def any_due(kinds) -> bool:
+    """Tell whether a job of *kinds* is due (queued and due, or its lease ran out), by reading only.
+
+    An idle worker asks this before claiming, so polling writes nothing.
+    """
+    kinds = sorted(kinds)
+    if not kinds:
+        return False
+    now = utcnow()
+    queued = select(Job.id).where(Job.state == "queued", Job.run_after_dt <= now, Job.kind.in_(kinds))
+    expired = select(Job.id).where(Job.state == "running", Job.locked_until_dt < now, Job.kind.in_(kinds))
+    return bool(db.session.scalar(select(or_(queued.exists(), expired.exists()))))
 
 
 def claim(worker: str, kinds, *, expired_first: bool = True) -> Claimed | None:

@@ -59,6 +59,8 @@ class Worker:
         self.in_caller_context = in_caller_context
         self._next_periodic: dict[str, float] = {}
         self._next_expiry_check = 0.0
+        #: the last claim found nothing: look (reading only) before claiming again
+        self._idle = True
 
     @contextlib.contextmanager
     def _unit(self):
@@ -118,6 +120,9 @@ class Worker:
         """Claim and run one due job; return False when none was due."""
         with self._unit():
             try:
+                if self._idle and not operations.any_due(HANDLERS):
+                    db.session.rollback()
+                    return False
                 # Expired leases are looked for every few seconds, and whenever no queued job is due.
                 expired_first = time.monotonic() >= self._next_expiry_check
                 claimed = operations.claim(self.name, HANDLERS, expired_first=expired_first)
@@ -130,6 +135,7 @@ class Worker:
             except BaseException:
                 db.session.rollback()
                 raise
+            self._idle = claimed is None
             if claimed is None:
                 return False
             self._execute(claimed)

@@ -259,3 +259,25 @@ def test_the_worker_thread_fixture_runs_jobs_as_they_are_committed(app, ctx, wor
         time.sleep(0.05)
     assert runs(app) == {9: 1}
     assert db.session.scalar(select(Job.locked_by)) == worker_thread.name
+
+
+def test_an_idle_worker_polls_without_writing(app, ctx):
+    """Polling an empty queue only reads (on SQLite a write would take the lock; the test snapshots notice writes)."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    worker = Worker(app, name="idle", periodic_tasks=False, beat_seconds=None)
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert worker.run_due() == 0
+        assert worker.run_due() == 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert statements and set(statements) <= {"SELECT", "BEGIN"}, statements
+    enqueue(NOOP, {})
+    db.session.commit()
+    assert worker.run_due() == 1  # a due job is seen and claimed
