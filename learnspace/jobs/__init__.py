@@ -31,7 +31,7 @@ The queue is the ``jobs`` table (models.py), claimed with ``SELECT … FOR UPDAT
 SKIP LOCKED`` on PostgreSQL and under SQLite's single writer (operations.claim);
 the loop, leases and heartbeats are in worker.py, ``learnspace worker`` in cli.py.
 
-Why our own ~300 lines and not a library: the candidates either need a broker
+Why our own few hundred lines and not a library: the candidates either need a broker
 (Celery, RQ, Dramatiq, Huey: Redis or RabbitMQ; Huey's SQLite store is SQLite
 only) or are PostgreSQL only (procrastinate, pgqueuer, PGMQ); the embedded
 default must run on SQLite with nothing else installed, and production on
