@@ -209,9 +209,13 @@ def counts() -> dict[str, int]:
 
 
 def prune(older_than: timedelta) -> int:
-    """Delete done jobs finished longer ago than *older_than*; return how many."""
-    result = db.session.execute(delete(Job).where(Job.state == "done", Job.finished_dt < utcnow() - older_than))
-    return result.rowcount
+    """Delete done jobs finished, and heartbeat rows of workers last seen, longer ago than *older_than*.
+
+    Returns how many jobs. (A killed worker leaves its heartbeat row behind.)
+    """
+    cutoff = utcnow() - older_than
+    db.session.execute(delete(JobWorker).where(JobWorker.seen_dt < cutoff))
+    return db.session.execute(delete(Job).where(Job.state == "done", Job.finished_dt < cutoff)).rowcount
 
 
 def beat(worker: str) -> None:

@@ -13,7 +13,7 @@ from learnspace.errors import Conflict
 from learnspace.extensions import db
 from learnspace.jobs import enqueue, run_due, state_of
 from learnspace.jobs import operations as jobs
-from learnspace.jobs.models import Job
+from learnspace.jobs.models import Job, JobWorker
 from learnspace.jobs.worker import Worker
 from tests.jobs.handlers import FAIL, NOOP, PERMANENT, RECORD, RECORD_SHORT_LEASE, runs
 
@@ -236,7 +236,7 @@ def test_the_admin_lists_and_counts(app, ctx):
     assert [j.kind for j in jobs.list_jobs(("failed",))] == [PERMANENT]
 
 
-def test_done_jobs_are_pruned_after_the_keeping_time(app, ctx):
+def test_done_jobs_and_old_worker_rows_are_pruned_after_the_keeping_time(app, ctx):
     enqueue(NOOP, {})
     enqueue(NOOP, {})
     db.session.commit()
@@ -244,9 +244,15 @@ def test_done_jobs_are_pruned_after_the_keeping_time(app, ctx):
     db.session.execute(update(Job).where(Job.id == job_rows()[0].id)
                        .values(finished_dt=utcnow() - timedelta(days=15)))
     db.session.commit()
+    jobs.beat("killed:1")
+    jobs.beat("alive:1")
+    db.session.execute(update(JobWorker).where(JobWorker.name == "killed:1")
+                       .values(seen_dt=utcnow() - timedelta(days=15)))
+    db.session.commit()
     assert jobs.prune(timedelta(days=14)) == 1
     db.session.commit()
     assert len(job_rows()) == 1
+    assert db.session.scalars(select(JobWorker.name)).all() == ["alive:1"]
 
 
 def test_the_worker_thread_fixture_runs_jobs_as_they_are_committed(app, ctx, worker_thread):
