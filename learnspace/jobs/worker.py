@@ -97,6 +97,7 @@ class Worker:
                     log.exception("worker %s: claiming failed; retrying", self.name)
                     stop.wait(self.poll_seconds * 5)
         finally:
+            stop.set()  # also when leaving on an exception (SystemExit in a handler): the helper threads end too
             for thread in helpers:
                 thread.join()
             if self.beat_seconds is not None:
