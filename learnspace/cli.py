@@ -11,6 +11,7 @@ from .catalog.cli import import_catalog_command
 from .catalog.operations import load_shipped
 from .config import ConfigError
 from .demo import demo_command
+from .jobs.cli import register as register_jobs
 from .lessons.cli import reconcile_command
 from .moderation.cli import blocked_words
 from .orgs.cli import register as register_orgs
@@ -65,6 +66,7 @@ def register_commands() -> None:
     register_orgs(main)
     register_accounts(main)
     register_search(main)
+    register_jobs(main)
     main.add_command(demo_command)
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)

@@ -164,7 +164,7 @@ def load_config() -> dict:
         presign_seconds=_env_int("PRESIGN_SECONDS", 60),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
         trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
-        # Apply search changes after the request that made them (off when a `learnspace indexer` worker runs).
+        # Apply search changes after the request that made them (scripts/run turns it off: its `learnspace worker` drains).
         search_drain_after_request=_env("SEARCH_DRAIN_AFTER_REQUEST", "1") == "1",
         # Load jieba's and pypinyin's dictionaries in the background at start (served apps; scripts/run sets it).
         search_warm_up=_env("SEARCH_WARM_UP", "0") == "1",

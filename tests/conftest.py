@@ -48,6 +48,7 @@ SQLITE_SET = {
     "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",
     "oidc/test_concurrent_sign_in.py": "concurrent first sign-ins creating one account",
     "search/test_concurrency.py": "index writers in several threads and processes",
+    "jobs/": "the job queue: claims (SKIP LOCKED vs the single writer), leases, dedupe index, workers killed",
     "search/test_indexing.py": "the search outbox drained in step with commits",
     "uploads/test_lifecycle.py": "upload lifecycle: chunk rows locked FOR UPDATE",
     "uploads/test_upload_api.py": "chunks sent concurrently",
@@ -255,3 +256,4 @@ def world(app, request):
 from tests.fixtures.apps import make_app  # noqa: E402,F401
 from tests.fixtures.backends import empty_postgres_app, sqlite_app  # noqa: E402,F401
 from tests.fixtures.fast_hashing import fast_password_hashing, real_password_hasher  # noqa: E402,F401
+from tests.fixtures.worker import worker_thread  # noqa: E402,F401

@@ -16,6 +16,7 @@ from ..audit import operations as audit
 from ..db import utcnow
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
+from ..jobs import operations as jobs
 from ..orgs import operations as orgs
 from ..spaces import operations as spaces
 from ..templating import local_date
@@ -232,3 +233,33 @@ def resolve_report(code: str, report_id: int):
         db.session.commit()
         flash("已标记为已处理", "success")
     return redirect(url_for(".school", code=code))
+
+
+# --- background jobs (platform admins only) ----------------------------------------------
+
+#: a worker that beat within this long counts as running (workers beat every 10 s)
+WORKER_SEEN_WITHIN = timedelta(seconds=60)
+
+
+def _platform_only() -> None:
+    if _admin().role != "platform_admin":
+        raise PermissionDenied("后台任务只有平台管理员可以查看")
+
+
+@bp.get("/jobs")
+def jobs_page():
+    _platform_only()
+    return render_template("admin/jobs.html", jobs=jobs.list_jobs(), counts=jobs.counts(),
+                           workers=jobs.workers_seen(WORKER_SEEN_WITHIN), form=EmptyForm())
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+def retry_job(job_id: int):
+    _platform_only()
+    if not EmptyForm().validate_on_submit():
+        raise PermissionDenied("页面已过期，请刷新后重试")
+    job = jobs.retry(job_id)
+    audit.record("job.retry", target=f"job:{job.id}", detail=job.kind)
+    db.session.commit()
+    flash(f"任务 {job.id} 已重新排队", "success")
+    return redirect(url_for(".jobs_page"))

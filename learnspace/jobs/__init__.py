@@ -21,111 +21,26 @@ THE CONTRACT other packages code against (kept stable while the package grows):
     run_due(limit=None) -> int   # run the jobs due now in this process, until none is left
         # (tests and `learnspace worker --once`); returns how many ran.
 
-STAND-IN: this first version keeps jobs in memory and runs them only through
-run_due(). It is replaced by the durable, database-backed queue (issue 13);
-the names and meanings above stay.
+Also: ``periodic(name, every_seconds=)`` registers a function every worker calls
+that often (the search outbox drain is one). On SQLite every open transaction holds
+the database's write lock (BEGIN IMMEDIATE, learnspace.db), so a handler that does
+slow I/O (reading a multi-GB object back) should read what it needs, end that
+transaction (``db.session.rollback()``), do the slow part, then write.
+
+The queue is the ``jobs`` table (models.py), claimed with ``SELECT … FOR UPDATE
+SKIP LOCKED`` on PostgreSQL and under SQLite's single writer (operations.claim);
+the loop, leases and heartbeats are in worker.py, ``learnspace worker`` in cli.py.
+
+Why our own few hundred lines and not a library: the candidates either need a broker
+(Celery, RQ, Dramatiq, Huey: Redis or RabbitMQ; Huey's SQLite store is SQLite
+only) or are PostgreSQL only (procrastinate, pgqueuer, PGMQ); the embedded
+default must run on SQLite with nothing else installed, and production on
+PostgreSQL, with the same code and tests.
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable
+from .operations import JobState, enqueue, state_of
+from .registry import HANDLERS, Handler, Permanent, handler, periodic
+from .worker import run_due
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from ..extensions import db
-
-log = logging.getLogger(__name__)
-
-
-class Permanent(Exception):
-    """Raised by a handler: the job fails now, with this (Chinese) message, and is not retried."""
-
-
-@dataclass(frozen=True)
-class Handler:
-    kind: str
-    run: Callable[[dict], None]
-    max_attempts: int
-    lease_seconds: int
-
-
-@dataclass
-class JobState:
-    kind: str
-    payload: dict
-    dedupe_key: str | None
-    state: str = "queued"
-    attempts: int = 0
-    last_error: str | None = None
-    run_after: datetime | None = None
-    extra: dict = field(default_factory=dict)
-
-
-HANDLERS: dict[str, Handler] = {}
-_QUEUE: list[JobState] = []
-_PENDING = "learnspace.jobs.pending"
-
-
-def handler(kind: str, *, max_attempts: int = 5, lease_seconds: int = 300):
-    """Register the function that runs jobs of *kind*."""
-    def register(fn):
-        HANDLERS[kind] = Handler(kind, fn, max_attempts, lease_seconds)
-        return fn
-    return register
-
-
-def enqueue(kind: str, payload: dict, *, run_after: datetime | None = None, dedupe_key: str | None = None) -> None:
-    """Add a job to the caller's transaction (it runs once that commits)."""
-    if kind not in HANDLERS:
-        raise KeyError(f"no handler for job kind {kind!r}")
-    db.session.info.setdefault(_PENDING, []).append(JobState(kind, dict(payload), dedupe_key, run_after=run_after))
-
-
-@event.listens_for(Session, "after_commit")
-def _queue_committed(session) -> None:
-    for job in session.info.pop(_PENDING, []):
-        if job.dedupe_key and any(j.dedupe_key == job.dedupe_key and j.state in ("queued", "running")
-                                  for j in _QUEUE):
-            continue
-        _QUEUE.append(job)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
-
-
-def state_of(dedupe_key: str) -> JobState | None:
-    """Return the newest job with this dedupe key, or None."""
-    for job in reversed(_QUEUE):
-        if job.dedupe_key == dedupe_key:
-            return job
-    return None
-
-
-def run_due(limit: int | None = None) -> int:
-    """Run queued jobs in this process until none is left (or *limit* ran)."""
-    ran = 0
-    while limit is None or ran < limit:
-        job = next((j for j in _QUEUE if j.state == "queued"), None)
-        if job is None:
-            return ran
-        job.state, job.attempts = "running", job.attempts + 1
-        try:
-            HANDLERS[job.kind].run(job.payload)
-            db.session.commit()
-            job.state = "done"
-        except Permanent as exc:
-            db.session.rollback()
-            job.state, job.last_error = "failed", str(exc)
-        except Exception as exc:  # noqa: BLE001 - the stand-in retries at once, up to max_attempts
-            db.session.rollback()
-            log.exception("job %s failed", job.kind)
-            job.last_error = f"{type(exc).__name__}: {exc}"
-            job.state = "queued" if job.attempts < HANDLERS[job.kind].max_attempts else "failed"
-        ran += 1
-    return ran
+__all__ = ["HANDLERS", "Handler", "JobState", "Permanent", "enqueue", "handler", "periodic", "run_due", "state_of"]

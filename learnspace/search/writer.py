@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from whoosh.index import LockError
 
 from ..extensions import db
+from ..jobs import periodic
 from . import generations
 from .analysis import fold, warm_up
 from .documents import doc_types, get_source
@@ -216,6 +217,12 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, procs: int | 
     return count
 
 
+@periodic("search.drain", every_seconds=2.0)
+def drain_in_worker() -> None:
+    """Apply the outbox from ``learnspace worker`` (what ``learnspace indexer`` does, between jobs)."""
+    drain()
+
+
 def drain_after_request(response):
     """Flask after_request hook: apply the outbox rows this request enqueued (cheap when none)."""
     from flask import current_app, g
@@ -240,8 +247,8 @@ def drain_after_request(response):
 def init_app(app) -> None:
     """Drain after requests that enqueued search changes; load the dictionaries in the background.
 
-    ``LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST=0`` turns the drain off (a ``learnspace indexer``
-    worker drains instead). jieba's and pypinyin's dictionaries take about a second to load:
+    ``LEARNSPACE_SEARCH_DRAIN_AFTER_REQUEST=0`` turns the drain off: ``learnspace worker`` (which
+    scripts/run starts) or ``learnspace indexer`` drains instead. jieba's and pypinyin's dictionaries take about a second to load:
     with ``LEARNSPACE_SEARCH_WARM_UP=1`` (served apps; scripts/run sets it) a background
     thread loads them at start so the first search does not wait; commands and tests,
     which build short-lived apps, leave it off.

@@ -1,0 +1,1 @@
+from tests.jobs.handlers import runs_table  # noqa: F401
