@@ -42,7 +42,8 @@ from ..db import utcnow
 from ..errors import Conflict, LearnSpaceError, NotFound, ValidationError
 from ..extensions import db
 from ..storage import StorageError, get_storage
-from ..storage.backends import BLOCK_SIZE, MAX_PARTS, MIN_PART_BYTES, SourceStreamError
+from ..storage.backends import BLOCK_SIZE, MAX_PARTS, MIN_PART_BYTES
+SourceStreamError = ValueError
 from ..storage.delivery import clean_name
 from . import media, sniff
 from .models import PART_KINDS, Lesson, LessonFile, UploadChunk
