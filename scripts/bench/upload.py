@@ -181,33 +181,47 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
     work: queue.Queue = queue.Queue(maxsize=2 * parallel)
     batch_size = 2 * parallel
 
+    def md5_of(data: bytes) -> str:
+        return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+    errors: list[BaseException] = []
+
     def reader() -> None:
-        with path.open("rb") as source:
-            for first in range(1, count + 1, batch_size):
-                batch = []
-                for number in range(first, min(first + batch_size, count + 1)):
-                    data = source.read(part_size)
-                    batch.append((number, data, base64.b64encode(hashlib.md5(data).digest()).decode()))
-                answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
-                                      json={"parts": [{"number": n, "md5": m} for n, _, m in batch]})
-                assert answer.status_code == 200, answer.text
-                for number, data, md5 in batch:
-                    work.put((answer.json()["urls"][str(number)], data, md5))
-        for _ in range(parallel):
-            work.put(None)
+        try:
+            with path.open("rb") as source, ThreadPoolExecutor(parallel) as hashers:
+                for first in range(1, count + 1, batch_size):
+                    numbers = range(first, min(first + batch_size, count + 1))
+                    datas = [source.read(part_size) for _ in numbers]
+                    # hashlib lets go of the GIL on big buffers: the batch's MD5s are computed side by side
+                    batch = list(zip(numbers, datas, hashers.map(md5_of, datas)))
+                    answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
+                                          json={"parts": [{"number": n, "md5": m} for n, _, m in batch]})
+                    assert answer.status_code == 200, answer.text
+                    for number, data, md5 in batch:
+                        work.put((answer.json()["urls"][str(number)], data, md5))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            for _ in range(parallel):
+                work.put(None)
 
     def sender() -> None:
         http = requests.Session()
         while (item := work.get()) is not None:
+            if errors:
+                continue  # keep draining, so the reader never blocks on a full queue
             url, data, md5 = item
             response = http.put(url, data=data, headers={"Content-MD5": md5})
-            assert response.status_code == 200, response.text
+            if response.status_code != 200:
+                errors.append(AssertionError(f"PUT of a part: {response.status_code} {response.text[:200]}"))
 
     threads = [threading.Thread(target=reader)] + [threading.Thread(target=sender) for _ in range(parallel)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     parts_done = time.perf_counter()
     if sampler:
         sampler.phase = "complete"
