@@ -110,13 +110,24 @@ def test_uploads_in_flight_under_the_chunk_protocol_are_failed_by_the_multipart_
     """Migration 7c1e9a4d2f60: unfinished chunk uploads cannot go on as multipart uploads; ready files stay."""
     with fresh_app.app_context():
         upgrade(revision="a4be96cbe9be")
-        with db.engine.begin() as conn:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))  # the file rows alone tell the story
+        raw = db.engine.raw_connection()  # a lesson row alone, without the people and catalogue behind it
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.execute(
+                "INSERT INTO lessons (id, title, description, stage, subject, grade, edition, catalog_node_id, "
+                "lesson_type, language, teacher_id, school_id, visibility, status, created_dt, updated_dt, view_count) "
+                "VALUES (1, '认识时间', '', '小学', '数学', '三年级', '人教版', 1, '新授课', 'zh', 1, 1, 'school', "
+                "'draft', '2026-12-01 00:00:00', '2026-12-01 00:00:00', 0)")
             for file_id, status in ((1, "uploading"), (2, "verifying"), (3, "ready")):
-                conn.execute(text(
+                cursor.execute(
                     "INSERT INTO lesson_files (id, lesson_id, kind, object_key, original_name, size, chunk_size, "
-                    "status, created_dt) VALUES (:id, 1, 'courseware', :key, 'a.pdf', 10, 8388608, :status, "
-                    "'2026-12-01 00:00:00')"), {"id": file_id, "key": f"lessons/1/files/{file_id}", "status": status})
+                    "status, created_dt) VALUES (?, 1, 'courseware', ?, 'a.pdf', 10, 8388608, ?, "
+                    "'2026-12-01 00:00:00')", (file_id, f"lessons/1/files/{file_id}", status))
+            raw.commit()
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            raw.close()
         upgrade(revision="7c1e9a4d2f60")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, status, failure_reason, part_size, upload_id FROM lesson_files "
