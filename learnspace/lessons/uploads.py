@@ -367,9 +367,9 @@ def delete_upload(file: LessonFile) -> None:
     """
     if file.kind == "recording" and file.status == "ready" and file.lesson.status == "published":
         raise Conflict(PUBLISHED_RECORDING)
-    if file.upload_id and file.status in ("uploading", "failed"):
+    if file.upload_id and file.status == "uploading":
         get_storage().abort_incomplete_upload(file.object_key, file.upload_id)
-    delete_file(file)
+    delete_file(file)  # a failed upload was aborted when it failed; delete_file tries again after the commit
 
 
 def delete_file(file: LessonFile) -> None:
