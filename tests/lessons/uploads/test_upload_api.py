@@ -206,3 +206,25 @@ def test_a_completed_upload_takes_no_more_part_urls(uapp, teacher, lesson_id):
     assert teacher.complete(body["id"]).status_code == 202
     late = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}])
     assert late.status_code == 409 and "不能再修改" in late.get_json()["error"]
+
+
+def test_part_urls_are_signed_for_the_public_minio_endpoint_browsers_reach(make_app, world, minio_server):
+    """Behind a proxy MinIO has another name for browsers: the part URL carries it, and MinIO accepts the PUT."""
+    from urllib.parse import urlsplit
+
+    from tests.fixtures.lessons import make_lesson
+    from tests.fixtures.people import give_login, signed_in
+
+    port = minio_server["endpoint"].rsplit(":", 1)[1]
+    app = make_app(env={"LEARNSPACE_MINIO_PUBLIC_ENDPOINT": f"http://localhost:{port}"})
+    with app.app_context():
+        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
+    teacher = Uploader(signed_in(app, give_login(app, world.people["teacher_a1"])))
+    data = fake_pdf(300_000, seed=12)
+    body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
+    url = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}]).get_json()["urls"]["1"]
+    assert urlsplit(url).netloc == f"localhost:{port}"
+    assert put_part(url, data).status == 200
+    assert teacher.status(body["id"]).get_json()["parts"] == [1]
+    assert f"connect-src 'self' http://localhost:{port}" in teacher.client.get("/space").headers[
+        "Content-Security-Policy"]
