@@ -11,14 +11,18 @@ CONTENT_SECURITY_POLICY = (
 
 
 def content_security_policy(config) -> str:
-    """Return the CSP for this deployment: in presign mode videos load from MinIO's public origin."""
+    """Return the CSP for this deployment: uploads PUT their parts to MinIO's public origin (connect-src),
+    and in presign mode videos load from there too (media-src)."""
     settings = config.get("LEARNSPACE")
-    if settings is None or settings.playback_mode != "presign" or config.get("STORAGE_BACKEND", "minio") != "minio":
+    if settings is None or config.get("STORAGE_BACKEND", "minio") != "minio":
         return CONTENT_SECURITY_POLICY
 
-    # Only media-src widens: posters are served by the app, documents are downloads, not embeds.
+    # Only these widen: posters are served by the app, documents are downloads, not embeds.
     origin = public_origin(settings)
-    return CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
+    policy = CONTENT_SECURITY_POLICY + f"; connect-src 'self' {origin}"
+    if settings.playback_mode != "presign":
+        return policy
+    return policy.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
 
 
 def init_security_headers(app) -> None:

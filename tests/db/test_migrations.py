@@ -104,3 +104,35 @@ def test_postgresql_upgrade_on_an_empty_schema_matches_and_downgrades_cleanly(em
         assert tables() <= {"alembic_version"}
         upgrade()
         assert schema_diff() == []
+
+
+def test_uploads_in_flight_under_the_chunk_protocol_are_failed_by_the_multipart_migration(fresh_app):
+    """Migration 7c1e9a4d2f60: unfinished chunk uploads cannot go on as multipart uploads; ready files stay."""
+    with fresh_app.app_context():
+        upgrade(revision="a4be96cbe9be")
+        raw = db.engine.raw_connection()  # a lesson row alone, without the people and catalogue behind it
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.execute(
+                "INSERT INTO lessons (id, title, description, stage, subject, grade, edition, catalog_node_id, "
+                "lesson_type, language, teacher_id, school_id, visibility, status, created_dt, updated_dt, view_count) "
+                "VALUES (1, '认识时间', '', '小学', '数学', '三年级', '人教版', 1, '新授课', 'zh', 1, 1, 'school', "
+                "'draft', '2026-12-01 00:00:00', '2026-12-01 00:00:00', 0)")
+            for file_id, status in ((1, "uploading"), (2, "verifying"), (3, "ready")):
+                cursor.execute(
+                    "INSERT INTO lesson_files (id, lesson_id, kind, object_key, original_name, size, chunk_size, "
+                    "status, created_dt) VALUES (?, 1, 'courseware', ?, 'a.pdf', 10, 8388608, ?, "
+                    "'2026-12-01 00:00:00')", (file_id, f"lessons/1/files/{file_id}", status))
+            raw.commit()
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            raw.close()
+        upgrade(revision="7c1e9a4d2f60")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, status, failure_reason, part_size, upload_id FROM lesson_files "
+                                     "ORDER BY id")).all()
+        reason = "系统升级后，未完成的上传需要重新开始：请重新选择文件上传。"
+        assert [tuple(r) for r in rows] == [(1, "failed", reason, 8388608, None), (2, "failed", reason, 8388608, None),
+                                            (3, "ready", None, 8388608, None)]
+        assert "upload_chunks" not in tables()
