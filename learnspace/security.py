@@ -1,6 +1,8 @@
 """Response headers that every page carries."""
 from __future__ import annotations
 
+from flask import g
+
 from .storage.delivery import public_origin
 
 # Inline styles stay allowed for computed widths (progress bars); scripts must be files under /static.
@@ -8,6 +10,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'"
 )
+#: Lets a page compile WebAssembly (hash-wasm's MD5 on the upload pages) without allowing eval() of scripts.
+WASM = "'wasm-unsafe-eval'"
 
 
 def content_security_policy(config) -> str:
@@ -21,13 +25,27 @@ def content_security_policy(config) -> str:
     return CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
 
 
+def with_wasm(policy: str) -> str:
+    """Return *policy* with WebAssembly compilation allowed in script-src."""
+    return policy.replace("script-src 'self'", f"script-src 'self' {WASM}", 1)
+
+
+def csp_allow_wasm() -> str:
+    """Mark this response as one whose page compiles WebAssembly (call it from the template that loads it)."""
+    g.csp_allow_wasm = True
+    return ""
+
+
 def init_security_headers(app) -> None:
     """Add CSP, no-sniff, frame and referrer headers to every response."""
     policy = content_security_policy(app.config)
+    wasm_policy = with_wasm(policy)
+    app.add_template_global(csp_allow_wasm, "csp_allow_wasm")
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Content-Security-Policy",
+                                    wasm_policy if g.get("csp_allow_wasm") else policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

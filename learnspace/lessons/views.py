@@ -11,6 +11,7 @@ from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
+from ..jobs import state_of
 from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
@@ -148,6 +149,11 @@ def new():
                         lesson=None)
 
 
+def _job_failed(file) -> bool:
+    job = state_of(f"upload:{file.id}")
+    return job is not None and job.state == "failed"
+
+
 @bp.get("/lessons/<int:lesson_id>")
 def show(lesson_id: int):
     viewer = _viewer()
@@ -164,9 +170,12 @@ def show(lesson_id: int):
     for kind in (*REQUIRED_PARTS, "subtitles"):
         unfinished = [f for f in lesson.files if f.kind == kind and f.status == "uploading"] if is_owner else []
         failed = [f for f in lesson.files if f.kind == kind and f.status == "failed"] if is_owner else []
+        processing = [f for f in lesson.files if f.kind == kind and f.status in ("verifying", "processing")
+                      ] if is_owner else []
         parts.append({
             "kind": kind, "name": PART_KINDS[kind], "required": kind in REQUIRED_PARTS,
             "file": lesson.ready_file(kind), "unfinished": unfinished[-1:], "failed": failed[-1:],
+            "processing": processing[-1:], "failed_jobs": {f.id for f in processing if _job_failed(f)},
             "accept": ACCEPT.get(kind, DOCUMENT_ACCEPT), "formats": FORMATS.get(kind, DOCUMENT_FORMATS),
             "max_bytes": size_limit(kind),
         })

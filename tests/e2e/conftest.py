@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .harness import CHROMIUM_ARGS, DESKTOP, SHOTS, Shots, Visit
+from .harness import CHROMIUM_ARGS, DESKTOP, SHOTS, Shots, Visit, start_job_runner
 
 # Assertions wait up to 15 s, not Playwright's 5: the suite runs on 2 shared cores, where one slow
 # request (a chunk upload, the first jieba load) can take longer than 5 s without anything being wrong.
@@ -63,9 +63,13 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-http", daemon=True)
     thread.start()
+    # Uploads are verified and probed by background jobs, as `learnspace worker` runs them in production.
+    jobs = start_job_runner(app)
     yield f"http://127.0.0.1:{server.server_port}"
+    jobs.stop()
     server.shutdown()
     thread.join(10)
+    assert not jobs.errors, "the e2e job runner failed:\n" + "\n".join(jobs.errors)
 
 
 # --- the browser --------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,46 @@ CHROMIUM_ARGS = [
 ROSTER_HEADER = ["姓名", "角色", "学校标识码", "学籍号", "教师编号", "身份证号", "年级", "班级"]
 #: Playwright waits this long (ms) for an element or a navigation before failing.
 TIMEOUT_MS = 10_000
+
+
+class JobRunner:
+    """A daemon thread that runs the app's due background jobs every *interval* seconds until stopped.
+
+    A stand-in for ``learnspace worker`` in the browser tests (uploads are verified by jobs).
+    """
+
+    def __init__(self, app, interval: float = 0.2):
+        self.app = app
+        self.interval = interval
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="e2e-jobs", daemon=True)
+
+    def _loop(self) -> None:
+        from learnspace import jobs
+        from learnspace.extensions import db
+
+        while not self._stop.is_set():
+            try:
+                with self.app.app_context():
+                    jobs.run_due()
+                    db.session.remove()
+            except Exception as exc:  # noqa: BLE001 - recorded for the test to report, the loop goes on
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            self._stop.wait(self.interval)
+
+    def start(self) -> "JobRunner":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def start_job_runner(app, interval: float = 0.2) -> JobRunner:
+    """Start running *app*'s background jobs in a thread (``runner.stop()`` ends it)."""
+    return JobRunner(app, interval).start()
 
 
 def origin(url: str) -> str:
