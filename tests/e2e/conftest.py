@@ -52,7 +52,16 @@ def _require_cjk_font() -> None:
 # --- the server ---------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def live_server(app):
+def job_runner(app):
+    """The app's background jobs, run every 0.2 s in a thread as ``learnspace worker`` would."""
+    runner = start_job_runner(app)
+    yield runner
+    runner.stop()
+    assert not runner.errors, "the e2e job runner failed:\n" + "\n".join(runner.errors)
+
+
+@pytest.fixture(scope="session")
+def live_server(app, job_runner):
     """Serve the test app over real HTTP on 127.0.0.1 and return its base URL."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -63,13 +72,9 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-http", daemon=True)
     thread.start()
-    # Uploads are verified and probed by background jobs, as `learnspace worker` runs them in production.
-    jobs = start_job_runner(app)
     yield f"http://127.0.0.1:{server.server_port}"
-    jobs.stop()
     server.shutdown()
     thread.join(10)
-    assert not jobs.errors, "the e2e job runner failed:\n" + "\n".join(jobs.errors)
 
 
 # --- the browser --------------------------------------------------------------

@@ -1,9 +1,11 @@
 """A teacher makes a complete lesson in the browser; a student of her school watches it on a phone.
 
 The teacher picks the textbook section with the cascading selects (the shipped catalogue), uploads a real
-H.264/AAC recording through upload.js in 8 MiB chunks, loses the network half way, reloads the page and
-resumes with the same file (only the missing chunks are sent again), adds the three documents, and
-publishes. A student of the same school opens the lesson on a phone; the video loads, seeks and plays.
+H.264/AAC recording through upload.js in 8 MiB parts straight to MinIO (presigned URLs, Content-MD5 from
+hash-wasm), loses the network to MinIO half way, reloads the page and resumes with the same file (only the
+missing parts are sent again), watches the server check it (校验中 → 处理中 → 完成, the background jobs held
+and run one at a time by the test), adds the three documents, and publishes. A student of the same school
+opens the lesson on a phone; the video loads, seeks and plays.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -19,17 +22,18 @@ from playwright.sync_api import expect
 from tests.fixtures.media import make_pdf
 from tests.fixtures.people import give_login
 
-from .harness import PHONE, sign_in
+from .harness import PHONE, origin, sign_in
 
 pytestmark = pytest.mark.e2e
 
 TITLE = "秒的认识（第一课时）"
-#: generous: completing a recording joins the chunks in MinIO, hashes them and runs ffprobe/ffmpeg
+#: generous: the worker joins the parts in MinIO, hashes the file and runs ffprobe/ffmpeg
 COMPLETE_MS = 60_000
+PART = 8 * 1024 * 1024
 
 
 def recording(path) -> bytes:
-    """A 6-second 720×576 H.264/AAC MP4 of about 24 MB (noise keeps it big), so it takes 3 chunks of 8 MiB."""
+    """A 6-second 720×576 H.264/AAC MP4 of about 24 MB (noise keeps it big), so it takes 3 parts of 8 MiB."""
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is not installed (Debian: apt-get install ffmpeg; scripts/test does it)", pytrace=False)
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
@@ -75,6 +79,16 @@ def part(page, kind: str):
     return page.locator(f"#part-{kind}")
 
 
+def part_number(url: str) -> int | None:
+    """The part number of a presigned part PUT (``...?partNumber=2&uploadId=...``)."""
+    numbers = parse_qs(urlsplit(url).query).get("partNumber")
+    return int(numbers[0]) if numbers else None
+
+
+def stage(part_locator):
+    return part_locator.locator("[data-stage]")
+
+
 def upload_and_wait(page, kind: str, path) -> None:
     """Choose a file for one part and wait until the part is re-drawn as uploaded."""
     part(page, kind).locator('input[type="file"]').set_input_files(str(path))
@@ -83,18 +97,19 @@ def upload_and_wait(page, kind: str, path) -> None:
 
 
 def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, shipped_catalogue, open_browser,
-                                                                    minio_server, tmp_path):
+                                                                    minio_server, job_runner, tmp_path):
     teacher_login = give_login(app, world.people["teacher_a1"])
     student_login = give_login(app, world.people["student_a1"])
     video = tmp_path / "秒的认识-课堂实录.mp4"
     video_size = len(recording(video))
-    assert video_size > 2 * 8 * 1024 * 1024  # three chunks
+    assert video_size > 2 * PART  # three parts
     plan = make_pdf(tmp_path / "教学设计.pdf", "Lesson plan")
     slides = office_document(tmp_path / "课件.pptx", "ppt", "presentation.xml")
     exercises = office_document(tmp_path / "评测练习.docx", "word", "document.xml")
 
     # --- the teacher creates the lesson on a section of the catalogue ---------------------------------
-    minio = (f"http://{minio_server['endpoint']}",)  # presigned playback URLs point the <video> there
+    store = f"http://{minio_server['endpoint']}"
+    minio = (store,)  # parts are PUT there; presigned playback URLs point the <video> there
     teacher = open_browser(allow=minio)
     page = sign_in(teacher, teacher_login, "Passw0rd-test")
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while an upload runs
@@ -117,38 +132,58 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     expect(page.locator("#lesson-summary")).to_contain_text("0/4")
     expect(page.get_by_role("button", name="发布课程")).to_be_disabled()
     teacher.shot("lesson-created")
+    # hash-wasm runs (the page's CSP allows WebAssembly, and nothing more than that)
+    assert page.evaluate("() => LearnSpaceMD5.engine()") == "wasm"
+    csp = page.request.get(page.url).headers["content-security-policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "'unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
 
-    # --- the recording: the network drops after the first chunk, the page is reloaded, upload resumes ---
-    chunk_puts: list[str] = []
-    page.on("request", lambda r: chunk_puts.append(r.url) if r.method == "PUT" and "/chunks/" in r.url else None)
-    dropped = re.compile(r".*/api/uploads/\d+/chunks/[12]$")
+    # --- the recording: parts 2 and 3 cannot reach MinIO, the page is reloaded, the upload resumes ------
+    part_puts: list[int] = []
+    page.on("request", lambda r: part_puts.append(part_number(r.url))
+            if r.method == "PUT" and origin(r.url) == store else None)
+
+    def dropped(url: str) -> bool:
+        return origin(url) == store and part_number(url) in (2, 3)
+
     page.route(dropped, lambda route: route.abort("internetdisconnected"))
     recording_part = part(page, "recording")
-    with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/chunks/0")) as first:
+    with page.expect_response(lambda r: r.request.method == "PUT" and origin(r.url) == store
+                              and part_number(r.url) == 1) as first:
         recording_part.locator('input[type="file"]').set_input_files(str(video))
     assert first.value.status == 200
+    assert first.value.request.all_headers()["content-md5"]  # MinIO checked the part against it
     expect(recording_part.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
     bar = recording_part.get_by_role("progressbar")
     expect(bar).to_be_visible()
     assert 30 <= int(bar.get_attribute("aria-valuenow")) < 100
+    expect(stage(recording_part)).to_have_text("上传中")
     expect(recording_part.locator("[data-bytes]")).to_contain_text(f" / {video_size / 1024 / 1024:.1f} MB")
     teacher.shot("upload-interrupted")
 
     page.reload()
     page.unroute(dropped)
     expect(recording_part.locator(".part-note")).to_contain_text("有一个未完成的上传：秒的认识-课堂实录.mp4")
-    expect(recording_part.locator(".part-note")).to_contain_text("已收到 1/3 块")
     teacher.shot("upload-unfinished-after-reload")
-    sent_before = len(chunk_puts)
-    recording_part.locator('input[type="file"]').set_input_files(str(video))
+    sent_before = len(part_puts)
+    with job_runner.held():  # the server checks the file only when the test says so
+        recording_part.locator('input[type="file"]').set_input_files(str(video))
+        expect(stage(recording_part)).to_have_text("校验中", timeout=COMPLETE_MS)
+        expect(recording_part.locator(".upload-message")).to_contain_text("服务器正在校验")
+        resumed = part_puts[sent_before:]
+        assert sorted(resumed) == [2, 3], resumed  # part 1 was not sent again
+        expect(bar).to_have_attribute("aria-valuenow", "100")
+        teacher.shot("upload-verifying")
+        assert job_runner.run_one() == 1  # SHA-256 and type: the file goes on to processing
+        expect(stage(recording_part)).to_have_text("处理中", timeout=15_000)
+        expect(recording_part.locator(".upload-message")).to_contain_text("生成封面")
+        teacher.shot("upload-processing")
     expect(recording_part.locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
-    resumed = chunk_puts[sent_before:]
-    assert sorted(u.rsplit("/", 1)[1] for u in resumed) == ["1", "2"], resumed  # chunk 0 was not sent again
     expect(recording_part.locator(".upload-message")).to_contain_text("上传成功")
     expect(recording_part).to_contain_text("720×576")
     expect(recording_part).to_contain_text("符合晒课技术要求")
     expect(page.locator("#lesson-player video.player")).to_be_attached()
     expect(page.get_by_role("button", name="发布课程")).to_be_enabled()
+    teacher.shot("upload-done")
     assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('learnspace-upload:'))") == []
 
     # --- the three documents -----------------------------------------------------------------------------
@@ -198,9 +233,10 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
         expect(spage.get_by_role("link", name=name)).to_be_visible()
 
 
-def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_browser, tmp_path):
+def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_browser, minio_server, tmp_path):
     """On a phone: the form shows its errors; the lesson page fits; a refused file and a cancelled upload say so."""
-    teacher = open_browser(PHONE)
+    store = f"http://{minio_server['endpoint']}"
+    teacher = open_browser(PHONE, allow=(store,))
     page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
     page.goto("/lessons/new")
     page.get_by_label("学段", exact=True).select_option(label="初中")
@@ -227,21 +263,29 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     assert_fits(teacher)
     teacher.shot("lesson-page")
 
-    # A file whose bytes are not what its name says is refused with the server's Chinese message.
+    # A file whose bytes are not what its name says reaches MinIO, and the worker refuses it with a Chinese reason.
     fake = tmp_path / "教学设计.pdf"
     fake.write_bytes(b"MZ\x90\x00 this is a Windows program, not a PDF" + bytes(2000))
     plan = part(page, "lesson_plan")
     plan.locator('input[type="file"]').set_input_files(str(fake))
+    expect(plan.locator(".upload-message.error")).to_contain_text("未通过检查", timeout=COMPLETE_MS)
     expect(plan.locator(".upload-message.error")).to_contain_text("可执行程序")
     expect(plan.locator(".tag.miss")).to_be_visible()
+    assert_fits(teacher)
     teacher.shot("upload-refused")
+    page.reload()  # the page says so too, drawn by the server
+    expect(plan.locator(".part-note.error")).to_contain_text("上次上传的“教学设计.pdf”未通过检查")
+    expect(plan.locator(".part-note.error")).to_contain_text("可执行程序")
 
-    # Cancelling an upload that cannot get through removes what the server holds of it.
-    blocked = re.compile(r".*/api/uploads/\d+/chunks/\d+$")
+    # Cancelling an upload that cannot get through to MinIO removes what the server holds of it.
+    def blocked(url: str) -> bool:
+        return origin(url) == store
+
     page.route(blocked, lambda route: route.abort("internetdisconnected"))
     plan.locator('input[type="file"]').set_input_files(str(make_pdf(tmp_path / "plan.pdf")))
     expect(plan.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
     expect(plan.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "0")
+    expect(stage(plan)).to_have_text("上传中")
     assert_fits(teacher)
     teacher.shot("upload-retrying")
     plan.get_by_role("button", name="取消上传").click()
