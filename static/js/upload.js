@@ -307,7 +307,8 @@
     this.render(this.confirmed);
   };
 
-  Uploader.prototype.run = function () {
+  // Send the parts the store does not hold yet, then complete; *rounds* counts the completes that found parts missing.
+  Uploader.prototype.run = function (rounds) {
     var self = this;
     var run = this.run_;
     this.queue = [];
@@ -323,7 +324,7 @@
     for (var w = 0; w < Math.min(PARALLEL, Math.max(this.queue.length, 1)); w++) { workers.push(worker()); }
     return Promise.all(workers).then(function () {
       if (self.stopped || run !== self.run_) { return null; }
-      return self.complete(1, 0);
+      return self.complete(1, rounds || 0);
     }, function (err) {
       self.stopped = true;
       self.abortAll();
@@ -462,7 +463,7 @@
         });
         self.cancelButton.hidden = false;
         self.say("服务器还缺 " + missing.length + " 块，正在补传…", "warn");
-        return self.run().then(null, function (again) { throw again; });
+        return self.run(rounds + 1);
       }
       if (!err.retry || attempt >= MAX_ATTEMPTS) { throw err; }
       // The answer was lost, or the server was busy: ask what happened before trying again.
