@@ -121,10 +121,10 @@
     if (status === 0) {
       error = new UploadError("网络连接中断", 0, true);
     } else if (code === "BadDigest" || code === "InvalidDigest") {
-      error = new UploadError("第 " + number + " 块在传输中损坏", status, true);
+      error = new UploadError("第 " + number + " 段在传输中损坏", status, true);
       error.corrupt = true;  // hash it again and ask for a new URL: the file may have changed on disk
     } else if (status === 403) {
-      error = new UploadError("第 " + number + " 块的上传地址已过期", status, true);
+      error = new UploadError("第 " + number + " 段的上传地址已过期", status, true);
       error.expired = true;
     } else if (code === "NoSuchUpload" || status === 404) {
       error = new UploadError("这次上传在服务器上已不存在（可能已过期或已取消）", status, false);
@@ -132,7 +132,7 @@
     } else if (status >= 500 || status === 408 || status === 429) {
       error = new UploadError("存储服务暂时出错（" + status + "）", status, true);
     } else {
-      error = new UploadError("第 " + number + " 块被存储服务拒绝（" + (code || status) + "）", status, false);
+      error = new UploadError("第 " + number + " 段被存储服务拒绝（" + (code || status) + "）", status, false);
     }
     return error;
   }
@@ -401,7 +401,7 @@
       batch.forEach(function (n) { self.urlRequests[n] = request; });
     }
     return this.urlRequests[number].then(function () {
-      if (!self.urls[number]) { throw new UploadError("服务器没有给出第 " + number + " 块的上传地址", 0, true); }
+      if (!self.urls[number]) { throw new UploadError("服务器没有给出第 " + number + " 段的上传地址", 0, true); }
       return self.urls[number];
     });
   };
@@ -462,7 +462,7 @@
           if (self.held[number]) { delete self.held[number]; self.confirmed -= self.partLength(number); }
         });
         self.cancelButton.hidden = false;
-        self.say("服务器还缺 " + missing.length + " 块，正在补传…", "warn");
+        self.say("服务器还缺 " + missing.length + " 段，正在补传…", "warn");
         return self.run(rounds + 1);
       }
       if (!err.retry || attempt >= MAX_ATTEMPTS) { throw err; }

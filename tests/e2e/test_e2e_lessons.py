@@ -171,6 +171,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     page.reload()
     page.unroute(dropped)
     expect(recording_part.locator(".part-note")).to_contain_text("有一个未完成的上传：秒的认识-课堂实录.mp4")
+    expect(recording_part.locator(".part-note")).to_contain_text("共 3 段")
     teacher.shot("upload-unfinished-after-reload")
     sent_before = len(part_puts)
     with job_runner.held():  # the server checks the file only when the test says so
