@@ -112,7 +112,7 @@ def minio_server(tmp_path_factory):
     except MinioNotStarted as exc:
         pytest.exit(str(exc), returncode=2)
     yield {"endpoint": server.endpoint, "access_key": server.access_key, "secret_key": server.secret_key,
-           "process": server.proc}
+           "process": server.proc, "server": server}  # server: a test may kill() and start() it again
     server.stop()
 
 

@@ -42,6 +42,9 @@
     return Math.floor(minutes / 60) + " 小时 " + (minutes % 60) + " 分";
   }
 
+  // A message as a sentence: ends with a full stop (the server's may or may not).
+  function sentence(text) { return /[。！？.!?]$/.test(text) ? text : text + "。"; }
+
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   function whenOnline() {
@@ -498,7 +501,7 @@
         refused.refused = true;
         throw refused;
       }
-      if (current.job && current.job.state === "failed") { return self.jobFailed(); }
+      if (current.job && current.job.state === "failed") { return self.jobFailed(current.job); }
       var stage = STAGES[current.status] || STAGES.verifying;
       self.stage(stage[0]);
       var waited = (Date.now() - since) / 1000;
@@ -515,14 +518,14 @@
     return look(info);
   };
 
-  Uploader.prototype.jobFailed = function () {
+  Uploader.prototype.jobFailed = function (job) {
     this.stage("处理失败");
     this.busy = false;
     this.input.disabled = false;
     this.input.value = "";
     this.retryButton.hidden = false;
     this.retryButton.disabled = false;
-    this.say(JOB_FAILED + "：服务器处理这个文件时出错，已上传的内容仍然保留。请点“重试”。", "error");
+    this.say(JOB_FAILED + "：" + sentence(job.last_error || "服务器处理这个文件时出错") + "已上传的内容仍然保留，请点“重试”。", "error");
   };
 
   Uploader.prototype.retryProcessing = function () {
@@ -678,7 +681,8 @@
       }
       if (info.job && info.job.state === "failed") {
         note.className = "part-note error";
-        text.textContent = "“" + (info.filename || "") + "”" + JOB_FAILED + "。";
+        text.textContent = "“" + (info.filename || "") + "”" + JOB_FAILED + "：" + sentence(info.job.last_error || "服务器处理时出错") +
+          "已上传的内容仍然保留。";
         button.hidden = false;
         button.disabled = false;
         return null;

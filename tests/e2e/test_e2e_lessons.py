@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import make_pdf
 from tests.fixtures.people import give_login
 
@@ -87,6 +88,27 @@ def part_number(url: str) -> int | None:
 
 def stage(part_locator):
     return part_locator.locator("[data-stage]")
+
+
+def check_only(app) -> None:
+    """Run the worker's first step (size, type, SHA-256) on the one file being verified; its job stays queued.
+
+    The same code the job runs (learnspace.lessons.verification), stopped between its two steps as a worker
+    that died there would leave it: the page then shows "处理中" until the job runs.
+    """
+    from sqlalchemy import select
+
+    from learnspace.extensions import db
+    from learnspace.lessons import verification
+    from learnspace.lessons.models import LessonFile
+
+    with app.app_context():
+        file_id = db.session.scalars(select(LessonFile.id).where(LessonFile.status == "verifying")).one()
+        plan = verification.read_plan(file_id, None)
+        db.session.commit()
+        assert verification.apply_verdict(plan, verification.check_object(plan)) is not None, "not a recording?"
+        db.session.commit()
+        db.session.remove()
 
 
 def upload_and_wait(page, kind: str, path) -> None:
@@ -182,7 +204,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
         assert sorted(resumed) == [2, 3], resumed  # part 1 was not sent again
         expect(bar).to_have_attribute("aria-valuenow", "100")
         teacher.shot("upload-verifying")
-        assert job_runner.run_one() == 1  # SHA-256 and type: the file goes on to processing
+        check_only(app)  # the worker's first step (SHA-256, type): the file waits in "processing"
         expect(stage(recording_part)).to_have_text("处理中", timeout=15_000)
         expect(recording_part.locator(".upload-message")).to_contain_text("生成封面")
         teacher.shot("upload-processing")
@@ -303,6 +325,44 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     page.unroute(blocked)
     with app.app_context():
         assert lesson_files(app) == [("lesson_plan", "failed")]  # only the refused program's record
+
+
+def test_storage_down_while_a_file_is_checked_then_the_teacher_retries(app, world, open_browser, minio_server,
+                                                                        job_runner, tmp_path):
+    """MinIO stops while the worker checks a file: "处理失败，可重试", also after a reload; 重试 finishes it."""
+    with app.app_context():
+        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
+    store, minio = f"http://{minio_server['endpoint']}", minio_server["server"]
+    teacher = open_browser(allow=(store,))
+    page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
+    page.goto(f"/lessons/{lesson_id}")
+    plan = part(page, "lesson_plan")
+    try:
+        with job_runner.held():
+            plan.locator('input[type="file"]').set_input_files(str(make_pdf(tmp_path / "教学设计.pdf")))
+            expect(stage(plan)).to_have_text("校验中", timeout=COMPLETE_MS)
+            minio.kill()
+            for _ in range(20):  # every attempt finds the storage down, until the queue gives up
+                if not job_runner.run_one():
+                    break
+            expect(stage(plan)).to_have_text("处理失败", timeout=15_000)
+            expect(plan.locator(".upload-message.error")).to_contain_text("处理失败，可重试：存储服务暂时不可用")
+            expect(plan.get_by_role("button", name="重试")).to_be_visible()
+            teacher.shot("verification-failed")
+            page.reload()  # the server draws the same state
+            note = plan.locator(".part-note[data-watch]")
+            expect(note).to_contain_text("“教学设计.pdf”处理失败，可重试")
+            expect(note.get_by_role("button", name="重试")).to_be_visible()
+            teacher.shot("verification-failed-after-reload")
+            minio.start()
+    finally:
+        if not minio.is_live():
+            minio.start()
+    note.get_by_role("button", name="重试").click()
+    expect(plan.locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
+    expect(plan.locator(".part-file")).to_contain_text("教学设计.pdf")
+    expect(page.locator("#lesson-summary")).to_contain_text("1/4")
+    teacher.shot("verification-retried")
 
 
 def lesson_files(app) -> list[tuple[str, str]]:
