@@ -44,7 +44,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from . import storage
     from .accounts import oidc
-    from .lessons import search_labels, search_source
+    from .lessons import search_labels, search_source, verification  # noqa: F401  (registers the upload job)
     from .search import writer
     storage.init_app(app)
     oidc.init_app(app)

@@ -13,7 +13,7 @@ from .activity.models import ActivityDay  # noqa: F401
 from .audit.models import AuditEntry  # noqa: F401
 from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .comments.models import Comment, CommentLike, CommentReport  # noqa: F401
-from .lessons.models import Lesson, LessonFile, UploadChunk  # noqa: F401
+from .lessons.models import Lesson, LessonFile  # noqa: F401
 from .moderation.models import BlockedTerm  # noqa: F401
 from .orgs.models import Region, School  # noqa: F401
 from .search.models import SearchOutbox  # noqa: F401

@@ -1,28 +1,27 @@
-"""JSON API of the resumable upload (blueprint "uploads").
+"""JSON API of the upload (blueprint "uploads"): one S3 multipart upload per file, parts straight to MinIO.
 
 Signed-in session plus the CSRF token in the ``X-CSRFToken`` header (the
 ``csrf-token`` meta tag of any page). Only the lesson's teacher may upload;
 anyone else gets 404, as if the lesson did not exist. Errors come back as
-``{"error": "<Chinese message>"}``. A worked example is in README.md
-("Uploading from a script").
+``{"error": "<Chinese message>"}``; storage down is 503. The table and a
+worked script are in README.md ("Uploading from a script").
 
-    POST   /api/lessons/<lesson_id>/uploads    {kind, filename, size} -> 201 {id, chunk_size, chunk_count, received}
-    GET    /api/uploads/<file_id>              -> {id, status, received, chunk_size, chunk_count, size, sha256, ...}
-    PUT    /api/uploads/<file_id>/chunks/<i>   raw bytes [X-Chunk-SHA256] -> {received: n}
-    POST   /api/uploads/<file_id>/complete     [{sha256}] -> the file, status "ready" (or 400 and "failed")
-    DELETE /api/uploads/<file_id>              -> cancels an upload, or deletes a ready file
+    POST   /api/lessons/<lesson_id>/uploads {kind, filename, size}  -> 201 the file (status "uploading", part_size, part_count)
+    POST   /api/uploads/<id>/part-urls {parts: [{number, md5}]}     -> {urls: {"<n>": url}, expires_in}
+    GET    /api/uploads/<id>                                        -> the file (parts MinIO holds, job)
+    POST   /api/uploads/<id>/complete                               -> 202 "verifying" | 200 already | 409 {error, missing}
+    POST   /api/uploads/<id>/retry                                  -> 202 re-queued | 409 nothing to retry
+    DELETE /api/uploads/<id>                                        -> {deleted: id} | 409 published recording
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms import ValidationError as WTFValidationError
 
 from ..errors import LearnSpaceError, NotFound, ValidationError
-from ..extensions import csrf, db
+from ..extensions import db
 from ..storage import StorageError
 from . import uploads
 from .models import Lesson, LessonFile
@@ -33,15 +32,11 @@ log = logging.getLogger(__name__)
 bp = Blueprint("uploads", __name__)
 
 NOT_FOUND = "课程或文件不存在，或您无权修改它。"
-STORAGE_DOWN = "存储服务暂时不可用，已上传的分块不会丢失。请稍后重试，上传会从中断处继续。"
+STORAGE_DOWN = "存储服务暂时不可用，已上传的分段不会丢失。请稍后重试，上传会从中断处继续。"
 
 
 class NotSignedIn(LearnSpaceError):
     status_code = 401
-
-
-class LengthRequired(LearnSpaceError):
-    status_code = 411
 
 
 @bp.errorhandler(StorageError)
@@ -49,6 +44,18 @@ def _storage_unavailable(exc: StorageError):
     db.session.rollback()
     log.warning("storage unavailable during %s %s: %s", request.method, request.path, exc)
     return jsonify(error=STORAGE_DOWN), 503
+
+
+@bp.errorhandler(uploads.MissingParts)
+def _missing_parts(exc: uploads.MissingParts):
+    db.session.rollback()
+    return jsonify(error=exc.message, missing=exc.details), 409
+
+
+@bp.errorhandler(uploads.UploadGone)
+def _gone(exc: uploads.UploadGone):
+    db.session.commit()  # keep the failed status and its reason
+    return jsonify({**uploads.file_json(exc.file), "error": exc.message}), 409
 
 
 def _editor():
@@ -89,80 +96,42 @@ def start(lesson_id: int):
         raise ValidationError("文件大小（size）应为整数，单位字节。")
     file = uploads.start_upload(lesson, str(data.get("kind") or ""), filename, size, _editor())
     db.session.commit()
-    return jsonify(uploads.file_json(file, received=[])), 201
+    return jsonify(uploads.file_json(file, parts=[])), 201
+
+
+@bp.post("/api/uploads/<int:file_id>/part-urls")
+def part_urls(file_id: int):
+    urls = uploads.part_urls(_file(file_id), _json_body().get("parts"))
+    return jsonify(urls=urls, expires_in=uploads.PART_URL_SECONDS)
 
 
 @bp.get("/api/uploads/<int:file_id>")
 def status(file_id: int):
-    return jsonify(uploads.file_json(_file(file_id)))
-
-
-@bp.put("/api/uploads/<int:file_id>/chunks/<int:index>")
-@csrf.exempt  # checked below from the header only: the global check would parse a form-encoded body into memory
-def put_chunk(file_id: int, index: int):
-    _check_csrf_header()
     file = _file(file_id)
-    length = request.content_length
-    if length is None:
-        raise LengthRequired("请在请求头中给出 Content-Length（本块的字节数），不要使用分块传输编码。")
-    target = uploads.accept_chunk(file, index, length)
-    # SQLite transactions begin with BEGIN IMMEDIATE (learnspace.db): end this one before the
-    # bytes stream for seconds, or every other writer would wait on it.
+    parts = uploads.parts_in_place(file)  # may find the upload expired and mark the file failed
     db.session.commit()
-    request.max_content_length = target.length  # the app-wide limit is for forms, not chunks
-    stored = uploads.store_chunk(target, request.stream, request.headers.get("X-Chunk-SHA256"))
-    try:
-        uploads.record_chunk(target, stored)
-    except uploads.UploadRefused as exc:
-        db.session.commit()  # keep the failed status and its reason
-        return jsonify({**uploads.file_json(exc.file), "error": exc.message}), 400
-    received = uploads.received_indexes(db.session.get(LessonFile, file_id))
-    db.session.commit()
-    return jsonify(received=len(received), index=index, sha256=stored.sha256)
-
-
-def _check_csrf_header() -> None:
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    try:
-        validate_csrf(request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token"))
-    except WTFValidationError as exc:
-        raise CSRFError(str(exc)) from None
+    return jsonify(uploads.file_json(file, parts=parts))
 
 
 @bp.post("/api/uploads/<int:file_id>/complete")
 def complete(file_id: int):
     file = _file(file_id)
-    if file.status == "ready":
-        return jsonify(uploads.file_json(file))  # a repeated request after a lost answer
-    data = request.get_json(silent=True) or {}
-    expected = data.get("sha256") if isinstance(data, dict) else None
-    if expected is not None and not isinstance(expected, str):
-        raise ValidationError("sha256 应为 64 位十六进制字符串。")
-    plan = uploads.begin_complete(file, expected)
-    # Show "verifying" to other requests, and hold no transaction while MinIO joins and reads gigabytes.
+    accepted = uploads.complete_upload(file)
     db.session.commit()
-    try:
-        verdict = uploads.verify_upload(plan)
-    except StorageError:
-        file = db.session.get(LessonFile, file_id, populate_existing=True)
-        if file is not None and file.status == "ready":
-            return jsonify(uploads.file_json(file))  # a parallel complete finished it (and cut this one short)
-        raise
-    file = uploads.finish_complete(plan, verdict)
+    file = db.session.get(LessonFile, file_id)
+    return jsonify(uploads.file_json(file)), 202 if accepted else 200
+
+
+@bp.post("/api/uploads/<int:file_id>/retry")
+def retry(file_id: int):
+    file = _file(file_id)
+    uploads.retry_verification(file)
     db.session.commit()
-    body = uploads.file_json(file)
-    if file.status == "failed":
-        return jsonify({**body, "error": file.failure_reason}), 400
-    return jsonify(body)
+    return jsonify(uploads.file_json(file)), 202
 
 
 @bp.delete("/api/uploads/<int:file_id>")
 def delete(file_id: int):
-    file = _file(file_id)
-    if file.status == "ready":
-        uploads.delete_file(file)
-    else:
-        uploads.abort_upload(file)
+    uploads.delete_upload(_file(file_id))
     db.session.commit()
     return jsonify(deleted=file_id)

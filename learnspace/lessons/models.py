@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -20,7 +20,9 @@ STATUSES = {"draft": "草稿", "published": "已发布", "withdrawn": "已撤回
 PART_KINDS = {"recording": "课堂实录", "lesson_plan": "教学设计", "courseware": "课件", "exercises": "评测练习",
               "subtitles": "字幕"}
 REQUIRED_PARTS = ("recording", "lesson_plan", "courseware", "exercises")
-FILE_STATUSES = ("uploading", "verifying", "ready", "failed")
+#: uploading (parts go to MinIO) → verifying (SHA-256 and type, in the worker) → processing (ffprobe and poster,
+#: recordings) → ready; or failed
+FILE_STATUSES = ("uploading", "verifying", "processing", "ready", "failed")
 
 
 class Lesson(db.Model):
@@ -95,11 +97,13 @@ class LessonFile(db.Model):
     content_type: Mapped[str | None] = mapped_column(String(100))
     #: size the client announced; the stored object must match it exactly
     size: Mapped[int] = mapped_column(BigInteger)
-    #: bytes per chunk of the resumable upload (the last chunk may be shorter)
-    chunk_size: Mapped[int] = mapped_column(default=8 * 1024 * 1024)
+    #: bytes per part of the S3 multipart upload (the last part may be shorter)
+    part_size: Mapped[int] = mapped_column(default=8 * 1024 * 1024)
+    #: id of the S3 multipart upload in MinIO while the parts arrive (kept afterwards, for reconcile)
+    upload_id: Mapped[str | None] = mapped_column(String(200))
     #: SHA-256 of the whole stored object, recorded once verified
     sha256: Mapped[str | None] = mapped_column(String(64))
-    #: uploading → verifying → ready, or failed
+    #: one of FILE_STATUSES
     status: Mapped[str] = mapped_column(String(10), default="uploading", index=True)
     #: why a failed upload failed, in Chinese for the teacher
     failure_reason: Mapped[str | None] = mapped_column(String(255))
@@ -119,37 +123,14 @@ class LessonFile(db.Model):
     ineligible_reason: Mapped[str | None] = mapped_column(String(255))
 
     lesson: Mapped[Lesson] = relationship(back_populates="files")
-    chunks: Mapped[list[UploadChunk]] = relationship(back_populates="file", order_by="UploadChunk.index",
-                                                     cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
-        CheckConstraint("status IN ('uploading', 'verifying', 'ready', 'failed')", name="status"),
+        CheckConstraint("status IN ('uploading', 'verifying', 'processing', 'ready', 'failed')", name="status"),
     )
 
     @property
-    def chunk_count(self) -> int:
-        return max(1, -(-self.size // self.chunk_size))
+    def part_count(self) -> int:
+        return max(1, -(-self.size // self.part_size))
 
     def __repr__(self) -> str:
         return f"<LessonFile {self.id} {self.kind} {self.status}>"
-
-
-class UploadChunk(db.Model):
-    """One received chunk of a resumable upload, stored as a temporary MinIO object."""
-
-    __tablename__ = "upload_chunks"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    file_id: Mapped[int] = mapped_column(ForeignKey("lesson_files.id", ondelete="CASCADE"), index=True)
-    #: 0-based chunk number
-    index: Mapped[int]
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    file: Mapped[LessonFile] = relationship(back_populates="chunks")
-
-    __table_args__ = (UniqueConstraint("file_id", "index", name="uq_upload_chunks_file_index"),)
-
-    def __repr__(self) -> str:
-        return f"<UploadChunk file={self.file_id} #{self.index}>"

@@ -1,11 +1,15 @@
 """Find and repair drift between the lesson file rows and the objects in MinIO.
 
-Four kinds of drift, each repaired in the safe direction:
+Five kinds of drift, each repaired in the safe direction:
 - a ready row whose object is missing (or has the wrong size) → the row is marked failed with the reason;
-- an object under ``lessons/`` or ``uploads/`` that no live row refers to → removed;
-- an upload stuck in "uploading" or "verifying" with no progress for longer than the threshold → failed,
-  its objects removed;
-- an incomplete multipart upload in MinIO (a compose cut short) older than the threshold → aborted.
+- an object under ``lessons/`` (or ``uploads/``, where the chunks of the protocol before multipart
+  uploads were kept) that no live row refers to → removed;
+- an upload still "uploading" after the threshold (MinIO itself drops multipart uploads after 24 hours)
+  → failed, its multipart upload aborted;
+- a file "verifying" or "processing" for longer than the threshold whose job the worker gave up on
+  (or that has none) → its verification queued again;
+- a multipart upload in MinIO that no uploading row owns (a start whose row never committed, a delete
+  while MinIO was down), older than the threshold → aborted.
 
 Objects younger than a short grace period are left alone: they may belong to
 work in flight whose row is not committed yet (a poster being made, say).
@@ -14,15 +18,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..db import utcnow
 from ..extensions import db
+from ..jobs import state_of
 from ..storage import get_storage
 from . import uploads
-from .models import LessonFile, UploadChunk
+from .models import LessonFile
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +46,12 @@ class ReconcileReport:
     stale_uploads: list[int] = field(default_factory=list)     #: upload file ids aborted
     multipart: list[str] = field(default_factory=list)         #: keys of incomplete multipart uploads aborted
     lost_posters: list[int] = field(default_factory=list)      #: file ids whose missing poster was forgotten
+    requeued: list[int] = field(default_factory=list)          #: file ids whose verification was queued again
 
     @property
     def changed(self) -> int:
         return (len(self.missing) + len(self.orphans) + len(self.stale_uploads) + len(self.multipart)
-                + len(self.lost_posters))
+                + len(self.lost_posters) + len(self.requeued))
 
     def lines(self) -> list[str]:
         """Describe what was (or, in a dry run, would be) done, in Chinese, with counts."""
@@ -57,7 +63,8 @@ class ReconcileReport:
             f"  对象缺失的就绪文件：{len(self.missing)} 个，{done}标记为失败{ids(self.missing)}",
             f"  没有记录引用的对象：{len(self.orphans)} 个，{done}删除",
             f"  超时未完成的上传：{len(self.stale_uploads)} 个，{done}中止并清理{ids(self.stale_uploads)}",
-            f"  MinIO 中未完成的分段上传：{len(self.multipart)} 个，{done}清除",
+            f"  后台校验未完成的文件：{len(self.requeued)} 个，{done}重新排队校验{ids(self.requeued)}",
+            f"  MinIO 中无人认领的分段上传：{len(self.multipart)} 个，{done}清除",
             f"  丢失的封面图：{len(self.lost_posters)} 个，{done}从记录中移除{ids(self.lost_posters)}",
         ]
 
@@ -77,37 +84,49 @@ def reconcile(*, dry_run: bool = False, older_than: timedelta = DEFAULT_OLDER_TH
     report = ReconcileReport(dry_run=dry_run)
 
     _abort_stale_uploads(report, cutoff, older_than)
-    stored = {obj.key: obj for prefix in (uploads.FILE_PREFIX, uploads.CHUNK_PREFIX)
+    _requeue_stuck_verifications(report, cutoff)
+    stored = {obj.key: obj for prefix in (uploads.FILE_PREFIX, uploads.LEGACY_CHUNK_PREFIX)
               for obj in storage.list_objects(prefix)}
     _fail_ready_without_object(report, stored)
     _remove_orphans(report, stored, grace_cutoff, storage)
-    # A compose cut short leaves one on the file's key; a ready file's key was cleaned before its last compose.
-    unfinished_keys = db.session.scalars(select(LessonFile.object_key).where(LessonFile.status != "ready"))
-    for upload in storage.list_incomplete_uploads(keys=list(unfinished_keys)):
-        if upload.initiated_dt is None or upload.initiated_dt < cutoff:
-            report.multipart.append(upload.key)
-            if not dry_run:
-                storage.abort_incomplete_upload(upload.key, upload.upload_id)
+    _abort_unowned_multipart(report, cutoff, storage)
     db.session.flush()
-    log.info("reconcile%s: %d ready files without object, %d orphans, %d stale uploads, %d multipart uploads",
-             " (dry run)" if dry_run else "", len(report.missing), len(report.orphans), len(report.stale_uploads),
-             len(report.multipart))
+    log.info("reconcile%s: %d ready files without object, %d orphans, %d stale uploads, %d requeued, "
+             "%d multipart uploads", " (dry run)" if dry_run else "", len(report.missing), len(report.orphans),
+             len(report.stale_uploads), len(report.requeued), len(report.multipart))
     return report
 
 
 def _abort_stale_uploads(report: ReconcileReport, cutoff: datetime, older_than: timedelta) -> None:
-    last_chunk = (select(UploadChunk.file_id, func.max(UploadChunk.created_dt).label("last"))
-                  .group_by(UploadChunk.file_id).subquery())
-    rows = db.session.execute(
-        select(LessonFile, last_chunk.c.last).outerjoin(last_chunk, last_chunk.c.file_id == LessonFile.id)
-        .where(LessonFile.status.in_(("uploading", "verifying"))).order_by(LessonFile.id)).all()
     hours = f"{older_than.total_seconds() / 3600:g}"
-    for file, last in rows:
-        activity = max(file.created_dt, _aware(last)) if last is not None else file.created_dt
-        if activity < cutoff:
-            report.stale_uploads.append(file.id)
+    for file in db.session.scalars(select(LessonFile).where(LessonFile.status == "uploading",
+                                                            LessonFile.created_dt < cutoff).order_by(LessonFile.id)):
+        report.stale_uploads.append(file.id)
+        if not report.dry_run:
+            uploads.fail_upload(file, f"上传超过 {hours} 小时未完成，已失效，请重新选择文件上传。")
+
+
+def _requeue_stuck_verifications(report: ReconcileReport, cutoff: datetime) -> None:
+    for file in db.session.scalars(select(LessonFile).where(LessonFile.status.in_(("verifying", "processing")),
+                                                            LessonFile.created_dt < cutoff).order_by(LessonFile.id)):
+        job = state_of(uploads.verify_job_key(file))
+        if job is None or job.state == "failed":
+            report.requeued.append(file.id)
             if not report.dry_run:
-                uploads.fail_upload(file, f"上传超过 {hours} 小时没有进展，已自动清理，请重新上传。")
+                uploads.request_verification(file)
+
+
+def _abort_unowned_multipart(report: ReconcileReport, cutoff: datetime, storage) -> None:
+    owned = {row.upload_id for row in db.session.execute(
+        select(LessonFile.upload_id).where(LessonFile.status == "uploading"))}
+    # MinIO lists bucket-wide only the uploads started since it last started; older ones by their exact key.
+    keys = db.session.scalars(select(LessonFile.object_key).where(LessonFile.status.in_(("uploading", "failed"))))
+    for upload in storage.list_incomplete_uploads(prefix=uploads.FILE_PREFIX, keys=list(keys)):
+        if upload.upload_id in owned or (upload.initiated_dt is not None and upload.initiated_dt >= cutoff):
+            continue
+        report.multipart.append(upload.key)
+        if not report.dry_run:
+            storage.abort_incomplete_upload(upload.key, upload.upload_id)
 
 
 def _fail_ready_without_object(report: ReconcileReport, stored: dict) -> None:
@@ -125,22 +144,14 @@ def _fail_ready_without_object(report: ReconcileReport, stored: dict) -> None:
 
 def _remove_orphans(report: ReconcileReport, stored: dict, grace_cutoff: datetime, storage) -> None:
     referenced: set[str] = set()
-    live_uploads: set[str] = set()
-    for file in db.session.execute(select(LessonFile.id, LessonFile.status, LessonFile.object_key,
-                                          LessonFile.poster_key)):
-        if file.status in ("uploading", "verifying"):
-            live_uploads.add(uploads.chunk_prefix(file.id))
+    for file in db.session.execute(select(LessonFile.status, LessonFile.object_key, LessonFile.poster_key)):
         if file.status != "failed":  # a failed upload's objects are meant to be gone
             referenced.update(k for k in (file.object_key, file.poster_key) if k)
     for key, obj in stored.items():
-        if key in referenced or key.rsplit("/", 1)[0] + "/" in live_uploads:
+        if key in referenced:
             continue
         if obj.last_modified is not None and obj.last_modified >= grace_cutoff:
             continue  # may belong to work in flight whose row is not committed yet
         report.orphans.append(key)
     if report.orphans and not report.dry_run:
         storage.remove_many(report.orphans)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,64 +1,71 @@
-"""The resumable upload of a lesson file: start, chunks, complete, abort, delete.
+"""The upload of a lesson file as one S3 multipart upload: start, part URLs, complete, retry, delete.
 
-How the bytes travel: each chunk is streamed into its own MinIO object under
-``uploads/<file_id>/<index>`` (never the teacher's file name); on completion
-MinIO joins them server-side (compose) into ``lessons/<lesson_id>/files/<uuid>``,
-which is then read back once in blocks to check its size and SHA-256 (whole
-file, and every chunk against what was received) and sniffed for its real type.
-Memory stays at a few blocks whatever the file size.
+How the bytes travel: ``start`` creates the row (status "uploading") and a
+multipart upload of ``lessons/<lesson_id>/files/<uuid>`` in MinIO (never the
+teacher's file name); the browser PUTs each part straight to MinIO through a
+presigned part URL with its Content-MD5, which MinIO checks; ``complete`` asks
+MinIO which parts it holds (ListParts), checks their count and sizes and has
+MinIO join them (CompleteMultipartUpload). The app never carries the bytes.
+The file is then "verifying" until the worker job ``lessons.verify_upload``
+(``verification``) has sniffed its type and read it back once for its SHA-256,
+and "processing" while ffprobe and the poster run (recordings); then "ready".
 
 Consistency rules:
-- the row exists (status "uploading") before the first byte is stored, and is
-  "ready" only after the object is verified;
-- objects of a row that is deleted are removed *after* the deletion commits,
-  so no ready row ever points at a removed object (a failure in between
-  leaves an orphan, which ``learnspace reconcile`` removes);
-- a refused or failed upload removes all its objects at once.
+- the row exists before the first byte is stored; it is "ready" only after the
+  worker verified the object;
+- objects of a deleted row are removed, and its multipart upload aborted, *after*
+  the deletion commits (a failure in between leaves work for ``learnspace reconcile``);
+- a refused or failed upload removes its object and aborts its multipart upload at once.
 
-Long storage work (streaming a chunk, composing and hashing gigabytes) needs
-no database: each step comes in three parts (``accept_chunk``/``store_chunk``
-/``record_chunk`` and ``begin_complete``/``verify_upload``/``finish_complete``)
-so the web layer can commit between them and not hold a transaction open
-for minutes. ``receive_chunk`` and ``complete_upload`` run the three in a row.
+MinIO aborts multipart uploads left unfinished for 24 hours (its default
+stale_uploads_expiry): an upload that comes back after that finds it gone and is
+marked failed with EXPIRED, so the teacher starts again.
 """
 from __future__ import annotations
 
-import hashlib
+import base64
+import binascii
 import logging
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..activity import operations as activity
 from ..audit import operations as audit
-from ..db import utcnow
-from ..errors import Conflict, LearnSpaceError, NotFound, ValidationError
+from ..errors import Conflict, LearnSpaceError, ValidationError
 from ..extensions import db
-from ..storage import StorageError, get_storage
-from ..storage.backends import BLOCK_SIZE, MAX_PARTS, MIN_PART_BYTES, SourceStreamError
+from ..jobs import enqueue, state_of
+from ..storage import PartInfo, PartRefused, StorageError, UploadNotFound, get_storage
+from ..storage.backends import MAX_PARTS, MIN_PART_BYTES
 from ..storage.delivery import clean_name
-from . import media, sniff
-from .models import PART_KINDS, Lesson, LessonFile, UploadChunk
+from ..storage.part_urls import part_upload_url
+from . import sniff
+from .models import PART_KINDS, Lesson, LessonFile
 from .owner_space import owner_space
 
 log = logging.getLogger(__name__)
 
-CHUNK_PREFIX = "uploads/"
 FILE_PREFIX = "lessons/"
+#: where the chunk protocol before multipart uploads kept its pieces; reconcile removes what is left there
+LEGACY_CHUNK_PREFIX = "uploads/"
 #: subtitles are text: a few MiB is already hours of them
 SUBTITLE_MAX_BYTES = 5 * 1024 * 1024
 #: statuses whose bytes count against the space quota
-COUNTED_STATUSES = ("uploading", "verifying", "ready")
-#: media facts media.inspect fills in, copied from the probe onto the row
-MEDIA_FIELDS = ("duration_seconds", "width", "height", "video_codec", "audio_codec", "poster_key",
-                "is_showcase_eligible", "ineligible_reason")
+COUNTED_STATUSES = ("uploading", "verifying", "processing", "ready")
+#: the worker job that verifies a completed upload (learnspace.lessons.verification)
+VERIFY_JOB = "lessons.verify_upload"
+#: life of a presigned part URL: long enough for 100 parts on a slow school line
+PART_URL_SECONDS = 3600
+#: how many part URLs one request may ask for
+MAX_URLS_PER_REQUEST = 100
+
+EXPIRED = "上传超过 24 小时未完成，已失效，请重新选择文件上传。"
+PUBLISHED_RECORDING = "课程已发布，不能删除录像。如需更换，请直接上传新的录像（完成后自动替换），或先撤回课程。"
+NOTHING_TO_RETRY = "这个文件没有需要重试的处理。"
+#: what the page shows when the worker gave up on a job for a reason that is no teacher's (a bug, say)
+JOB_FAILED = "后台处理出错，请稍后重试。"
 
 
 class TooLarge(LearnSpaceError):
@@ -69,27 +76,19 @@ class QuotaExceeded(LearnSpaceError):
     status_code = 507
 
 
-class UploadRefused(ValidationError):
-    """The bytes were refused: the file is now marked failed and its objects are gone.
+class MissingParts(Conflict):
+    """complete found parts missing or of the wrong size in MinIO; ``details`` lists their numbers."""
 
-    Commit before answering, so the failed status and its reason are kept.
-    """
+
+class UploadGone(Conflict):
+    """The multipart upload no longer exists (expired): the file is now failed; commit before answering."""
 
     def __init__(self, message: str, file: LessonFile):
         super().__init__(message)
         self.file = file
 
 
-# --- keys, limits, quota ---------------------------------------------------------------------------------------
-
-def chunk_key(file_id: int, index: int) -> str:
-    """Return the MinIO key of one chunk of an upload."""
-    return f"{CHUNK_PREFIX}{file_id}/{index:05d}"
-
-
-def chunk_prefix(file_id: int) -> str:
-    return f"{CHUNK_PREFIX}{file_id}/"
-
+# --- keys, sizes, quota ----------------------------------------------------------------------------------------
 
 def _new_object_key(lesson_id: int) -> str:
     return f"{FILE_PREFIX}{lesson_id}/files/{uuid.uuid4().hex}"
@@ -112,7 +111,7 @@ def quota_bytes(teacher: User) -> int:
 
 
 def used_bytes(teacher: User) -> int:
-    """Return the bytes a teacher's files take or are about to take (ready and unfinished uploads)."""
+    """Return the bytes a teacher's files take or are about to take (ready, unfinished and being verified)."""
     total = db.session.scalar(
         select(func.coalesce(func.sum(LessonFile.size), 0))
         .join(Lesson, Lesson.id == LessonFile.lesson_id)
@@ -120,18 +119,18 @@ def used_bytes(teacher: User) -> int:
     return int(total or 0)
 
 
-def chunk_size_for(size: int) -> int:
-    """Return the chunk size for a file: the configured one, larger when it would need over 10,000 parts."""
-    chunk = current_app.config["LEARNSPACE"].upload_chunk_bytes
-    if -(-size // chunk) > MAX_PARTS:
+def part_size_for(size: int) -> int:
+    """Return the part size for a file: the configured one, larger when it would need over 10,000 parts."""
+    part = current_app.config["LEARNSPACE"].upload_chunk_bytes
+    if -(-size // part) > MAX_PARTS:
         mib = 1024 * 1024
-        chunk = -(-size // (MAX_PARTS * mib)) * mib  # whole MiB, at most MAX_PARTS chunks
-    return max(chunk, MIN_PART_BYTES)
+        part = -(-size // (MAX_PARTS * mib)) * mib  # whole MiB, at most MAX_PARTS parts
+    return max(part, MIN_PART_BYTES)
 
 
-def expected_chunk_length(file: LessonFile, index: int) -> int:
-    """Return how many bytes chunk *index* must have: chunk_size, except the last one."""
-    return min(file.chunk_size, file.size - index * file.chunk_size)
+def expected_part_length(file: LessonFile, number: int) -> int:
+    """Return how many bytes part *number* (1-based) must have: part_size, except the last one."""
+    return min(file.part_size, file.size - (number - 1) * file.part_size)
 
 
 def human_size(size: int) -> str:
@@ -143,10 +142,17 @@ def human_size(size: int) -> str:
     return f"{size} 字节"
 
 
+def _quota_check(teacher: User, size: int) -> None:
+    used, quota = used_bytes(teacher), quota_bytes(teacher)
+    if used + size > quota:
+        raise QuotaExceeded(f"空间容量不足：已用 {human_size(used)}，共 {human_size(quota)}，"
+                            f"本文件 {human_size(size)}。请删除不需要的文件后再上传。")
+
+
 # --- start -----------------------------------------------------------------------------------------------------
 
 def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: User) -> LessonFile:
-    """Create the row of a new upload (status "uploading") after checking kind, name, size and quota."""
+    """Check kind, name, size and quota, start the multipart upload in MinIO and add its row ("uploading")."""
     if kind not in PART_KINDS:
         raise ValidationError(f"不支持的文件类别“{kind}”，应为：{'、'.join(PART_KINDS.values())}")
     name = _fit_name(clean_name(filename or ""))
@@ -155,25 +161,30 @@ def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: 
     if size == 0:
         raise ValidationError("文件是空的（0 字节），请选择有内容的文件。")
     try:
-        sniff.declared_type(kind, name)
+        declared = sniff.declared_type(kind, name)
     except sniff.Refused as exc:
         raise ValidationError(exc.message) from None
     limit = size_limit(kind)
     if size > limit:
         raise TooLarge(f"文件大小 {human_size(size)} 超过了{PART_KINDS[kind]}的上限 {human_size(limit)}。")
     teacher = lesson.teacher
-    owner_space().lock(teacher)
-    used, quota = used_bytes(teacher), quota_bytes(teacher)
-    if used + size > quota:
-        raise QuotaExceeded(f"空间容量不足：已用 {human_size(used)}，共 {human_size(quota)}，"
-                            f"本文件 {human_size(size)}。请删除不需要的文件后再上传。")
-    file = LessonFile(lesson_id=lesson.id, kind=kind, object_key=_new_object_key(lesson.id), original_name=name,
-                      size=size, chunk_size=chunk_size_for(size), status="uploading",
+    _quota_check(teacher, size)  # before MinIO hears of it; checked again under the lock below
+    key = _new_object_key(lesson.id)
+    storage = get_storage()
+    upload_id = storage.create_multipart(key, sniff.content_type(declared))
+    try:
+        owner_space().lock(teacher)
+        _quota_check(teacher, size)
+    except QuotaExceeded:
+        _abort_quietly(key, upload_id)
+        raise
+    file = LessonFile(lesson_id=lesson.id, kind=kind, object_key=key, original_name=name, size=size,
+                      part_size=part_size_for(size), upload_id=upload_id, status="uploading",
                       uploader_id=uploader.id if uploader is not None else None)
     db.session.add(file)
     db.session.flush()
-    log.info("upload %s started: lesson %s %s, %d bytes in %d chunks", file.id, lesson.id, kind, size,
-             file.chunk_count)
+    log.info("upload %s started: lesson %s %s, %d bytes in %d parts", file.id, lesson.id, kind, size,
+             file.part_count)
     return file
 
 
@@ -184,328 +195,181 @@ def _fit_name(name: str, limit: int = 255) -> str:
     return (stem[:limit - len(ext) - 1] + "." + ext) if dot and len(ext) < 20 else name[:limit]
 
 
-# --- chunks ----------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ChunkTarget:
-    """Where one accepted chunk goes; plain values, so storing it needs no database."""
-
-    file_id: int
-    index: int
-    key: str
-    length: int
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    sha256: str
-    head: bytes
-
-
-class _HeadKeeper:
-    """Pass a stream through, keeping a copy of its first bytes for sniffing."""
-
-    def __init__(self, stream: BinaryIO, keep: int):
-        self._stream, self._keep = stream, keep
-        self.head = bytearray()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        if len(self.head) < self._keep:
-            self.head += data[:self._keep - len(self.head)]
-        return data
-
-
-def accept_chunk(file: LessonFile, index: int, length: int) -> ChunkTarget:
-    """Check that chunk *index* of *length* bytes fits this upload, and forget any earlier copy of it."""
-    _require_uploading(file)
-    count = file.chunk_count
-    if not 0 <= index < count:
-        raise ValidationError(f"分块序号 {index} 超出范围：这个文件共 {count} 块，序号从 0 到 {count - 1}。")
-    expected = expected_chunk_length(file, index)
-    if length != expected:
-        raise ValidationError(f"第 {index} 块应为 {expected} 字节，实际为 {length} 字节。"
-                              f"请按 {file.chunk_size} 字节分块（最后一块可以较短）。")
-    # A chunk sent again replaces the first copy: drop its row now, so a resend that breaks
-    # off half-way leaves the chunk "missing" (and resent) rather than recorded with the wrong bytes.
-    old = db.session.scalar(select(UploadChunk).where(UploadChunk.file_id == file.id, UploadChunk.index == index))
-    if old is not None:
-        db.session.delete(old)
-        db.session.flush()
-    return ChunkTarget(file.id, index, chunk_key(file.id, index), length)
-
-
-def store_chunk(target: ChunkTarget, stream: BinaryIO, sha256: str | None = None) -> StoredChunk:
-    """Stream one chunk into storage (no database needed) and check it against the sender's SHA-256."""
-    storage = get_storage()
-    keeper = _HeadKeeper(stream, sniff.HEAD_BYTES if target.index == 0 else 0)
-    try:
-        digest = storage.put_stream(target.key, keeper, target.length)
-    except SourceStreamError:
-        raise ValidationError(f"第 {target.index} 块没有传完整（连接中断），请重新发送这一块。") from None
-    if sha256 is not None and sha256.strip().lower() != digest:
-        storage.delete(target.key)
-        raise ValidationError(f"第 {target.index} 块的 SHA-256 校验不符，数据在传输中损坏，请重新发送这一块。")
-    return StoredChunk(digest, bytes(keeper.head))
-
-
-def record_chunk(target: ChunkTarget, stored: StoredChunk) -> UploadChunk:
-    """Record a stored chunk; the first chunk is sniffed, and a refused file fails at once (UploadRefused)."""
-    file = db.session.get(LessonFile, target.file_id, with_for_update=True, populate_existing=True)
-    if file is None or file.status != "uploading":
-        # Aborted, failed or completed while the bytes were on their way: do not leave them behind.
-        _remove_now(keys=[target.key])
-        raise Conflict("这个上传已取消或已结束，该分块没有保存。")
-    if target.index == 0:
-        try:
-            sniff.check_head(file.kind, file.original_name, stored.head)
-        except sniff.Refused as exc:
-            fail_upload(file, exc.message)
-            raise UploadRefused(exc.message, file) from None
-    chunk = db.session.scalar(select(UploadChunk).where(UploadChunk.file_id == file.id,
-                                                        UploadChunk.index == target.index))
-    if chunk is None:
-        chunk = UploadChunk(file_id=file.id, index=target.index)
-        db.session.add(chunk)
-    chunk.size, chunk.sha256, chunk.created_dt = target.length, stored.sha256, utcnow()
-    db.session.flush()
-    return chunk
-
-
-def receive_chunk(file: LessonFile, index: int, stream: BinaryIO, length: int,
-                  sha256: str | None = None) -> UploadChunk:
-    """Store chunk *index* (exactly *length* bytes of *stream*); sending a chunk again replaces it."""
-    target = accept_chunk(file, index, length)
-    return record_chunk(target, store_chunk(target, stream, sha256))
-
-
-def received_indexes(file: LessonFile) -> list[int]:
-    """Return the indexes of the chunks received so far, in order."""
-    return list(db.session.scalars(select(UploadChunk.index).where(UploadChunk.file_id == file.id)
-                                   .order_by(UploadChunk.index)))
-
+# --- parts -----------------------------------------------------------------------------------------------------
 
 def _require_uploading(file: LessonFile) -> None:
     if file.status == "uploading":
         return
     if file.status == "failed":
-        raise Conflict(f"这个上传已失败：{file.failure_reason or '原因未知'}。请重新上传该文件。")
-    if file.status == "verifying":
-        raise Conflict("文件已全部上传，正在校验，不能再修改。")
-    raise Conflict("文件已上传完成，不能再修改；如需替换，请重新上传。")
+        raise Conflict(f"这个上传已失败：{file.failure_reason or '原因未知'} 请重新上传该文件。")
+    raise Conflict("文件已全部上传，不能再修改；如需替换，请重新上传。")
 
 
-# --- complete --------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CompletePlan:
-    """What verifying one upload needs; plain values, so the storage work runs without a transaction."""
-
-    file_id: int
-    lesson_id: int
-    kind: str
-    original_name: str
-    object_key: str
-    size: int
-    chunks: tuple[tuple[str, int, str], ...]  # (key, size, sha256) in order
-    expected_sha256: str | None
+def _parse_md5(value) -> str:
+    if isinstance(value, str):
+        try:
+            if len(base64.b64decode(value, validate=True)) == 16:
+                return value
+        except (binascii.Error, ValueError):
+            pass
+    raise ValidationError("md5 应为该分段内容 MD5 的 base64 编码（24 个字符）。")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of verify_upload: a refusal reason, or the facts of a good object."""
+def part_urls(file: LessonFile, parts) -> dict[str, str]:
+    """Return presigned PUT URLs for the asked parts ([{number, md5}]); the browser sends Content-MD5 with each.
 
-    reason: str | None = None
-    sha256: str | None = None
-    type_name: str | None = None
-    media: dict | None = None
+    MinIO refuses a part whose bytes do not match the Content-MD5 sent with it
+    (BadDigest); the md5 given here is checked for form only.
+    """
+    _require_uploading(file)
+    if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_URLS_PER_REQUEST:
+        raise ValidationError(f"parts 应为 1 到 {MAX_URLS_PER_REQUEST} 个分段的列表。")
+    count, numbers = file.part_count, []
+    for part in parts:
+        number = part.get("number") if isinstance(part, dict) else None
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= count:
+            raise ValidationError(f"分段序号应为 1 到 {count} 的整数，收到：{number!r}。")
+        _parse_md5(part.get("md5"))
+        numbers.append(number)
+    return {str(n): part_upload_url(file.object_key, file.upload_id, n, PART_URL_SECONDS)
+            for n in dict.fromkeys(numbers)}
 
 
-def begin_complete(file: LessonFile, expected_sha256: str | None = None) -> CompletePlan:
-    """Check that every chunk is there and mark the file "verifying"; return what verification needs."""
-    if file.status not in ("uploading", "verifying"):
-        _require_uploading(file)
-    chunks = {c.index: c for c in db.session.scalars(select(UploadChunk).where(UploadChunk.file_id == file.id))}
-    missing = [i for i in range(file.chunk_count) if i not in chunks]
-    if missing:
-        shown = "、".join(str(i) for i in missing[:10]) + ("……" if len(missing) > 10 else "")
-        raise Conflict(f"还有 {len(missing)} 块没有上传（序号 {shown}），请上传后再完成。", details=missing)
-    for index, chunk in chunks.items():
-        if chunk.size != expected_chunk_length(file, index):  # only a changed chunk_size could do this
-            raise Conflict(f"第 {index} 块的大小不对，请重新上传这一块。", details=[index])
-    if expected_sha256 is not None:
-        expected_sha256 = expected_sha256.strip().lower()
-        if len(expected_sha256) != 64 or any(ch not in "0123456789abcdef" for ch in expected_sha256):
-            raise ValidationError("sha256 应为 64 位十六进制数字")
+def _held(file: LessonFile) -> dict[int, PartInfo] | None:
+    """Return the parts MinIO holds with the right size, by number; None when the multipart upload is gone."""
+    try:
+        parts = get_storage().list_parts(file.object_key, file.upload_id)
+    except UploadNotFound:
+        return None
+    count = file.part_count
+    return {p.number: p for p in parts if 1 <= p.number <= count and p.size == expected_part_length(file, p.number)}
+
+
+def _joined(file: LessonFile) -> bool:
+    """Tell whether the object is already whole in MinIO (a complete that went through before its commit failed)."""
+    try:
+        return get_storage().stat(file.object_key).size == file.size
+    except KeyError:
+        return False
+
+
+def parts_in_place(file: LessonFile) -> list[int]:
+    """Return the numbers of the parts MinIO holds with the right size (ListParts while uploading).
+
+    An upload MinIO no longer knows (expired after 24 hours, or aborted) is marked failed here.
+    """
+    if file.status in ("verifying", "processing", "ready"):
+        return list(range(1, file.part_count + 1))
+    if file.status != "uploading":
+        return []
+    held = _held(file)
+    if held is not None:
+        return sorted(held)
+    if _joined(file):
+        return list(range(1, file.part_count + 1))  # complete only has to be asked again
+    fail_upload(file, EXPIRED)
+    return []
+
+
+# --- complete, verification jobs -------------------------------------------------------------------------------
+
+def verify_job_key(file: LessonFile) -> str:
+    """Return the dedupe key of a file's verification job (the object key: ids may be reused after deletion)."""
+    return f"verify:{file.object_key}"
+
+
+def request_verification(file: LessonFile) -> None:
+    """Queue the worker job that verifies the file; it runs once the caller commits."""
+    enqueue(VERIFY_JOB, {"file_id": file.id, "object_key": file.object_key}, dedupe_key=verify_job_key(file))
+
+
+def complete_upload(file: LessonFile) -> bool:
+    """Have MinIO join the parts and queue the verification; True when this call did it, False when done before.
+
+    MissingParts lists the parts still to send; UploadGone means the upload
+    expired and the file is now failed.
+    """
+    if file.status in ("verifying", "processing", "ready"):
+        return False
+    _require_uploading(file)
+    file = db.session.get(LessonFile, file.id, with_for_update=True, populate_existing=True)
+    if file.status != "uploading":  # a parallel complete got there first
+        return False
+    held = _held(file)
+    if held is None:
+        if not _joined(file):
+            fail_upload(file, EXPIRED)
+            raise UploadGone(EXPIRED, file)
+    else:
+        count = file.part_count
+        missing = [n for n in range(1, count + 1) if n not in held]
+        if missing:
+            shown = "、".join(str(n) for n in missing[:10]) + ("……" if len(missing) > 10 else "")
+            raise MissingParts(f"还有 {len(missing)} 个分段没有上传完整（序号 {shown}），请上传后再完成。",
+                               details=missing)
+        try:
+            get_storage().complete_multipart(file.object_key, file.upload_id, [held[n] for n in range(1, count + 1)])
+        except PartRefused:  # a part was sent again between the listing and the join
+            raise Conflict("分段在合并时发生了变化，请再点一次完成。") from None
+        except UploadNotFound:
+            if not _joined(file):
+                raise
     file.status = "verifying"
+    request_verification(file)
     db.session.flush()
-    return CompletePlan(file.id, file.lesson_id, file.kind, file.original_name, file.object_key, file.size,
-                        tuple((chunk_key(file.id, i), chunks[i].size, chunks[i].sha256)
-                              for i in range(file.chunk_count)),
-                        expected_sha256)
+    log.info("upload %s complete: %d parts joined, verification queued", file.id, file.part_count)
+    return True
 
 
-def verify_upload(plan: CompletePlan) -> Verdict:
-    """Join the chunks in storage, check size, SHA-256 and real type, probe a recording; no database needed.
-
-    StorageError (MinIO unreachable) propagates: the chunks stay and the
-    verification can be run again once storage is back.
-    """
-    storage = get_storage()
-    started = time.perf_counter()
-    try:
-        info = storage.compose(plan.object_key, [key for key, _, _ in plan.chunks])
-    except KeyError:
-        return Verdict(reason="部分分块在存储中丢失，请重新上传该文件。")
-    composed = time.perf_counter()
-    if info.size != plan.size:
-        return Verdict(reason=f"存储后的文件大小（{info.size} 字节）与声明的大小（{plan.size} 字节）不一致，"
-                              "请重新上传。")
-    try:
-        digest, bad_chunk = _hash_object(storage, plan)
-    except KeyError:
-        return Verdict(reason="文件在校验过程中被删除。")
-    hashed = time.perf_counter()
-    if bad_chunk is not None:
-        return Verdict(reason=f"第 {bad_chunk} 块在存储中的内容与上传时不一致，请重新上传该文件。")
-    if plan.expected_sha256 and plan.expected_sha256 != digest:
-        return Verdict(reason="文件的 SHA-256 与上传前计算的不一致，文件在传输中损坏，请重新上传。")
-    try:
-        type_name = sniff.check_object(plan.kind, plan.original_name, info.size,
-                                       lambda offset, length: storage.read_range(plan.object_key, offset, length))
-    except sniff.Refused as exc:
-        return Verdict(reason=exc.message)
-    sniffed = time.perf_counter()
-    media = _probe_recording(plan, type_name) if plan.kind == "recording" else None
-    log.info("upload %s verified in %.2f s: compose %.2f, sha-256 %.2f, sniff %.2f, media %.2f", plan.file_id,
-             time.perf_counter() - started, composed - started, hashed - composed, sniffed - hashed,
-             time.perf_counter() - sniffed)
-    return Verdict(sha256=digest, type_name=type_name, media=media)
+def retry_verification(file: LessonFile) -> None:
+    """Queue the verification again after the worker gave up on it (storage was down, say)."""
+    if file.status not in ("verifying", "processing"):
+        raise Conflict(NOTHING_TO_RETRY)
+    job = state_of(verify_job_key(file))
+    if job is not None and job.state in ("queued", "running"):
+        raise Conflict("文件正在处理中，无需重试。")
+    request_verification(file)
 
 
-class _ChunkHashes:
-    """Hash a stream chunk by chunk and note the first chunk whose SHA-256 differs from the expected one."""
-
-    def __init__(self, chunks: tuple[tuple[str, int, str], ...]):
-        self.chunks, self.index, self.bad = chunks, 0, None
-        self.part, self.left = hashlib.sha256(), chunks[0][1]
-
-    def feed(self, block: bytes) -> None:
-        view = memoryview(block)
-        while view and self.index < len(self.chunks):
-            take = view[:self.left]
-            self.part.update(take)
-            view, self.left = view[len(take):], self.left - len(take)
-            if self.left == 0:  # a chunk boundary
-                if self.bad is None and self.part.hexdigest() != self.chunks[self.index][2]:
-                    self.bad = self.index
-                self.index += 1
-                if self.index < len(self.chunks):
-                    self.part, self.left = hashlib.sha256(), self.chunks[self.index][1]
+def job_json(file: LessonFile) -> dict | None:
+    """Describe the file's verification job for the page: state, attempts and, when it failed, why (Chinese)."""
+    job = state_of(verify_job_key(file))
+    if job is None:
+        return None
+    error = job.last_error
+    if error:
+        error = error.split(": ", 1)[1] if ": " in error and error.split(": ", 1)[0].isidentifier() else error
+        if not any("\u4e00" <= ch <= "\u9fff" for ch in error):
+            error = JOB_FAILED
+    return {"state": job.state, "attempts": job.attempts, "last_error": error}
 
 
-def _hash_object(storage, plan: CompletePlan) -> tuple[str, int | None]:
-    """Read the object once: its SHA-256, and the first chunk whose bytes differ from the received ones.
+# --- failing, deleting -----------------------------------------------------------------------------------------
 
-    The two hashes run side by side (hashlib releases the GIL on large blocks);
-    one block is in flight at a time, so memory stays at two blocks.
-    """
-    whole, parts = hashlib.sha256(), _ChunkHashes(plan.chunks)
-    with ThreadPoolExecutor(1) as pool:
-        pending = None
-        for block in storage.iter_object(plan.object_key, BLOCK_SIZE):
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(parts.feed, block)
-            whole.update(block)
-        if pending is not None:
-            pending.result()
-    return whole.hexdigest(), parts.bad
-
-
-def _probe_recording(plan: CompletePlan, type_name: str) -> dict:
-    """Run media.inspect on a stand-in row, so ffprobe and ffmpeg run without a database transaction."""
-    probe = LessonFile(id=plan.file_id, lesson_id=plan.lesson_id, kind=plan.kind, object_key=plan.object_key,
-                       original_name=plan.original_name, size=plan.size, content_type=sniff.content_type(type_name))
-    try:
-        media.inspect(probe)
-    except StorageError:
-        raise
-    except Exception:  # a bug in probing must not lose a 4 GB recording: keep it, facts unknown
-        log.exception("media inspection of file %s failed", plan.file_id)
-        return {"is_showcase_eligible": None, "ineligible_reason": "无法读取视频信息"}
-    return {name: getattr(probe, name) for name in MEDIA_FIELDS}
-
-
-def finish_complete(plan: CompletePlan, verdict: Verdict) -> LessonFile:
-    """Apply a verdict: the file becomes ready (replacing an older one of its kind) or failed, objects removed."""
-    file = db.session.get(LessonFile, plan.file_id, with_for_update=True, populate_existing=True)
-    poster = (verdict.media or {}).get("poster_key")
-    if file is None or file.status != "verifying":
-        # Aborted or deleted while verifying, or completed by a parallel request.
-        if file is None or file.status != "ready" or file.object_key != plan.object_key:
-            _remove_now(keys=[plan.object_key, poster], prefixes=[chunk_prefix(plan.file_id)])
-        if file is None:
-            raise NotFound("这个上传已被取消。")
-        if file.status == "ready" and poster and poster != file.poster_key:
-            _remove_now(keys=[poster])
-        return file
-    if verdict.reason:
-        fail_upload(file, verdict.reason, extra_keys=[poster])
-        return file
-    file.sha256 = verdict.sha256
-    file.content_type = sniff.content_type(verdict.type_name)
-    for name, value in (verdict.media or {}).items():
-        setattr(file, name, value)
-    file.status, file.ready_dt, file.failure_reason = "ready", utcnow(), None
-    for old in db.session.scalars(select(LessonFile).where(
-            LessonFile.lesson_id == file.lesson_id, LessonFile.kind == file.kind,
-            LessonFile.status == "ready", LessonFile.id != file.id)):
-        delete_file(old)
-    for chunk in list(file.chunks):
-        db.session.delete(chunk)
-    # A compose cut short by an outage left an incomplete multipart upload on this key; so may
-    # a parallel complete of the same file still running (it then finds the file ready).
-    _remove_after_commit(prefixes=[chunk_prefix(file.id)], incomplete=[file.object_key])
-    db.session.flush()
-    activity.record(file.lesson.teacher, "upload")
-    audit.record("lesson.file_upload", target=f"lesson:{file.lesson_id}",
-                 detail=f"file={file.id} kind={file.kind} size={file.size}")
-    log.info("upload %s ready: %d bytes sha256=%s type=%s", file.id, file.size, file.sha256, verdict.type_name)
-    return file
-
-
-def complete_upload(file: LessonFile, expected_sha256: str | None = None) -> LessonFile:
-    """Join, verify and sniff an upload whose chunks are all in; return it ready, or failed with the reason."""
-    plan = begin_complete(file, expected_sha256)
-    return finish_complete(plan, verify_upload(plan))
-
-
-# --- failing, aborting, deleting -------------------------------------------------------------------------------
-
-def fail_upload(file: LessonFile, reason: str, extra_keys: list[str | None] = ()) -> LessonFile:
-    """Mark an upload failed with a reason for the teacher and remove every object it stored, now."""
+def fail_upload(file: LessonFile, reason: str, extra_keys=()) -> LessonFile:
+    """Mark an upload failed with a reason for the teacher; remove its object and abort its upload, now."""
     file.status, file.failure_reason = "failed", reason[:255]
-    for chunk in list(file.chunks):
-        db.session.delete(chunk)
     db.session.flush()
-    _remove_now(keys=[file.object_key, file.poster_key, *extra_keys], prefixes=[chunk_prefix(file.id)])
+    _remove_now(keys=[file.object_key, file.poster_key, *extra_keys],
+                uploads=[(file.object_key, file.upload_id)] if file.upload_id else [])
     audit.record("lesson.file_upload", result="failure", target=f"lesson:{file.lesson_id}",
                  detail=f"file={file.id} kind={file.kind} {reason}")
     log.info("upload %s failed: %s", file.id, reason)
     return file
 
 
-def abort_upload(file: LessonFile) -> None:
-    """Cancel an unfinished (or failed) upload: its row goes, and its objects once that commits."""
-    if file.status == "ready":
-        raise Conflict("文件已上传完成；如需移除，请删除该文件。")
+def delete_upload(file: LessonFile) -> None:
+    """Cancel an upload or delete a file, as its teacher asks; a published lesson keeps its ready recording."""
+    if file.kind == "recording" and file.status == "ready" and file.lesson.status == "published":
+        raise Conflict(PUBLISHED_RECORDING)
     delete_file(file)
 
 
 def delete_file(file: LessonFile) -> None:
-    """Delete a file's row; its objects (file, poster, chunks) are removed once the deletion commits."""
-    _remove_after_commit(keys=[file.object_key, file.poster_key], prefixes=[chunk_prefix(file.id)])
+    """Delete a file's row; its objects go and its multipart upload is aborted once the deletion commits."""
+    unfinished = file.upload_id and file.status in ("uploading", "failed")
+    _remove_after_commit(keys=[file.object_key, file.poster_key],
+                         uploads=[(file.object_key, file.upload_id)] if unfinished else [])
     audit.record("lesson.file_delete", target=f"lesson:{file.lesson_id}",
                  detail=f"file={file.id} kind={file.kind} status={file.status}")
     db.session.delete(file)
@@ -518,31 +382,32 @@ def delete_file(file: LessonFile) -> None:
 _PENDING = "learnspace.uploads.remove_after_commit"
 
 
-def _remove_now(keys=(), prefixes=()) -> None:
+def _abort_quietly(key: str, upload_id: str) -> None:
+    _remove_now(uploads=[(key, upload_id)])
+
+
+def remove_now(keys=()) -> None:
     """Remove objects at once; what cannot be removed now is an orphan for reconcile, not an error."""
+    _remove_now(keys=keys)
+
+
+def _remove_now(keys=(), uploads=()) -> None:
     try:
-        _remove(get_storage(), keys, prefixes)
+        _remove(get_storage(), keys, uploads)
     except StorageError as exc:
         log.warning("objects not removed (%s); learnspace reconcile will remove them", type(exc).__name__)
 
 
-def _remove(storage, keys, prefixes, incomplete=()) -> None:
-    """Remove objects and prefixes; abort multipart uploads left on file keys (a compose cut short)."""
-    keys = [k for k in keys if k]
-    for prefix in prefixes:
-        keys.extend(storage.list_keys(prefix))
-    storage.remove_many(keys)
-    file_keys = {k for k in keys if k.startswith(FILE_PREFIX) and "/files/" in k} | set(incomplete)
-    for key in sorted(file_keys):
-        storage.remove_incomplete_uploads(key)
+def _remove(storage, keys, uploads) -> None:
+    storage.remove_many([k for k in keys if k])
+    for key, upload_id in sorted(uploads):
+        storage.abort_incomplete_upload(key, upload_id)
 
 
-def _remove_after_commit(keys=(), prefixes=(), incomplete=()) -> None:
-    pending = db.session.info.setdefault(_PENDING, {"storage": get_storage(), "keys": set(), "prefixes": set(),
-                                                    "incomplete": set()})
+def _remove_after_commit(keys=(), uploads=()) -> None:
+    pending = db.session.info.setdefault(_PENDING, {"storage": get_storage(), "keys": set(), "uploads": set()})
     pending["keys"].update(k for k in keys if k)
-    pending["prefixes"].update(prefixes)
-    pending["incomplete"].update(incomplete)
+    pending["uploads"].update(uploads)
 
 
 @event.listens_for(Session, "after_commit")
@@ -551,8 +416,7 @@ def _remove_committed(session) -> None:
     if not pending:
         return
     try:
-        _remove(pending["storage"], sorted(pending["keys"]), sorted(pending["prefixes"]),
-                sorted(pending["incomplete"]))
+        _remove(pending["storage"], sorted(pending["keys"]), pending["uploads"])
     except StorageError as exc:
         log.warning("%d objects of deleted files not removed (%s); learnspace reconcile will remove them",
                     len(pending["keys"]), type(exc).__name__)
@@ -566,16 +430,15 @@ def _forget_on_rollback(session, previous_transaction) -> None:
 
 # --- what the API shows ----------------------------------------------------------------------------------------
 
-def file_json(file: LessonFile, received: list[int] | None = None) -> dict:
-    """Describe an upload for the JSON API and the upload script."""
+def file_json(file: LessonFile, parts: list[int] | None = None) -> dict:
+    """Describe an upload for the JSON API and the upload script (*parts*: the part numbers in place)."""
     data = {"id": file.id, "lesson_id": file.lesson_id, "kind": file.kind, "filename": file.original_name,
-            "status": file.status, "size": file.size, "chunk_size": file.chunk_size,
-            "chunk_count": file.chunk_count, "sha256": file.sha256, "content_type": file.content_type,
-            "failure_reason": file.failure_reason}
-    if file.status in ("uploading", "verifying"):
-        data["received"] = received_indexes(file) if received is None else received
-    else:
-        data["received"] = list(range(file.chunk_count)) if file.status == "ready" else []
+            "status": file.status, "size": file.size, "part_size": file.part_size, "part_count": file.part_count,
+            "parts": parts if parts is not None else (
+                list(range(1, file.part_count + 1)) if file.status in ("verifying", "processing", "ready") else []),
+            "sha256": file.sha256, "content_type": file.content_type if file.status == "ready" else None,
+            "failure_reason": file.failure_reason,
+            "job": job_json(file) if file.status in ("verifying", "processing") else None}
     if file.kind == "recording" and file.status == "ready":
         data.update(duration_seconds=file.duration_seconds, width=file.width, height=file.height,
                     video_codec=file.video_codec, audio_codec=file.audio_codec,

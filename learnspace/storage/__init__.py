@@ -1,4 +1,7 @@
 """Object storage for recordings and materials. Only this package imports ``minio``."""
-from .backends import MemoryStorage, MinioStorage, StorageError, get_storage, init_app
+from .backends import MemoryStorage, MinioStorage, get_storage, init_app
+from .errors import StorageError
+from .multipart import PartInfo, PartRefused, UploadNotFound
 
-__all__ = ["MemoryStorage", "MinioStorage", "StorageError", "get_storage", "init_app"]
+__all__ = ["MemoryStorage", "MinioStorage", "PartInfo", "PartRefused", "StorageError", "UploadNotFound",
+           "get_storage", "init_app"]

@@ -1,48 +1,48 @@
 """The MinIO backend and an in-memory stand-in for fast unit tests.
 
-Large objects are never read whole: chunks are streamed in with a known length
-(``put_stream``), joined server-side (``compose``) and read back in fixed blocks
-(``iter_object``) or byte ranges (``read_range``).
+Large objects are never read whole: they arrive as the parts of an S3 multipart
+upload (``storage.multipart``, sent by browsers straight to MinIO) and are read
+back in fixed blocks (``iter_object``) or byte ranges (``read_range``).
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
-import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Iterable, Iterator
-from urllib.parse import quote
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
 
 import urllib3
 from flask import current_app
 from minio import Minio
-from minio.datatypes import Part
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
+from .errors import StorageError
+from .multipart import (
+    MAX_PARTS,
+    MIN_PART_BYTES,
+    REGION,
+    IncompleteUpload,
+    Multipart,
+    PartInfo,
+    PartRefused,
+    UploadNotFound,
+)
+
 log = logging.getLogger(__name__)
 
-#: bytes read from a stream or an object at a time: memory stays at a few blocks whatever the object size
+__all__ = ["BLOCK_SIZE", "MAX_PARTS", "MIN_PART_BYTES", "IncompleteUpload", "MemoryStorage", "MinioStorage",
+           "ObjectInfo", "PartInfo", "PartRefused", "StorageError", "UploadNotFound", "get_storage", "init_app"]
+
+#: bytes read from an object at a time: memory stays at a few blocks whatever the object size
 BLOCK_SIZE = 1024 * 1024
-#: S3 multipart limits that compose must respect
-MIN_PART_BYTES = 5 * 1024 * 1024
-MAX_PARTS = 10_000
-#: part copies in flight during compose
-COMPOSE_PARALLEL = 4
 # What a dead, refusing or misbehaving server raises through the SDK and urllib3.
 _FAILURES = (MinioException, urllib3.exceptions.HTTPError, OSError)
 _MISSING = ("NoSuchKey", "NoSuchObject")
-
-
-class StorageError(RuntimeError):
-    """Object storage failed or is unreachable."""
-
-
-class SourceStreamError(ValueError):
-    """The stream being stored ended early or broke: the sender's fault, not the storage's; nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -52,32 +52,6 @@ class ObjectInfo:
     etag: str | None = None
     last_modified: datetime | None = None
     content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class IncompleteUpload:
-    """A multipart upload that was started and never completed or aborted (its parts use disk)."""
-
-    key: str
-    upload_id: str
-    initiated_dt: datetime | None
-
-
-def _blocks(stream: BinaryIO, length: int, digest, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
-    """Yield exactly *length* bytes of *stream* in blocks, hashing them; SourceStreamError when it ends early."""
-    remaining = length
-    while remaining:
-        try:
-            block = stream.read(min(block_size, remaining))
-        except Exception as exc:  # werkzeug's ClientDisconnected, socket errors …: the sender went away
-            raise SourceStreamError(f"stream broke with {remaining} of {length} bytes still to come") from exc
-        if not block:
-            raise SourceStreamError(f"stream ended with {remaining} of {length} bytes still to come")
-        if len(block) > remaining:
-            raise SourceStreamError("stream delivered more bytes than announced")
-        remaining -= len(block)
-        digest.update(block)
-        yield block
 
 
 class MinioStorage:
@@ -93,6 +67,11 @@ class MinioStorage:
         self._http = http
         self.endpoint = endpoint
         self.bucket = bucket
+        # Signs the multipart requests; with the region given, presigning never asks the server.
+        signer = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=REGION,
+                       http_client=http)
+        self.multipart = Multipart(signer, http, bucket, endpoint=endpoint, secure=secure, access_key=access_key,
+                                   secret_key=secret_key)
 
     def ensure_bucket(self) -> bool:
         """Create the bucket when missing; returns True when it was created."""
@@ -154,75 +133,6 @@ class MinioStorage:
             raise StorageError(str(exc)) from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(str(exc)) from exc
-
-    def put_stream(self, key: str, stream: BinaryIO, length: int,
-                   content_type: str = "application/octet-stream") -> str:
-        """Stream exactly *length* bytes of *stream* into one object and return their SHA-256 (hex).
-
-        The SDK's put_object reads a whole part into memory and hashes it to
-        sign the request; a presigned PUT (unsigned payload) lets the bytes flow
-        through in blocks instead. A PUT is atomic: if the stream breaks, the
-        connection is dropped and MinIO keeps whatever the key held before.
-        """
-        digest = hashlib.sha256()
-        try:
-            url = self.client.presigned_put_object(self.bucket, key, expires=timedelta(hours=1))
-            response = self._http.request(
-                "PUT", url, body=_blocks(stream, length, digest),
-                headers={"Content-Length": str(length), "Content-Type": content_type},
-                retries=False,  # a stream cannot be replayed
-                timeout=urllib3.Timeout(connect=3, read=120))
-        except SourceStreamError:
-            raise
-        except _FAILURES as exc:
-            raise StorageError(f"storing {key} failed: {type(exc).__name__}: {exc}") from exc
-        if response.status != 200:
-            raise StorageError(f"storing {key} failed: HTTP {response.status} {_s3_error_code(response.data)}")
-        return digest.hexdigest()
-
-    def compose(self, key: str, sources: list[str], content_type: str | None = None) -> ObjectInfo:
-        """Join the *sources* objects, in order, into *key* on the server (each but the last ≥ 5 MiB).
-
-        The same multipart copy as the SDK's compose_object, but with several
-        part copies in flight: MinIO copies faster than one request at a time.
-        If it fails half-way, the multipart upload is aborted when MinIO still
-        answers; otherwise it stays until remove_incomplete_uploads (or MinIO's
-        own expiry of stale uploads) clears it.
-        """
-        if not sources or len(sources) > MAX_PARTS:
-            raise ValueError(f"compose needs 1..{MAX_PARTS} sources, got {len(sources)}")
-        headers = {"Content-Type": content_type} if content_type else {}
-        client, upload_id = self.client, None
-        try:
-            upload_id = client._create_multipart_upload(self.bucket, key, headers)  # minio 7.2 private API
-
-            def copy(number: int) -> Part:
-                source = {"x-amz-copy-source": quote(f"/{self.bucket}/{sources[number - 1]}")}
-                etag, _ = client._upload_part_copy(self.bucket, key, upload_id, number, source)
-                return Part(number, etag)
-
-            with ThreadPoolExecutor(COMPOSE_PARALLEL) as pool:
-                parts = list(pool.map(copy, range(1, len(sources) + 1)))
-            client._complete_multipart_upload(self.bucket, key, upload_id, parts)
-        except S3Error as exc:
-            self._abort_quietly(key, upload_id)
-            if exc.code in _MISSING:
-                raise KeyError(exc.resource or key) from exc
-            if exc.code == "EntityTooSmall":
-                raise ValueError(f"every part but the last must be at least {MIN_PART_BYTES} bytes") from exc
-            raise StorageError(f"composing {key} failed: {exc}") from exc
-        except _FAILURES as exc:
-            self._abort_quietly(key, upload_id)
-            raise StorageError(f"composing {key} failed: {type(exc).__name__}: {exc}") from exc
-        return self.stat(key)
-
-    def _abort_quietly(self, key: str, upload_id: str | None) -> None:
-        if upload_id is None:
-            return
-        try:
-            self.client._abort_multipart_upload(self.bucket, key, upload_id)
-        except _FAILURES:
-            log.info("incomplete upload of %s left behind; removed when the upload completes, or by reconcile", key)
 
     def stat(self, key: str) -> ObjectInfo:
         """Return size, ETag and date of an object; KeyError when it does not exist."""
@@ -309,6 +219,24 @@ class MinioStorage:
         """Return the keys of every object under *prefix*."""
         return [obj.key for obj in self.list_objects(prefix)]
 
+    # --- multipart uploads (storage.multipart) ---
+
+    def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        """Start a multipart upload of *key*; return its upload id."""
+        return self.multipart.create(key, content_type)
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
+        """Store one part (MinIO checks the base64 Content-MD5 when given); return its ETag."""
+        return self.multipart.upload_part(key, upload_id, number, data, md5)
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        """Return the parts MinIO holds for an upload; UploadNotFound when it is gone."""
+        return self.multipart.list_parts(key, upload_id)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+        """Join the parts into the object *key*."""
+        self.multipart.complete(key, upload_id, parts)
+
     def list_incomplete_uploads(self, prefix: str = "", keys: Iterable[str] = ()) -> list[IncompleteUpload]:
         """Return multipart uploads never completed nor aborted: those under *prefix*, and those of *keys*.
 
@@ -317,64 +245,15 @@ class MinioStorage:
         before a restart are found by asking for their exact *keys*. (MinIO also
         drops uploads older than its stale_uploads_expiry, 24 h by default.)
         """
-        found: dict[str, IncompleteUpload] = {}
-        try:
-            for upload in self._list_multipart(None):
-                if upload.object_name.startswith(prefix):
-                    found[upload.upload_id] = IncompleteUpload(upload.object_name, upload.upload_id,
-                                                               upload.initiated_time)
-            for key in dict.fromkeys(keys):
-                for upload in self._list_multipart(key):
-                    if upload.object_name == key:
-                        found[upload.upload_id] = IncompleteUpload(key, upload.upload_id, upload.initiated_time)
-        except S3Error as exc:
-            raise StorageError(f"listing incomplete uploads failed: {exc}") from exc
-        except _FAILURES as exc:
-            raise StorageError(f"listing incomplete uploads failed: {type(exc).__name__}: {exc}") from exc
-        return sorted(found.values(), key=lambda u: (u.key, u.initiated_dt or datetime.min.replace(tzinfo=timezone.utc)))
-
-    def _list_multipart(self, prefix: str | None):
-        key_marker = upload_id_marker = None
-        while True:
-            result = self.client._list_multipart_uploads(  # the SDK has no public listing (minio 7.2)
-                self.bucket, prefix=prefix, key_marker=key_marker, upload_id_marker=upload_id_marker,
-                max_uploads=1000)
-            yield from result.uploads
-            # minio 7.2 stores NextUploadIdMarker under a misspelt attribute name.
-            next_upload = (getattr(result, "next_upload_id_marker", None)
-                           or getattr(result, "self._next_upload_id_marker", None))
-            if not result.is_truncated or (result.next_key_marker, next_upload) == (key_marker, upload_id_marker):
-                return
-            key_marker, upload_id_marker = result.next_key_marker, next_upload
+        found = {u.upload_id: u for u in self.multipart.list_uploads() if u.key.startswith(prefix)}
+        for key in dict.fromkeys(keys):
+            found.update((u.upload_id, u) for u in self.multipart.list_uploads(key) if u.key == key)
+        never = datetime.min.replace(tzinfo=timezone.utc)
+        return sorted(found.values(), key=lambda u: (u.key, u.initiated_dt or never))
 
     def abort_incomplete_upload(self, key: str, upload_id: str) -> None:
-        """Abort one incomplete multipart upload, freeing its parts (already gone is fine)."""
-        try:
-            self.client._abort_multipart_upload(self.bucket, key, upload_id)
-        except S3Error as exc:
-            if exc.code != "NoSuchUpload":
-                raise StorageError(f"aborting upload of {key} failed: {exc}") from exc
-        except _FAILURES as exc:
-            raise StorageError(f"aborting upload of {key} failed: {type(exc).__name__}: {exc}") from exc
-
-    def remove_incomplete_uploads(self, key: str) -> int:
-        """Abort every incomplete multipart upload of exactly *key*; return how many."""
-        try:
-            upload_ids = [u.upload_id for u in self._list_multipart(key) if u.object_name == key]
-        except S3Error as exc:
-            raise StorageError(f"listing incomplete uploads of {key} failed: {exc}") from exc
-        except _FAILURES as exc:
-            raise StorageError(f"listing incomplete uploads of {key} failed: {type(exc).__name__}: {exc}") from exc
-        for upload_id in upload_ids:
-            self.abort_incomplete_upload(key, upload_id)
-        return len(upload_ids)
-
-
-def _s3_error_code(body: bytes) -> str:
-    try:
-        return ET.fromstring(body).findtext("Code") or ""
-    except ET.ParseError:
-        return ""
+        """Abort one multipart upload, freeing its parts (already gone is fine)."""
+        self.multipart.abort(key, upload_id)
 
 
 class MemoryStorage:
@@ -383,6 +262,8 @@ class MemoryStorage:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
         self.modified: dict[str, datetime] = {}
+        #: upload id → (key, started, {part number: (bytes, stored)})
+        self.uploads: dict[str, tuple[str, datetime, dict[int, tuple[bytes, datetime]]]] = {}
 
     def ensure_bucket(self) -> bool:
         return False
@@ -403,22 +284,6 @@ class MemoryStorage:
 
     def exists(self, key: str) -> bool:
         return key in self.objects
-
-    def put_stream(self, key: str, stream: BinaryIO, length: int,
-                   content_type: str = "application/octet-stream") -> str:
-        digest = hashlib.sha256()
-        data = b"".join(_blocks(stream, length, digest))  # all or nothing, like a PUT
-        self.put_bytes(key, data, content_type)
-        return digest.hexdigest()
-
-    def compose(self, key: str, sources: list[str], content_type: str | None = None) -> ObjectInfo:
-        if not sources or len(sources) > MAX_PARTS:
-            raise ValueError(f"compose needs 1..{MAX_PARTS} sources, got {len(sources)}")
-        for src in sources[:-1]:
-            if len(self.objects[src]) < MIN_PART_BYTES:
-                raise ValueError(f"source {src} is smaller than {MIN_PART_BYTES} bytes")
-        self.put_bytes(key, b"".join(self.objects[src] for src in sources))
-        return self.stat(key)
 
     def stat(self, key: str) -> ObjectInfo:
         return ObjectInfo(key, len(self.objects[key]), None, self.modified.get(key))
@@ -446,14 +311,50 @@ class MemoryStorage:
     def list_keys(self, prefix: str) -> list[str]:
         return [obj.key for obj in self.list_objects(prefix)]
 
+    def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        upload_id = secrets.token_hex(16)
+        self.uploads[upload_id] = (key, datetime.now(timezone.utc), {})
+        return upload_id
+
+    def _upload(self, key: str, upload_id: str) -> dict:
+        found = self.uploads.get(upload_id)
+        if found is None or found[0] != key:
+            raise UploadNotFound(key)
+        return found[2]
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
+        parts = self._upload(key, upload_id)
+        digest = hashlib.md5(data).digest()
+        if md5 is not None and md5 != base64.b64encode(digest).decode():
+            raise PartRefused("BadDigest")
+        parts[number] = (bytes(data), datetime.now(timezone.utc))
+        return digest.hex()
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        parts = self._upload(key, upload_id)
+        return [PartInfo(n, len(data), hashlib.md5(data).hexdigest(), when)
+                for n, (data, when) in sorted(parts.items())]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+        held = self._upload(key, upload_id)
+        numbers = [p.number for p in parts]
+        if not parts or numbers != sorted(set(numbers)):
+            raise PartRefused("InvalidPartOrder")
+        for part in parts:
+            if part.number not in held or hashlib.md5(held[part.number][0]).hexdigest() != part.etag:
+                raise PartRefused("InvalidPart")
+        if any(len(held[n][0]) < MIN_PART_BYTES for n in numbers[:-1]):
+            raise PartRefused("EntityTooSmall")
+        self.put_bytes(key, b"".join(held[n][0] for n in numbers))
+        del self.uploads[upload_id]
+
     def list_incomplete_uploads(self, prefix: str = "", keys: Iterable[str] = ()) -> list[IncompleteUpload]:
-        return []  # nothing here is ever half-written
+        return sorted((IncompleteUpload(key, upload_id, when) for upload_id, (key, when, _) in self.uploads.items()
+                       if key.startswith(prefix) or key in set(keys)), key=lambda u: (u.key, u.initiated_dt))
 
     def abort_incomplete_upload(self, key: str, upload_id: str) -> None:
-        pass
-
-    def remove_incomplete_uploads(self, key: str) -> int:
-        return 0
+        if upload_id in self.uploads and self.uploads[upload_id][0] == key:
+            del self.uploads[upload_id]
 
 
 def init_app(app) -> None:
