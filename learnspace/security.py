@@ -14,6 +14,13 @@ CONTENT_SECURITY_POLICY = (
 WASM = "'wasm-unsafe-eval'"
 
 
+def _storage_origin(config) -> str | None:
+    settings = config.get("LEARNSPACE")
+    if settings is None or config.get("STORAGE_BACKEND", "minio") != "minio":
+        return None
+    return public_origin(settings)
+
+
 def content_security_policy(config) -> str:
     """Return the CSP for this deployment: in presign mode videos load from MinIO's public origin."""
     settings = config.get("LEARNSPACE")
@@ -25,27 +32,30 @@ def content_security_policy(config) -> str:
     return CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
 
 
-def with_wasm(policy: str) -> str:
-    """Return *policy* with WebAssembly compilation allowed in script-src."""
-    return policy.replace("script-src 'self'", f"script-src 'self' {WASM}", 1)
+def upload_page_policy(policy: str, config) -> str:
+    """Return *policy* for a page that uploads: hash-wasm may compile WebAssembly, parts may be PUT to MinIO."""
+    policy = policy.replace("script-src 'self'", f"script-src 'self' {WASM}", 1)
+    origin = _storage_origin(config)
+    # connect-src was 'self' through default-src; only these pages reach MinIO's public origin from script.
+    return f"{policy}; connect-src 'self' {origin}" if origin else policy
 
 
-def csp_allow_wasm() -> str:
-    """Mark this response as one whose page compiles WebAssembly (call it from the template that loads it)."""
-    g.csp_allow_wasm = True
+def csp_upload_page() -> str:
+    """Mark this response as an upload page (call it from the template that loads upload.js); returns ''."""
+    g.csp_upload_page = True
     return ""
 
 
 def init_security_headers(app) -> None:
     """Add CSP, no-sniff, frame and referrer headers to every response."""
     policy = content_security_policy(app.config)
-    wasm_policy = with_wasm(policy)
-    app.add_template_global(csp_allow_wasm, "csp_allow_wasm")
+    upload_policy = upload_page_policy(policy, app.config)
+    app.add_template_global(csp_upload_page, "csp_upload_page")
 
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy",
-                                    wasm_policy if g.get("csp_allow_wasm") else policy)
+                                    upload_policy if g.get("csp_upload_page") else policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

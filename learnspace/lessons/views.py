@@ -11,14 +11,13 @@ from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
-from ..jobs import state_of
 from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
 from .operations import LessonInvalid
 from .owner_space import owner_space
 from .permissions import can_edit, can_view, visible_lesson
-from .uploads import size_limit
+from .uploads import job_json, size_limit
 
 bp = Blueprint("lessons", __name__)
 
@@ -149,11 +148,6 @@ def new():
                         lesson=None)
 
 
-def _job_failed(file) -> bool:
-    job = state_of(f"upload:{file.id}")
-    return job is not None and job.state == "failed"
-
-
 @bp.get("/lessons/<int:lesson_id>")
 def show(lesson_id: int):
     viewer = _viewer()
@@ -175,7 +169,7 @@ def show(lesson_id: int):
         parts.append({
             "kind": kind, "name": PART_KINDS[kind], "required": kind in REQUIRED_PARTS,
             "file": lesson.ready_file(kind), "unfinished": unfinished[-1:], "failed": failed[-1:],
-            "processing": processing[-1:], "failed_jobs": {f.id for f in processing if _job_failed(f)},
+            "processing": [(f, job_json(f)) for f in processing[-1:]],
             "accept": ACCEPT.get(kind, DOCUMENT_ACCEPT), "formats": FORMATS.get(kind, DOCUMENT_FORMATS),
             "max_bytes": size_limit(kind),
         })
