@@ -293,6 +293,11 @@
   Uploader.prototype.adopt = function (info) {
     var self = this;
     if (this.fileId !== info.id) { this.md5s = {}; }
+    // The page's note about this very upload ("有一个未完成的上传…") is out of date from now on.
+    var part = this.root.closest(".part");
+    Array.prototype.forEach.call(part ? part.querySelectorAll("[data-abandon]") : [], function (button) {
+      if (button.getAttribute("data-abandon") === String(info.id)) { button.closest(".part-note").hidden = true; }
+    });
     this.fileId = info.id;
     this.partSize = info.part_size;
     this.partCount = info.part_count;
@@ -346,6 +351,7 @@
         throw new UploadError(err.message + "，已重试 " + (attempt - 1) + " 次", err.status, true);
       }
       var pause = pauseFor(attempt);
+      self.restartSpeed(); // no speed or time left is shown while nothing moves
       self.say(err.message + "，" + Math.ceil(pause / 1000) + " 秒后自动重试（已失败 " + attempt + " 次）…", "warn");
       return sleep(pause).then(whenOnline).then(function () {
         if (self.stopped) { throw err; }
@@ -506,7 +512,7 @@
       self.stage(stage[0]);
       var waited = (Date.now() - since) / 1000;
       self.say(stage[1] + (waited >= 10 ? "，已等待 " + formatDuration(waited) : "") +
-               "…可以离开此页面，稍后回来查看。");
+               "。可以离开此页面，稍后回来查看。");
       return sleep(delay).then(whenOnline).then(function () {
         delay = Math.min(POLL_MAX_MS, delay * 1.5);
         return api("GET", uploadUrl(self.fileId));
@@ -624,6 +630,10 @@
       self.say(err.status === 404 ? "已取消上传。" : "已停止上传，但服务器暂时无法删除已上传的部分（" + err.message +
                "），系统会在一天后自动清理。", err.status === 404 ? "" : "warn");
     }).then(function () { self.cancelled = false; self.fileId = null; });
+  };
+
+  Uploader.prototype.restartSpeed = function () {
+    if (this.samples) { this.samples = []; this.progress(); }
   };
 
   Uploader.prototype.progress = function () {

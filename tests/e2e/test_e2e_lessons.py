@@ -167,21 +167,38 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     csp = page.request.get(page.url).headers["content-security-policy"]
     assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "'unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
 
-    # --- the recording: parts 2 and 3 cannot reach MinIO, the page is reloaded, the upload resumes ------
+    # --- the recording: part 1 arrives corrupted once, parts 2 and 3 cannot reach MinIO, the page is reloaded,
+    # the upload resumes ------------------------------------------------------------------------------------
     part_puts: list[int] = []
+    answers: list[tuple[int, int]] = []
     page.on("request", lambda r: part_puts.append(part_number(r.url))
             if r.method == "PUT" and origin(r.url) == store else None)
+    page.on("response", lambda r: answers.append((part_number(r.url), r.status))
+            if r.request.method == "PUT" and origin(r.url) == store else None)
 
-    def dropped(url: str) -> bool:
-        return origin(url) == store and part_number(url) in (2, 3)
+    def to_store(url: str) -> bool:
+        return origin(url) == store
 
-    page.route(dropped, lambda route: route.abort("internetdisconnected"))
+    def cut_or_corrupt(route) -> None:
+        number = part_number(route.request.url)
+        if route.request.method != "PUT":
+            route.continue_()
+        elif number in (2, 3):
+            route.abort("internetdisconnected")
+        elif number == 1 and (1, 400) not in answers:  # one byte flipped on the way: MinIO's MD5 check fails
+            body = bytearray(route.request.post_data_buffer)
+            body[len(body) // 2] ^= 0xFF
+            route.continue_(post_data=bytes(body))
+        else:
+            route.continue_()
+
+    page.route(to_store, cut_or_corrupt)
     recording_part = part(page, "recording")
     with page.expect_response(lambda r: r.request.method == "PUT" and origin(r.url) == store
-                              and part_number(r.url) == 1) as first:
+                              and part_number(r.url) == 1 and r.status == 200, timeout=30_000) as first:
         recording_part.locator('input[type="file"]').set_input_files(str(video))
-    assert first.value.status == 200
     assert first.value.request.all_headers()["content-md5"]  # MinIO checked the part against it
+    assert (1, 400) in answers and answers.index((1, 400)) < answers.index((1, 200)), answers  # BadDigest, resent
     expect(recording_part.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
     bar = recording_part.get_by_role("progressbar")
     expect(bar).to_be_visible()
@@ -191,7 +208,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     teacher.shot("upload-interrupted")
 
     page.reload()
-    page.unroute(dropped)
+    page.unroute(to_store)
     expect(recording_part.locator(".part-note")).to_contain_text("有一个未完成的上传：秒的认识-课堂实录.mp4")
     expect(recording_part.locator(".part-note")).to_contain_text("共 3 段")
     teacher.shot("upload-unfinished-after-reload")
@@ -200,6 +217,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
         recording_part.locator('input[type="file"]').set_input_files(str(video))
         expect(stage(recording_part)).to_have_text("校验中", timeout=COMPLETE_MS)
         expect(recording_part.locator(".upload-message")).to_contain_text("服务器正在校验")
+        expect(recording_part.locator(".part-note")).to_be_hidden()  # "有一个未完成的上传" is no longer true
         resumed = part_puts[sent_before:]
         assert sorted(resumed) == [2, 3], resumed  # part 1 was not sent again
         expect(bar).to_have_attribute("aria-valuenow", "100")
