@@ -1,6 +1,7 @@
-"""Fixtures for the upload tests: an app with 5 MiB chunks, 李老师 signed in, her lesson, and file makers."""
+"""Fixtures for the upload tests: an app with 5 MiB parts, 李老师 signed in, her lesson, and file makers."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import random
@@ -8,6 +9,7 @@ import re
 import zipfile
 
 import pytest
+import urllib3
 
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.media import media_files  # noqa: F401  (a session fixture: real MP4s made with ffmpeg)
@@ -15,7 +17,7 @@ from tests.fixtures.people import give_login, signed_in
 from tests.fixtures.snapshots import replay
 
 MIB = 1024 * 1024
-CHUNK = 5 * MIB
+PART = 5 * MIB
 
 
 def _filler(size: int, seed: int) -> bytes:
@@ -54,8 +56,32 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def md5(data: bytes) -> str:
+    """The base64 MD5 a browser sends as Content-MD5."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+_HTTP = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(connect=3, read=60), retries=False)
+
+
+def put_part(url: str, data: bytes, checksum: str | None = "auto"):
+    """PUT one part to its presigned MinIO URL the way the browser does; return the urllib3 response."""
+    headers = {"Content-Length": str(len(data))}
+    if checksum:
+        headers["Content-MD5"] = md5(data) if checksum == "auto" else checksum
+    return _HTTP.request("PUT", url, body=data, headers=headers)
+
+
+def run_jobs(app) -> int:
+    """Run the queued worker jobs (verification) in this process, as ``learnspace worker --once`` would."""
+    from learnspace.jobs import run_due
+
+    with app.app_context():
+        return run_due()
+
+
 class Uploader:
-    """Drive the upload JSON API the way upload.js or a script does."""
+    """Drive the upload JSON API the way upload.js or a script does; parts go to MinIO over real HTTP."""
 
     def __init__(self, client):
         self.client = client
@@ -69,40 +95,50 @@ class Uploader:
         return self.client.post(f"/api/lessons/{lesson_id}/uploads", json={"kind": kind, "filename": filename,
                                                                               "size": size}, headers=self._headers())
 
-    def put(self, file_id: int, index: int, data: bytes, checksum: str | None = "auto"):
-        headers = self._headers(**{"Content-Type": "application/octet-stream"})
-        if checksum == "auto":
-            checksum = sha(data)
-        if checksum:
-            headers["X-Chunk-SHA256"] = checksum
-        return self.client.put(f"/api/uploads/{file_id}/chunks/{index}", data=data, headers=headers)
+    def part_urls(self, file_id: int, parts: list[dict]):
+        return self.client.post(f"/api/uploads/{file_id}/part-urls", json={"parts": parts}, headers=self._headers())
+
+    def put(self, file_id: int, number: int, data: bytes, checksum: str | None = "auto"):
+        """Ask for part *number*'s URL and PUT *data* there; return MinIO's response."""
+        answer = self.part_urls(file_id, [{"number": number, "md5": md5(data)}])
+        assert answer.status_code == 200, answer.get_json()
+        return put_part(answer.get_json()["urls"][str(number)], data, checksum)
 
     def status(self, file_id: int):
         return self.client.get(f"/api/uploads/{file_id}")
 
-    def complete(self, file_id: int, **body):
-        return self.client.post(f"/api/uploads/{file_id}/complete", json=body, headers=self._headers())
+    def complete(self, file_id: int):
+        return self.client.post(f"/api/uploads/{file_id}/complete", headers=self._headers())
+
+    def retry(self, file_id: int):
+        return self.client.post(f"/api/uploads/{file_id}/retry", headers=self._headers())
 
     def delete(self, file_id: int):
         return self.client.delete(f"/api/uploads/{file_id}", headers=self._headers())
 
-    def upload(self, lesson_id: int, kind: str, filename: str, data: bytes, order=None):
-        """Upload a whole file; return the final response of complete."""
+    def send_parts(self, body: dict, data: bytes, numbers=None) -> None:
+        size = body["part_size"]
+        for number in numbers or range(1, body["part_count"] + 1):
+            response = self.put(body["id"], number, data[(number - 1) * size:number * size])
+            assert response.status == 200, response.data
+
+    def upload(self, lesson_id: int, kind: str, filename: str, data: bytes, verify: bool = True):
+        """Upload a whole file and, with *verify*, run the worker; return the final GET (or complete) response."""
         started = self.start(lesson_id, kind, filename, len(data))
         assert started.status_code == 201, started.get_json()
         body = started.get_json()
-        size = body["chunk_size"]
-        for index in order or range(body["chunk_count"]):
-            response = self.put(body["id"], index, data[index * size:(index + 1) * size])
-            if response.status_code != 200:
-                return response
-        return self.complete(body["id"])
+        self.send_parts(body, data)
+        done = self.complete(body["id"])
+        if done.status_code != 202 or not verify:
+            return done
+        run_jobs(self.client.application)
+        return self.status(body["id"])
 
 
 @pytest.fixture
 def uapp(make_app):
-    """An app like production but with 5 MiB chunks, so an 11 MiB file has three."""
-    return make_app(env={"LEARNSPACE_UPLOAD_CHUNK_BYTES": str(CHUNK)})
+    """An app like production but with 5 MiB parts, so an 11 MiB file has three."""
+    return make_app(env={"LEARNSPACE_UPLOAD_CHUNK_BYTES": str(PART)})
 
 
 @pytest.fixture
@@ -144,4 +180,14 @@ def _empty_bucket(request):
         storage.remove_many(storage.list_keys(""))
         for upload in storage.list_incomplete_uploads():
             storage.abort_incomplete_upload(upload.key, upload.upload_id)
+    _forget_jobs()
     yield
+
+
+def _forget_jobs():
+    """Start without jobs of earlier tests (the in-memory stand-in keeps them per process; a table is emptied)."""
+    import learnspace.jobs as jobs
+
+    queue = getattr(jobs, "_QUEUE", None)
+    if isinstance(queue, list):
+        queue.clear()

@@ -1,7 +1,9 @@
-"""The resumable upload through its JSON API, against the real MinIO: chunks, resume, verification."""
+"""The upload through its JSON API against the real MinIO: parts PUT straight to MinIO, complete, the worker."""
 from __future__ import annotations
 
-from tests.lessons.uploads.conftest import CHUNK, MIB, fake_mp4, fake_pdf, sha
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_mp4, fake_pdf, md5, put_part, run_jobs, sha
 
 NAME = "第一课 认识时间（课堂实录）.mp4"
 
@@ -17,108 +19,153 @@ def _row(app, file_id):
         return file
 
 
-def test_recording_in_three_chunks_becomes_ready_with_its_sha256_recorded(uapp, teacher, lesson_id, storage_keys):
+def _incomplete(app):
+    from learnspace.storage import get_storage
+
+    with app.app_context():
+        return get_storage().list_incomplete_uploads()
+
+
+def test_a_recording_goes_part_by_part_to_minio_and_the_worker_makes_it_ready(uapp, teacher, lesson_id,
+                                                                              storage_keys):
     data = fake_mp4(11 * MIB + 12345)
     started = teacher.start(lesson_id, "recording", NAME, len(data))
     assert started.status_code == 201
     body = started.get_json()
-    assert (body["chunk_size"], body["chunk_count"], body["received"]) == (CHUNK, 3, [])
     file_id = body["id"]
+    assert {k: body[k] for k in ("lesson_id", "kind", "filename", "status", "size", "part_size", "part_count",
+                                 "parts", "sha256", "failure_reason", "job")} == {
+        "lesson_id": lesson_id, "kind": "recording", "filename": NAME, "status": "uploading", "size": len(data),
+        "part_size": PART, "part_count": 3, "parts": [], "sha256": None, "failure_reason": None, "job": None}
     row = _row(uapp, file_id)
-    assert row.status == "uploading" and storage_keys() == []  # the row exists before any byte is stored
+    assert row.upload_id and row.object_key.startswith(f"lessons/{lesson_id}/files/") and "课" not in row.object_key
+    assert storage_keys() == [] and [u.key for u in _incomplete(uapp)] == [row.object_key]
 
-    for index in range(3):
-        response = teacher.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK])
-        assert response.status_code == 200, response.get_json()
-        assert response.get_json()["received"] == index + 1
-    assert storage_keys() == [f"uploads/{file_id}/00000", f"uploads/{file_id}/00001", f"uploads/{file_id}/00002"]
+    pieces = {n: data[(n - 1) * PART:n * PART] for n in (1, 2, 3)}
+    urls = teacher.part_urls(file_id, [{"number": n, "md5": md5(p)} for n, p in pieces.items()])
+    assert urls.status_code == 200
+    assert urls.get_json()["expires_in"] == 3600 and sorted(urls.get_json()["urls"]) == ["1", "2", "3"]
+    with ThreadPoolExecutor(3) as pool:  # several parts in flight, as the browser sends them
+        answers = list(pool.map(lambda n: put_part(urls.get_json()["urls"][str(n)], pieces[n]), (3, 1, 2)))
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert teacher.status(file_id).get_json()["parts"] == [1, 2, 3]
+    assert storage_keys() == []  # the parts live inside the multipart upload until complete
 
     done = teacher.complete(file_id)
-    assert done.status_code == 200, done.get_json()
-    result = done.get_json()
+    assert done.status_code == 202, done.get_json()
+    assert done.get_json()["status"] == "verifying" and done.get_json()["job"]["state"] == "queued"
+    assert storage_keys() == [row.object_key] and _incomplete(uapp) == []
+    again = teacher.complete(file_id)  # a repeated click or a lost answer
+    assert again.status_code == 200 and again.get_json()["status"] == "verifying"
+
+    assert run_jobs(uapp) == 1
+    result = teacher.status(file_id).get_json()
     assert result["status"] == "ready" and result["sha256"] == sha(data) and result["content_type"] == "video/mp4"
+    assert result["parts"] == [1, 2, 3] and result["job"] is None
     # noise after an ftyp box is no video: kept, but flagged for the showcase
     assert result["is_showcase_eligible"] is False and result["ineligible_reason"]
-
     row = _row(uapp, file_id)
-    assert row.sha256 == sha(data) and row.size == len(data) and row.ready_dt is not None
-    assert row.original_name == NAME
-    assert row.object_key.startswith(f"lessons/{lesson_id}/files/") and "课" not in row.object_key
-    assert storage_keys() == [row.object_key]  # chunks removed, nothing else
+    assert row.sha256 == sha(data) and row.ready_dt is not None and row.original_name == NAME
     with uapp.app_context():
         from learnspace.storage import get_storage
 
         assert b"".join(get_storage().iter_object(row.object_key)) == data
-    assert teacher.status(file_id).get_json()["status"] == "ready"
+    assert run_jobs(uapp) == 0
 
 
-def test_a_reloaded_page_resumes_from_the_received_chunks(uapp, teacher, lesson_id, storage_keys):
-    data = fake_pdf(11 * MIB)
-    file_id = teacher.start(lesson_id, "lesson_plan", "教学设计.pdf", len(data)).get_json()["id"]
-    assert teacher.put(file_id, 0, data[:CHUNK]).status_code == 200
+def test_the_verification_job_run_twice_gives_the_same_result(uapp, teacher, lesson_id, storage_keys):
+    from learnspace.lessons import uploads
+    from learnspace.lessons.verification import verify_upload_job
 
-    # The tab is reloaded: a new page asks what the server already has.
-    from tests.lessons.uploads.conftest import Uploader
+    data = fake_pdf(6 * MIB)
+    body = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    teacher.send_parts(body, data)
+    assert teacher.complete(body["id"]).status_code == 202
+    key = _row(uapp, body["id"]).object_key
+    for _ in range(2):  # the worker died after the verdict was committed, and the job runs again
+        with uapp.app_context():
+            verify_upload_job({"file_id": body["id"], "object_key": key})
+            from learnspace.extensions import db
 
-    again = Uploader(teacher.client)
-    state = again.status(file_id).get_json()
-    assert (state["status"], state["received"], state["chunk_count"], state["size"]) == ("uploading", [0], 3, len(data))
-    assert state["sha256"] is None
-    early = again.complete(file_id)
-    assert early.status_code == 409 and "2 块" in early.get_json()["error"]
-
-    for index in set(range(state["chunk_count"])) - set(state["received"]):
-        assert again.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK]).status_code == 200
-    done = again.complete(file_id)
-    assert done.status_code == 200 and done.get_json()["sha256"] == sha(data)
-    assert storage_keys("uploads/") == []
-
-
-def test_chunks_may_arrive_out_of_order_and_twice(uapp, teacher, lesson_id, storage_keys):
-    data = fake_pdf(11 * MIB, seed=9)
-    file_id = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()["id"]
-    for index in (2, 0, 1, 0):
-        assert teacher.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK]).status_code == 200
-    assert teacher.status(file_id).get_json()["received"] == [0, 1, 2]
-    done = teacher.complete(file_id)
-    assert done.get_json()["status"] == "ready" and done.get_json()["sha256"] == sha(data)
-    # complete again after a lost answer: the same ready file
-    assert teacher.complete(file_id).get_json()["status"] == "ready"
+            db.session.commit()
+        row = _row(uapp, body["id"])
+        assert (row.status, row.sha256, row.content_type) == ("ready", sha(data), "application/pdf")
+    assert storage_keys() == [key]
+    assert uploads.VERIFY_JOB == "lessons.verify_upload"
 
 
-def test_a_chunk_of_the_wrong_length_is_refused_and_not_stored(uapp, teacher, lesson_id, storage_keys):
-    data = fake_pdf(11 * MIB)
-    file_id = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()["id"]
-    short = teacher.put(file_id, 0, data[:CHUNK - 1])
-    assert short.status_code == 400 and f"应为 {CHUNK} 字节" in short.get_json()["error"]
-    last = teacher.put(file_id, 2, data[2 * CHUNK:] + b"x")
-    assert last.status_code == 400 and f"应为 {len(data) - 2 * CHUNK} 字节" in last.get_json()["error"]
-    beyond = teacher.put(file_id, 3, b"x")
-    assert beyond.status_code == 400 and "超出范围" in beyond.get_json()["error"]
-    assert storage_keys() == []
-    assert teacher.status(file_id).get_json()["received"] == []
-
-
-def test_a_chunk_damaged_on_the_way_fails_its_checksum_and_is_dropped(uapp, teacher, lesson_id, storage_keys):
+def test_a_part_damaged_on_the_way_is_refused_by_minio_and_sent_again(uapp, teacher, lesson_id, storage_keys):
     data = fake_pdf(2 * MIB)
-    file_id = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()["id"]
+    body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
+    url = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}]).get_json()["urls"]["1"]
     damaged = bytearray(data)
     damaged[1000] ^= 0xFF
-    response = teacher.put(file_id, 0, bytes(damaged), checksum=sha(data))
-    assert response.status_code == 400 and "SHA-256" in response.get_json()["error"]
-    assert storage_keys() == [] and teacher.status(file_id).get_json()["received"] == []
-    assert teacher.put(file_id, 0, data).status_code == 200
-    assert teacher.complete(file_id).get_json()["status"] == "ready"
+    refused = put_part(url, bytes(damaged), checksum=md5(data))  # the browser's MD5 of the bytes it meant to send
+    assert refused.status == 400 and b"<Code>BadDigest</Code>" in refused.data
+    assert teacher.status(body["id"]).get_json()["parts"] == []
+    assert put_part(url, data).status == 200
+    assert teacher.complete(body["id"]).status_code == 202
+    run_jobs(uapp)
+    assert teacher.status(body["id"]).get_json()["sha256"] == sha(data)
 
 
-def test_complete_checks_the_whole_file_sha256_the_client_computed(uapp, teacher, lesson_id, storage_keys):
-    data = fake_pdf(1 * MIB)
-    file_id = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()["id"]
-    assert teacher.put(file_id, 0, data, checksum=None).status_code == 200
-    response = teacher.complete(file_id, sha256=sha(data + b"other"))
-    assert response.status_code == 400 and response.get_json()["status"] == "failed"
-    assert "SHA-256" in response.get_json()["error"]
-    assert storage_keys() == []
+def test_a_reloaded_page_resumes_with_only_the_parts_minio_lacks(uapp, teacher, lesson_id, storage_keys):
+    data = fake_pdf(11 * MIB)
+    body = teacher.start(lesson_id, "lesson_plan", "教学设计.pdf", len(data)).get_json()
+    teacher.send_parts(body, data, numbers=[2])
+
+    again = Uploader(teacher.client)  # the tab is reloaded: the new page asks which parts MinIO holds
+    state = again.status(body["id"]).get_json()
+    assert (state["status"], state["parts"], state["part_count"], state["size"]) == ("uploading", [2], 3, len(data))
+    early = again.complete(body["id"])
+    assert early.status_code == 409 and early.get_json()["missing"] == [1, 3]
+    assert "2 个分段" in early.get_json()["error"]
+    missing = [n for n in range(1, state["part_count"] + 1) if n not in state["parts"]]
+    again.send_parts(state, data, numbers=missing)
+    assert again.complete(body["id"]).status_code == 202
+    run_jobs(uapp)
+    assert again.status(body["id"]).get_json()["sha256"] == sha(data)
+
+
+def test_a_part_of_the_wrong_size_does_not_count_and_complete_names_it(uapp, teacher, lesson_id, storage_keys):
+    data = fake_pdf(11 * MIB, seed=7)
+    body = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    teacher.send_parts(body, data, numbers=[2, 3])
+    assert teacher.put(body["id"], 1, data[:PART - 1]).status == 200  # MinIO takes it; the app does not count it
+    assert teacher.status(body["id"]).get_json()["parts"] == [2, 3]
+    refused = teacher.complete(body["id"])
+    assert refused.status_code == 409 and refused.get_json()["missing"] == [1]
+    assert _row(uapp, body["id"]).status == "uploading"
+    teacher.send_parts(body, data, numbers=[1])
+    assert teacher.complete(body["id"]).status_code == 202
+
+
+def test_part_urls_refuse_bad_requests(uapp, teacher, lesson_id):
+    body = teacher.start(lesson_id, "courseware", "课件.pdf", 11 * MIB).get_json()
+    good_md5 = md5(b"x")
+    for parts, words in [([{"number": 4, "md5": good_md5}], "1 到 3"), ([{"number": 0, "md5": good_md5}], "1 到 3"),
+                         ([{"number": "1", "md5": good_md5}], "1 到 3"), ([{"number": 1, "md5": "abc"}], "md5"),
+                         ([{"number": 1}], "md5"), ([], "1 到 100"),
+                         ([{"number": 1, "md5": good_md5}] * 101, "1 到 100"), ("1", "1 到 100")]:
+        answer = teacher.part_urls(body["id"], parts)
+        assert answer.status_code == 400 and words in answer.get_json()["error"], (parts, answer.get_json())
+    no_json = teacher.client.post(f"/api/uploads/{body['id']}/part-urls", data="x", headers=teacher._headers())
+    assert no_json.status_code == 400 and "JSON" in no_json.get_json()["error"]
+
+
+def test_two_completes_at_once_join_once_and_verify_once(uapp, teacher, lesson_id, storage_keys):
+    """A double click or a client retrying a slow complete: both requests answer, the file is joined once."""
+    data = fake_pdf(11 * MIB, seed=4)
+    body = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    teacher.send_parts(body, data)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: teacher.complete(body["id"]), range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 202], [a.get_json() for a in answers]
+    assert [a.get_json()["status"] for a in answers] == ["verifying", "verifying"]
+    assert run_jobs(uapp) == 1
+    state = teacher.status(body["id"]).get_json()
+    assert state["status"] == "ready" and state["sha256"] == sha(data)
+    assert storage_keys() == [_row(uapp, body["id"]).object_key] and _incomplete(uapp) == []
 
 
 def test_a_new_upload_of_a_part_replaces_the_old_file_and_its_object(uapp, teacher, lesson_id, storage_keys):
@@ -132,7 +179,7 @@ def test_a_new_upload_of_a_part_replaces_the_old_file_and_its_object(uapp, teach
     assert storage_keys() == [new_key] and new_key != old_key
 
 
-def test_start_reports_json_errors_for_bad_requests(uapp, teacher, lesson_id):
+def test_start_reports_json_errors_for_bad_requests(uapp, teacher, lesson_id, storage_keys):
     bad_json = teacher.client.post(f"/api/lessons/{lesson_id}/uploads", data="x", headers=teacher._headers())
     assert bad_json.status_code == 400 and "JSON" in bad_json.get_json()["error"]
     no_size = teacher.client.post(f"/api/lessons/{lesson_id}/uploads", json={"kind": "courseware", "filename": "a.pdf"},
@@ -144,52 +191,18 @@ def test_start_reports_json_errors_for_bad_requests(uapp, teacher, lesson_id):
                                   json={"kind": "courseware", "filename": "a.pdf", "size": 10})
     assert no_csrf.status_code == 400 and "error" in no_csrf.get_json()
     file_id = teacher.start(lesson_id, "courseware", "a.pdf", 10).get_json()["id"]
-    chunk_without_csrf = teacher.client.put(f"/api/uploads/{file_id}/chunks/0", data=b"%PDF-1.4\n0")
-    assert chunk_without_csrf.status_code == 400 and "error" in chunk_without_csrf.get_json()
+    for path in (f"/api/uploads/{file_id}/part-urls", f"/api/uploads/{file_id}/complete",
+                 f"/api/uploads/{file_id}/retry"):
+        refused = teacher.client.post(path, json={"parts": [{"number": 1, "md5": md5(b"0123456789")}]})
+        assert refused.status_code == 400 and "error" in refused.get_json()
+    assert teacher.client.delete(f"/api/uploads/{file_id}").status_code == 400
+    assert storage_keys() == [] and _row(uapp, file_id).status == "uploading"
 
 
-def test_two_completes_at_once_end_with_one_ready_file(uapp, teacher, lesson_id, storage_keys):
-    """A double click or a client retrying a slow complete: both requests run, neither damages the file."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    data = fake_pdf(11 * MIB, seed=4)
-    file_id = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()["id"]
-    for index in range(3):
-        assert teacher.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK]).status_code == 200
-    with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: teacher.complete(file_id), range(2)))
-    assert [answer.status_code for answer in answers] == [200, 200], [a.get_json() for a in answers]
-    assert [answer.get_json()["status"] for answer in answers] == ["ready", "ready"]
-    state = teacher.status(file_id).get_json()
-    assert state["status"] == "ready" and state["sha256"] == sha(data)
-    assert storage_keys() == [_row(uapp, file_id).object_key]
-    with uapp.app_context():
-        from learnspace.storage import get_storage
-
-        assert get_storage().list_incomplete_uploads(keys=storage_keys()) == []
-
-
-def test_a_chunk_may_be_larger_than_the_form_size_limit(make_app, world, storage_keys):
-    """MAX_CONTENT_LENGTH guards forms; a chunk endpoint allows exactly one chunk, whatever that limit is."""
-    from tests.fixtures.lessons import make_lesson
-    from tests.fixtures.people import give_login, signed_in
-    from tests.lessons.uploads.conftest import Uploader
-
-    app = make_app(env={"LEARNSPACE_UPLOAD_CHUNK_BYTES": str(CHUNK), "LEARNSPACE_MAX_ROSTER_BYTES": str(1 * MIB)})
-    assert app.config["MAX_CONTENT_LENGTH"] == MIB < CHUNK
-    with app.app_context():
-        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
-    teacher = Uploader(signed_in(app, give_login(app, world.people["teacher_a1"])))
-    data = fake_pdf(CHUNK + 100)
-    assert teacher.upload(lesson_id, "courseware", "课件.pdf", data).get_json()["sha256"] == sha(data)
-
-
-def test_a_chunk_cut_off_half_way_is_not_stored_and_can_be_sent_again(uapp, teacher, lesson_id, storage_keys):
-    data = fake_pdf(11 * MIB, seed=8)
-    file_id = teacher.start(lesson_id, "lesson_plan", "教学设计.pdf", len(data)).get_json()["id"]
-    cut = teacher.client.put(f"/api/uploads/{file_id}/chunks/0", data=data[:CHUNK // 2],
-                             headers={**teacher._headers(), "Content-Type": "application/octet-stream"},
-                             environ_overrides={"CONTENT_LENGTH": str(CHUNK)})  # the connection drops
-    assert cut.status_code == 400 and "没有传完整" in cut.get_json()["error"]
-    assert storage_keys() == [] and teacher.status(file_id).get_json()["received"] == []
-    assert teacher.put(file_id, 0, data[:CHUNK]).status_code == 200
+def test_a_completed_upload_takes_no_more_part_urls(uapp, teacher, lesson_id):
+    data = fake_pdf(100_000)
+    body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
+    teacher.send_parts(body, data)
+    assert teacher.complete(body["id"]).status_code == 202
+    late = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}])
+    assert late.status_code == 409 and "不能再修改" in late.get_json()["error"]
