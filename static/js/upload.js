@@ -263,6 +263,7 @@
       if (info.status === "failed") {
         // E.g. an unfinished upload expired after a day: start cleanly again, and say why.
         remember(self.key, null);
+        self.hideUnfinished(info.id);
         note = "上次未完成的上传已失效（" + (info.failure_reason || "原因未知") + "），已重新开始上传。";
         return null;
       }
@@ -284,20 +285,32 @@
                  {kind: self.kind, filename: self.fileName, size: self.size}).then(function (created) {
         self.adopt(created);
         remember(self.key, String(created.id));
-        if (note) { self.say(note, "warn"); }
+        if (note) { self.notice(note); }
         return self.run();
       });
     }).catch(function (err) { if (run === self.run_) { self.fail(err); } });
   };
 
+  // The page's note about upload *id* ("有一个未完成的上传…") is out of date from now on.
+  Uploader.prototype.hideUnfinished = function (id) {
+    var part = this.root.closest(".part");
+    Array.prototype.forEach.call(part ? part.querySelectorAll("[data-abandon]") : [], function (button) {
+      if (button.getAttribute("data-abandon") === String(id)) { button.closest(".part-note").hidden = true; }
+    });
+  };
+
+  // A note above the widget that stays while the status line moves on (until the part is re-drawn).
+  Uploader.prototype.notice = function (text) {
+    var note = document.createElement("p");
+    note.className = "part-note error";
+    note.textContent = text;
+    this.root.parentNode.insertBefore(note, this.root);
+  };
+
   Uploader.prototype.adopt = function (info) {
     var self = this;
     if (this.fileId !== info.id) { this.md5s = {}; }
-    // The page's note about this very upload ("有一个未完成的上传…") is out of date from now on.
-    var part = this.root.closest(".part");
-    Array.prototype.forEach.call(part ? part.querySelectorAll("[data-abandon]") : [], function (button) {
-      if (button.getAttribute("data-abandon") === String(info.id)) { button.closest(".part-note").hidden = true; }
-    });
+    this.hideUnfinished(info.id);
     this.fileId = info.id;
     this.partSize = info.part_size;
     this.partCount = info.part_count;

@@ -111,6 +111,20 @@ def check_only(app) -> None:
         db.session.remove()
 
 
+def expire_unfinished(app) -> None:
+    """Drop the one unfinished upload's multipart upload in MinIO, as the 24-hour expiry rule would."""
+    from sqlalchemy import select
+
+    from learnspace.extensions import db
+    from learnspace.lessons.models import LessonFile
+    from learnspace.storage import get_storage
+
+    with app.app_context():
+        file = db.session.scalars(select(LessonFile).where(LessonFile.status == "uploading")).one()
+        get_storage().abort_incomplete_upload(file.object_key, file.upload_id)
+        db.session.remove()
+
+
 def upload_and_wait(page, kind: str, path) -> None:
     """Choose a file for one part and wait until the part is re-drawn as uploaded."""
     part(page, kind).locator('input[type="file"]').set_input_files(str(path))
@@ -282,11 +296,17 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
         expect(spage.get_by_role("link", name=name)).to_be_visible()
 
 
-def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_browser, minio_server, tmp_path):
-    """On a phone: the form shows its errors; the lesson page fits; a refused file and a cancelled upload say so."""
+def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_browser, minio_server, job_runner,
+                                          tmp_path):
+    """On an old phone on plain http: the form shows its errors; the lesson page fits; a refused file, an expired
+    upload and a cancelled one say so."""
     store = f"http://{minio_server['endpoint']}"
     teacher = open_browser(PHONE, allow=(store,))
+    # No crypto.subtle (plain http on a school LAN) and no WebAssembly: md5.js computes Content-MD5 in plain JS.
+    teacher.context.add_init_script("Object.defineProperty(window.crypto, 'subtle', {value: undefined});"
+                                    " delete window.WebAssembly;")
     page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while an upload runs
     page.goto("/lessons/new")
     page.get_by_label("学段", exact=True).select_option(label="初中")
     page.get_by_label("学科", exact=True).select_option(label="数学")
@@ -309,6 +329,7 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
         page.get_by_role("button", name="创建课程").click()
     expect(page.get_by_role("heading", name="有理数的加法")).to_be_visible()
     expect(page.locator("[data-uploader]")).to_have_count(5)
+    assert page.evaluate("async () => [await LearnSpaceMD5.engine(), window.crypto.subtle === undefined]") == ["js", True]
     assert_fits(teacher)
     teacher.shot("lesson-page")
 
@@ -326,10 +347,30 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     expect(plan.locator(".part-note.error")).to_contain_text("上次上传的“教学设计.pdf”未通过检查")
     expect(plan.locator(".part-note.error")).to_contain_text("可执行程序")
 
-    # Cancelling an upload that cannot get through to MinIO removes what the server holds of it.
     def blocked(url: str) -> bool:
         return origin(url) == store
 
+    # An unfinished upload whose parts MinIO dropped (its 24-hour expiry) starts again cleanly, saying why.
+    page.route(blocked, lambda route: route.abort("internetdisconnected"))
+    good = make_pdf(tmp_path / "教学设计（定稿）.pdf")
+    plan.locator('input[type="file"]').set_input_files(str(good))
+    expect(plan.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
+    page.reload()
+    page.unroute(blocked)
+    expire_unfinished(app)
+    with job_runner.held():
+        plan.locator('input[type="file"]').set_input_files(str(good))
+        expect(plan.locator(".part-note.error").last).to_contain_text(
+            "上次未完成的上传已失效（上传超过 24 小时未完成，已失效")
+        expect(plan.locator(".upload-message")).to_contain_text("服务器正在校验", timeout=COMPLETE_MS)
+        expect(plan.locator(".part-note", has_text="有一个未完成的上传")).to_be_hidden()
+        assert_fits(teacher)
+        teacher.shot("upload-expired-restarted")
+    expect(plan.locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
+    expect(plan.locator(".part-file")).to_contain_text("教学设计（定稿）.pdf")
+    teacher.shot("upload-done")
+
+    # Cancelling an upload that cannot get through to MinIO removes what the server holds of it.
     page.route(blocked, lambda route: route.abort("internetdisconnected"))
     plan.locator('input[type="file"]').set_input_files(str(make_pdf(tmp_path / "plan.pdf")))
     expect(plan.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
@@ -342,7 +383,8 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     expect(plan.get_by_role("progressbar")).to_be_hidden()
     page.unroute(blocked)
     with app.app_context():
-        assert lesson_files(app) == [("lesson_plan", "failed")]  # only the refused program's record
+        # the refused program's and the expired upload's records, the ready one; the cancelled one is gone
+        assert lesson_files(app) == [("lesson_plan", "failed"), ("lesson_plan", "failed"), ("lesson_plan", "ready")]
 
 
 def test_storage_down_while_a_file_is_checked_then_the_teacher_retries(app, world, open_browser, minio_server,
