@@ -264,7 +264,7 @@
         // E.g. an unfinished upload expired after a day: start cleanly again, and say why.
         remember(self.key, null);
         self.hideUnfinished(info.id);
-        note = "上次未完成的上传已失效（" + (info.failure_reason || "原因未知") + "），已重新开始上传。";
+        note = "上次未完成的上传已失效，现已重新开始上传。原因：" + sentence(info.failure_reason || "原因未知");
         return null;
       }
       return info;
@@ -302,7 +302,8 @@
   // A note above the widget that stays while the status line moves on (until the part is re-drawn).
   Uploader.prototype.notice = function (text) {
     var note = document.createElement("p");
-    note.className = "part-note error";
+    note.className = "part-note";
+    note.setAttribute("data-notice", "");
     note.textContent = text;
     this.root.parentNode.insertBefore(note, this.root);
   };

@@ -360,8 +360,8 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     expire_unfinished(app)
     with job_runner.held():
         plan.locator('input[type="file"]').set_input_files(str(good))
-        expect(plan.locator(".part-note.error").last).to_contain_text(
-            "上次未完成的上传已失效（上传超过 24 小时未完成，已失效")
+        expect(plan.locator(".part-note[data-notice]")).to_contain_text(
+            "上次未完成的上传已失效，现已重新开始上传。原因：上传超过 24 小时未完成")
         expect(plan.locator(".upload-message")).to_contain_text("服务器正在校验", timeout=COMPLETE_MS)
         expect(plan.locator(".part-note", has_text="有一个未完成的上传")).to_be_hidden()
         assert_fits(teacher)
