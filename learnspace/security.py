@@ -14,30 +14,24 @@ CONTENT_SECURITY_POLICY = (
 WASM = "'wasm-unsafe-eval'"
 
 
-def _storage_origin(config) -> str | None:
+def content_security_policy(config) -> str:
+    """Return the CSP for this deployment: uploads PUT their parts to MinIO's public origin (connect-src),
+    and in presign mode videos load from there too (media-src)."""
     settings = config.get("LEARNSPACE")
     if settings is None or config.get("STORAGE_BACKEND", "minio") != "minio":
-        return None
-    return public_origin(settings)
-
-
-def content_security_policy(config) -> str:
-    """Return the CSP for this deployment: in presign mode videos load from MinIO's public origin."""
-    settings = config.get("LEARNSPACE")
-    if settings is None or settings.playback_mode != "presign" or config.get("STORAGE_BACKEND", "minio") != "minio":
         return CONTENT_SECURITY_POLICY
 
-    # Only media-src widens: posters are served by the app, documents are downloads, not embeds.
+    # Only these widen: posters are served by the app, documents are downloads, not embeds.
     origin = public_origin(settings)
-    return CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
+    policy = CONTENT_SECURITY_POLICY + f"; connect-src 'self' {origin}"
+    if settings.playback_mode != "presign":
+        return policy
+    return policy.replace("media-src 'self' blob:", f"media-src 'self' blob: {origin}")
 
 
-def upload_page_policy(policy: str, config) -> str:
-    """Return *policy* for a page that uploads: hash-wasm may compile WebAssembly, parts may be PUT to MinIO."""
-    policy = policy.replace("script-src 'self'", f"script-src 'self' {WASM}", 1)
-    origin = _storage_origin(config)
-    # connect-src was 'self' through default-src; only these pages reach MinIO's public origin from script.
-    return f"{policy}; connect-src 'self' {origin}" if origin else policy
+def upload_page_policy(policy: str) -> str:
+    """Return *policy* for a page that uploads: hash-wasm may compile WebAssembly (connect-src is every page's)."""
+    return policy.replace("script-src 'self'", f"script-src 'self' {WASM}", 1)
 
 
 def csp_upload_page() -> str:
@@ -49,7 +43,7 @@ def csp_upload_page() -> str:
 def init_security_headers(app) -> None:
     """Add CSP, no-sniff, frame and referrer headers to every response."""
     policy = content_security_policy(app.config)
-    upload_policy = upload_page_policy(policy, app.config)
+    upload_policy = upload_page_policy(policy)
     app.add_template_global(csp_upload_page, "csp_upload_page")
 
     @app.after_request

@@ -1,9 +1,9 @@
 """Decide what a file is from its bytes, never from its name, and refuse what a part does not allow.
 
-Two looks: the first bytes when chunk 0 arrives (so a renamed program is refused
-at once, not after 4 GB), and after the chunks are joined, a deep look that
-reads the ZIP central directory of DOCX/PPTX/XLSX through range reads instead
-of downloading the file.
+The worker's verification (``verification``) looks at a joined upload through
+range reads: its first bytes, and for DOCX/PPTX/XLSX the ZIP central directory,
+without downloading the file; so a renamed program is refused before the
+gigabytes are read back for the SHA-256.
 """
 from __future__ import annotations
 

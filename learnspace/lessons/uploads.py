@@ -359,9 +359,16 @@ def fail_upload(file: LessonFile, reason: str, extra_keys=()) -> LessonFile:
 
 
 def delete_upload(file: LessonFile) -> None:
-    """Cancel an upload or delete a file, as its teacher asks; a published lesson keeps its ready recording."""
+    """Cancel an upload or delete a file, as its teacher asks; a published lesson keeps its ready recording.
+
+    An unfinished upload is aborted in MinIO first (StorageError while MinIO is
+    down, and the row stays): once the row is gone nothing would know its upload
+    id, and MinIO lists uploads from before its last restart only by exact key.
+    """
     if file.kind == "recording" and file.status == "ready" and file.lesson.status == "published":
         raise Conflict(PUBLISHED_RECORDING)
+    if file.upload_id and file.status in ("uploading", "failed"):
+        get_storage().abort_incomplete_upload(file.object_key, file.upload_id)
     delete_file(file)
 
 

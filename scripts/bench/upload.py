@@ -1,38 +1,42 @@
 #!/usr/bin/env python3
-"""Benchmark: upload a 1 GiB file through the app's upload API, and straight to MinIO, in the same run.
+"""Benchmark: upload a file through the app's API (parts straight to MinIO) and with the SDK, in the same run.
 
 What runs: a MinIO of its own (random credentials, free port, temporary data
 directory), and the app in a subprocess served by werkzeug (threaded, the
 server ``learnspace run`` uses) on a real socket, with a throwaway SQLite
 database. A ``requests`` client signs in through the login form (CSRF token
-included) and drives the JSON API exactly as a script would: start, PUT every
-chunk, complete (server-side compose, SHA-256 read-back, type sniffing and
-ffprobe for a recording). The same generated file is then put straight into
-MinIO with the minio SDK (``put_object`` with the same part size and
-parallelism).
+included) and drives the JSON API exactly as the browser does: start, then
+part URLs in batches and the parts PUT straight to MinIO, N in flight, each
+with its Content-MD5 (MinIO checks it), then complete. The same generated file
+is put straight into MinIO with the SDK (``put_object`` with the same part size
+and ``num_parallel_uploads``).
 
 Prints both throughputs (MiB/s; for the app, wall clock from the start request
-to the verified object), their ratio, the ratio of the chunk transfer alone
-(the complete step adds work the direct path does not do: a server-side copy
-to join the chunks and a read-back for the SHA-256), and the app server's peak
-RSS growth during the upload (VmHWM of the server process, reset just before
-the upload via clear_refs, minus its RSS at that moment; the sign-in, whose
-argon2id hashing takes 64 MiB by design, happens before). Target (issue 4): the
-app path reaches at least 80 % of the direct throughput, with RSS growth under
-64 MiB.
+until complete answers "verifying", i.e. the object is whole in MinIO), their
+ratio (target ≥ 0.9), the worker's verification separately (the job
+``lessons.verify_upload`` run in this process: sniffing, SHA-256 read-back,
+ffprobe; MiB/s), and the app server's RSS growth during the upload (VmHWM,
+reset just before via clear_refs; the sign-in's argon2id, 64 MiB by design,
+happens before).
 
-Run (the full benchmark; MinIO binary from scripts/install-minio or $LEARNSPACE_MINIO_BIN):
-    .venv/bin/python scripts/bench/upload.py                 # 1 GiB, 8 MiB chunks, 3 chunks in flight
-    .venv/bin/python scripts/bench/upload.py --size 256      # a quicker check
-Options: --size MiB, --chunk MiB, --parallel N, --chunk-sha (send X-Chunk-SHA256 with every chunk),
---keep (keep the work directory).
+With ``--teachers N`` (e.g. 5), N teachers upload one file each at the same
+time while another client fetches a page (/space) over and over: prints
+whether every upload completed and the p50/p95 of the page fetch.
+
+Run (MinIO binary from scripts/install-minio or $LEARNSPACE_MINIO_BIN):
+    .venv/bin/python scripts/bench/upload.py                 # 1 GiB, 8 MiB parts, 4 in flight
+    .venv/bin/python scripts/bench/upload.py --size 4096     # 4 GiB
+    .venv/bin/python scripts/bench/upload.py --teachers 5    # five concurrent 1 GiB uploads and page fetches
+Options: --size MiB, --part MiB, --parallel N, --teachers N, --keep (keep the work directory).
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -48,7 +52,6 @@ sys.path.insert(0, str(ROOT))
 
 MIB = 1024 * 1024
 PASSWORD = "Bench-passw0rd"
-LOGIN = "T4301020001001"
 
 
 def generate(path: Path, size: int) -> None:
@@ -63,8 +66,8 @@ def generate(path: Path, size: int) -> None:
             left -= len(block)
 
 
-def prepare_database(env: dict) -> int:
-    """Create the schema, a school, a teacher with a local login and space, and a lesson; return its id."""
+def prepare_database(env: dict, teachers: int = 1) -> list[tuple[str, int]]:
+    """Create the schema, a school, teachers with a local login and space, a lesson each; return (login, lesson)."""
     os.environ.update(env)
     from flask_migrate import upgrade
 
@@ -84,13 +87,18 @@ def prepare_database(env: dict) -> int:
         for code, name in [("430000", "湖南省"), ("430100", "长沙市"), ("430102", "芙蓉区")]:
             orgs.create_region(code, name)
         school = orgs.create_school("4301020001", "芙蓉区第一小学", "小学", "430102")
-        teacher = User(role="teacher", real_name="李老师", school_id=school.id, teacher_number=LOGIN, login_name=LOGIN)
-        db.session.add(teacher)
-        db.session.flush()
-        accounts.set_password(teacher, PASSWORD)
-        spaces.activate(teacher, "admin")
-        db.session.commit()
-        return make_lesson(teacher.id, school.id)
+        made = []
+        for i in range(teachers):
+            login = f"T43010200010{i + 1:02d}"
+            teacher = User(role="teacher", real_name=f"李老师{i + 1}", school_id=school.id, teacher_number=login,
+                           login_name=login)
+            db.session.add(teacher)
+            db.session.flush()
+            accounts.set_password(teacher, PASSWORD)
+            spaces.activate(teacher, "admin")
+            db.session.commit()
+            made.append((login, make_lesson(teacher.id, school.id)))
+        return made
 
 
 def serve(port: int) -> None:
@@ -123,13 +131,13 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
-def sign_in(base: str):
+def sign_in(base: str, login: str):
     import requests
 
     session = requests.Session()
     page = session.get(f"{base}/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = session.post(f"{base}/login", data={"login_name": LOGIN, "password": PASSWORD, "csrf_token": token},
+    response = session.post(f"{base}/login", data={"login_name": login, "password": PASSWORD, "csrf_token": token},
                             allow_redirects=False)
     assert response.status_code == 302, response.text[:500]
     space = session.get(f"{base}/space").text
@@ -154,9 +162,9 @@ class RssSampler(threading.Thread):
             time.sleep(0.005)
 
 
-def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel: int, chunk_sha: bool,
+def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel: int,
                        sampler: RssSampler | None = None) -> dict:
-    """Upload *path* through the JSON API with a signed-in *session*; return timings and the server's answer."""
+    """Upload *path* as the browser does (parts straight to MinIO, *parallel* in flight); return the timings."""
     import requests
 
     size = path.stat().st_size
@@ -165,34 +173,70 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
                            json={"kind": "recording", "filename": "课堂实录（基准测试）.mp4", "size": size})
     assert started.status_code == 201, started.text
     info = started.json()
-    local = threading.local()
-
-    def send(index: int) -> None:
-        if not hasattr(local, "session"):  # one connection per thread, same sign-in
-            local.session = requests.Session()
-            local.session.cookies.update(session.cookies)
-            local.session.headers.update(session.headers)
-        with path.open("rb") as source:
-            source.seek(index * info["chunk_size"])
-            data = source.read(info["chunk_size"])
-        headers = {"Content-Type": "application/octet-stream"}
-        if chunk_sha:
-            headers["X-Chunk-SHA256"] = hashlib.sha256(data).hexdigest()
-        response = local.session.put(f"{base}/api/uploads/{info['id']}/chunks/{index}", data=data, headers=headers)
-        assert response.status_code == 200, response.text
-
+    part_size, count = info["part_size"], info["part_count"]
     if sampler:
-        sampler.phase = "chunks"
-    with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(send, range(info["chunk_count"])))
-    chunks_done = time.perf_counter()
+        sampler.phase = "parts"
+    # A reader thread reads parts ahead, hashes them (MD5) and asks for their URLs a batch at a time; the
+    # senders PUT them to MinIO. The queue bounds the bytes held in memory to a few batches.
+    work: queue.Queue = queue.Queue(maxsize=2 * parallel)
+    batch_size = 2 * parallel
+
+    def reader() -> None:
+        with path.open("rb") as source:
+            for first in range(1, count + 1, batch_size):
+                batch = []
+                for number in range(first, min(first + batch_size, count + 1)):
+                    data = source.read(part_size)
+                    batch.append((number, data, base64.b64encode(hashlib.md5(data).digest()).decode()))
+                answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
+                                      json={"parts": [{"number": n, "md5": m} for n, _, m in batch]})
+                assert answer.status_code == 200, answer.text
+                for number, data, md5 in batch:
+                    work.put((answer.json()["urls"][str(number)], data, md5))
+        for _ in range(parallel):
+            work.put(None)
+
+    def sender() -> None:
+        http = requests.Session()
+        while (item := work.get()) is not None:
+            url, data, md5 = item
+            response = http.put(url, data=data, headers={"Content-MD5": md5})
+            assert response.status_code == 200, response.text
+
+    threads = [threading.Thread(target=reader)] + [threading.Thread(target=sender) for _ in range(parallel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    parts_done = time.perf_counter()
     if sampler:
         sampler.phase = "complete"
-    done = session.post(f"{base}/api/uploads/{info['id']}/complete", json={})
+    done = session.post(f"{base}/api/uploads/{info['id']}/complete")
     finished = time.perf_counter()
-    assert done.status_code == 200 and done.json()["status"] == "ready", done.text
-    return {"seconds": finished - start, "chunk_seconds": chunks_done - start, "complete_seconds": finished - chunks_done,
-            "chunks": info["chunk_count"], "chunk_size": info["chunk_size"], "sha256": done.json()["sha256"]}
+    assert done.status_code == 202 and done.json()["status"] == "verifying", done.text
+    return {"id": info["id"], "seconds": finished - start, "part_seconds": parts_done - start,
+            "complete_seconds": finished - parts_done, "parts": count, "part_size": part_size}
+
+
+def verify_in_worker(env: dict, file_id: int) -> tuple[float, dict]:
+    """Run the verification job of *file_id* in this process, as ``learnspace worker`` would; return seconds, row."""
+    os.environ.update(env)
+    from learnspace import create_app
+    from learnspace.extensions import db
+    from learnspace.lessons.models import LessonFile
+    from learnspace.lessons.verification import verify_upload_job
+
+    app = create_app()
+    with app.app_context():
+        file = db.session.get(LessonFile, file_id)
+        payload = {"file_id": file.id, "object_key": file.object_key}
+        db.session.commit()
+        start = time.perf_counter()
+        verify_upload_job(payload)
+        db.session.commit()
+        seconds = time.perf_counter() - start
+        file = db.session.get(LessonFile, file_id)
+        return seconds, {"status": file.status, "sha256": file.sha256}
 
 
 def upload_direct(server, bucket: str, path: Path, part_size: int, parallel: int) -> float:
@@ -209,16 +253,33 @@ def upload_direct(server, bucket: str, path: Path, part_size: int, parallel: int
     return seconds
 
 
+def page_fetches(base: str, session_headers: dict, cookies, stop: threading.Event) -> list[float]:
+    """Fetch /space over and over until *stop*; return the seconds each fetch took."""
+    import requests
+
+    client = requests.Session()
+    client.headers.update(session_headers)
+    client.cookies.update(cookies)
+    took = []
+    while not stop.is_set():
+        start = time.perf_counter()
+        response = client.get(f"{base}/space")
+        took.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+        time.sleep(0.05)
+    return took
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--size", type=int, default=1024, help="file size in MiB (default 1024 = 1 GiB)")
-    parser.add_argument("--chunk", type=int, default=8, help="chunk and part size in MiB (default 8)")
-    parser.add_argument("--parallel", type=int, default=3, help="chunks/parts in flight at once (default 3)")
-    parser.add_argument("--chunk-sha", action="store_true", help="send X-Chunk-SHA256 with every chunk")
+    parser.add_argument("--part", type=int, default=8, help="part size in MiB (default 8)")
+    parser.add_argument("--parallel", type=int, default=4, help="parts in flight at once (default 4)")
+    parser.add_argument("--teachers", type=int, default=1, help="teachers uploading at once (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
-    if args.chunk < 5:
-        parser.error("--chunk must be at least 5 (MiB): MinIO's smallest composable part")
+    if args.part < 5:
+        parser.error("--part must be at least 5 (MiB): S3's smallest part")
 
     from tests.fixtures.helpers import free_port
     from tests.fixtures.minio_process import MinioProcess
@@ -230,10 +291,10 @@ def main() -> None:
         bucket = "learnspace-bench"
         env = {**server.app_env(bucket), "LEARNSPACE_VAR_DIR": str(work / "var"),
                "LEARNSPACE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-               "LEARNSPACE_UPLOAD_CHUNK_BYTES": str(args.chunk * MIB),
+               "LEARNSPACE_UPLOAD_CHUNK_BYTES": str(args.part * MIB),
                "LEARNSPACE_RECORDING_MAX_BYTES": str(max(args.size * MIB, 4 * 1024 * MIB)),
                "LEARNSPACE_SPACE_QUOTA_BYTES": str(4 * args.size * MIB + 1024 * MIB)}
-        lesson_id = prepare_database(env)
+        lessons = prepare_database(env, args.teachers)
         path = work / "recording.mp4"
         print(f"generating {args.size} MiB …", flush=True)
         generate(path, args.size * MIB)
@@ -248,45 +309,46 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         wait_for(base, app_proc)
         # Sign in first (argon2id hashing takes 64 MiB by design), and warm up imports and pools.
-        session = sign_in(base)
-        upload_through_app(session, base, lesson_id, small_copy(path, work), 1, args.chunk_sha)
+        sessions = [sign_in(base, login) for login, _ in lessons]
+        upload_through_app(sessions[0], base, lessons[0][1], small_copy(path, work), 1)
+        if args.teachers > 1:
+            concurrent(args, base, sessions, lessons, path, env)
+            return
 
-        print(f"direct: minio SDK put_object, part {args.chunk} MiB, {args.parallel} in parallel …", flush=True)
-        direct = upload_direct(server, bucket, path, args.chunk * MIB, args.parallel)
+        print(f"direct: minio SDK put_object, part {args.part} MiB, {args.parallel} in parallel …", flush=True)
+        direct = upload_direct(server, bucket, path, args.part * MIB, args.parallel)
 
         rss_before = proc_status(app_proc.pid, "VmRSS")
         peak_reset = reset_peak(app_proc.pid)
         hwm_before = proc_status(app_proc.pid, "VmHWM")
-        print(f"app: HTTP API on {base}, chunk {args.chunk} MiB, {args.parallel} in flight …", flush=True)
+        print(f"app: HTTP API on {base}, parts of {args.part} MiB to MinIO, {args.parallel} in flight …", flush=True)
         sampler = RssSampler(app_proc.pid)
         sampler.start()
-        result = upload_through_app(session, base, lesson_id, path, args.parallel, args.chunk_sha, sampler)
+        result = upload_through_app(sessions[0], base, lessons[0][1], path, args.parallel, sampler)
         hwm_after = proc_status(app_proc.pid, "VmHWM")
         sampler.running = False
-        assert result["sha256"] == digest.hexdigest(), "the stored file's SHA-256 differs from the generated file's"
         growth = hwm_after - (rss_before if peak_reset else hwm_before)
+        print("worker: verification job (sniff, SHA-256 read-back, ffprobe) …", flush=True)
+        verify_seconds, row = verify_in_worker(env, result["id"])
+        assert row["sha256"] == digest.hexdigest(), "the stored file's SHA-256 differs from the generated file's"
 
         size_mib = args.size
         app_rate, direct_rate = size_mib / result["seconds"], size_mib / direct
-        transfer_rate = size_mib / result["chunk_seconds"]
         print()
-        print(f"file:                 {size_mib} MiB, {result['chunks']} chunks of {result['chunk_size'] // MIB} MiB, "
-              f"{args.parallel} in flight{', X-Chunk-SHA256 sent' if args.chunk_sha else ''}")
-        print(f"direct to MinIO:      {direct:7.2f} s  {direct_rate:8.1f} MiB/s  (SDK put_object: no verification)")
-        print(f"through the app:      {result['seconds']:7.2f} s  {app_rate:8.1f} MiB/s  end to end, verified object")
-        print(f"  chunks into MinIO:  {result['chunk_seconds']:7.2f} s  {transfer_rate:8.1f} MiB/s")
-        print(f"  complete:           {result['complete_seconds']:7.2f} s            "
-              "compose, SHA-256 read-back, sniffing, ffprobe (see the server's 'verified in' log line)")
-        print(f"ratio app/direct:     {app_rate / direct_rate:7.1%}   end to end (target ≥ 80 %)")
-        print(f"                      {transfer_rate / direct_rate:7.1%}   chunk transfer only")
+        print(f"file:                 {size_mib} MiB, {result['parts']} parts of {result['part_size'] // MIB} MiB, "
+              f"{args.parallel} in flight")
+        print(f"direct to MinIO:      {direct:7.2f} s  {direct_rate:8.1f} MiB/s  (SDK put_object)")
+        print(f"through the app:      {result['seconds']:7.2f} s  {app_rate:8.1f} MiB/s  start → parts → complete "
+              f"(\"verifying\"; complete {result['complete_seconds']:.2f} s)")
+        print(f"ratio app/direct:     {app_rate / direct_rate:7.3f}   (target ≥ 0.9)")
+        print(f"worker verification:  {verify_seconds:7.2f} s  {size_mib / verify_seconds:8.1f} MiB/s  "
+              f"→ {row['status']}")
         print(f"app server RSS:       {rss_before / MIB:.1f} MiB before, peak {hwm_after / MIB:.1f} MiB during "
-              f"→ growth {growth / MIB:.1f} MiB (target < 64 MiB)"
+              f"→ growth {growth / MIB:.1f} MiB"
               + ("" if peak_reset else "  [clear_refs not permitted: growth measured from the earlier peak]"))
-        print("                      sampled peak RSS: "
-              + ", ".join(f"{phase} {rss / MIB:.1f} MiB" for phase, rss in sampler.peaks.items()))
         print(json.dumps({"size_mib": size_mib, "direct_mib_s": round(direct_rate, 1), "app_mib_s": round(app_rate, 1),
-                          "app_transfer_mib_s": round(transfer_rate, 1), "ratio": round(app_rate / direct_rate, 3),
-                          "transfer_ratio": round(transfer_rate / direct_rate, 3),
+                          "ratio": round(app_rate / direct_rate, 3), "verify_s": round(verify_seconds, 2),
+                          "verify_mib_s": round(size_mib / verify_seconds, 1),
                           "rss_growth_mib": round(growth / MIB, 1)}))
     finally:
         if app_proc is not None:
@@ -297,6 +359,37 @@ def main() -> None:
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def concurrent(args, base: str, sessions: list, lessons: list, path: Path, env: dict) -> None:
+    """N teachers upload at once while a page is fetched over and over; print completes and page latency."""
+    print(f"{args.teachers} teachers upload {args.size} MiB each at once, {args.parallel} parts in flight each, "
+          "while /space is fetched over and over …", flush=True)
+    stop = threading.Event()
+    fetched: list[float] = []
+    fetcher = threading.Thread(target=lambda: fetched.extend(
+        page_fetches(base, dict(sessions[0].headers), sessions[0].cookies, stop)))
+    fetcher.start()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.teachers) as pool:
+        results = list(pool.map(lambda i: upload_through_app(sessions[i], base, lessons[i][1], path, args.parallel),
+                                range(args.teachers)))
+    wall = time.perf_counter() - start
+    stop.set()
+    fetcher.join()
+    verified = [verify_in_worker(env, r["id"])[1]["status"] for r in results]
+    fetched.sort()
+    p50, p95 = fetched[len(fetched) // 2], fetched[min(len(fetched) - 1, int(len(fetched) * 0.95))]
+    total = args.size * args.teachers
+    print()
+    print(f"uploads completed:    {sum(1 for _ in results)}/{args.teachers} (\"verifying\"), then verified: "
+          f"{verified.count('ready')}/{args.teachers} ready")
+    print(f"wall clock:           {wall:7.2f} s for {total} MiB  {total / wall:8.1f} MiB/s together; per upload "
+          + ", ".join(f"{r['seconds']:.1f}" for r in results) + " s")
+    print(f"page /space:          {len(fetched)} fetches, p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    print(json.dumps({"teachers": args.teachers, "size_mib": args.size, "completed": len(results),
+                      "ready": verified.count("ready"), "wall_s": round(wall, 2),
+                      "page_p50_ms": round(p50 * 1000), "page_p95_ms": round(p95 * 1000)}))
 
 
 def small_copy(path: Path, work: Path) -> Path:

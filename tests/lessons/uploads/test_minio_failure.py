@@ -1,10 +1,10 @@
-"""MinIO dies in the middle of an upload: clear 503s, no ready row without its object, and recovery.
+"""MinIO dies in the middle of an upload: clear 503s, nothing ready without a verified object, and recovery.
 
 These tests start a MinIO of their own (the session's must stay up for everyone
-else) and kill it with SIGKILL: between chunks, in the middle of the server-side
-compose, and while the joined object is read back for its SHA-256. Then they
-restart it on the same port and data directory and show the upload resumes, or
-that reconcile cleans what is left.
+else) and kill it with SIGKILL: between parts, around CompleteMultipartUpload,
+and while the worker reads the object back. Then they restart it on the same
+port and data directory and show that the upload resumes and the file becomes
+ready, or that the worker's job can be retried.
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import pytest
 
 from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
-from tests.lessons.uploads.conftest import CHUNK, MIB, Uploader, fake_pdf, sha
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, md5, put_part, run_jobs, sha
 
-STORAGE_DOWN = "存储服务暂时不可用，已上传的分块不会丢失。请稍后重试，上传会从中断处继续。"
+STORAGE_DOWN = "存储服务暂时不可用，已上传的分段不会丢失。请稍后重试，上传会从中断处继续。"
+VERIFY_STORAGE_DOWN = "存储服务暂时不可用，文件校验没有完成。"
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def own_minio(tmp_path):
 
 @pytest.fixture
 def kill_app(make_app, own_minio):
-    app = make_app(env={**own_minio.app_env(bucket="learnspace-kill"), "LEARNSPACE_UPLOAD_CHUNK_BYTES": str(CHUNK)})
+    app = make_app(env={**own_minio.app_env(bucket="learnspace-kill"), "LEARNSPACE_UPLOAD_CHUNK_BYTES": str(PART)})
     from learnspace.storage import get_storage
 
     with app.app_context():
@@ -41,8 +42,18 @@ def kteacher(kill_app, world):
     return Uploader(signed_in(kill_app, give_login(kill_app, world.people["teacher_a1"])))
 
 
-def _no_ready_row_without_its_object(app, server):
-    """The invariant: every ready row's object exists in MinIO with the recorded size."""
+@pytest.fixture
+def klesson(kill_app, world):
+    from tests.fixtures.lessons import make_lesson
+
+    with kill_app.app_context():
+        return make_lesson(world.people["teacher_a1"], world.schools["a1"])
+
+
+def _no_ready_row_without_its_verified_object(app, server):
+    """The invariant: every ready row's object exists in MinIO with the recorded size and SHA-256."""
+    import hashlib
+
     from sqlalchemy import select
 
     from learnspace.extensions import db
@@ -52,7 +63,8 @@ def _no_ready_row_without_its_object(app, server):
     assert server.is_live()
     with app.app_context():
         for file in db.session.scalars(select(LessonFile).where(LessonFile.status == "ready")):
-            assert get_storage().stat(file.object_key).size == file.size, file
+            data = b"".join(get_storage().iter_object(file.object_key))
+            assert len(data) == file.size and hashlib.sha256(data).hexdigest() == file.sha256, file
 
 
 def _keys(app, prefix=""):
@@ -62,68 +74,102 @@ def _keys(app, prefix=""):
         return get_storage().list_keys(prefix)
 
 
-def test_minio_dies_between_chunks_then_the_upload_resumes(kill_app, own_minio, kteacher, world):
-    from tests.fixtures.lessons import make_lesson
+def _down(response):
+    assert response.status_code == 503 and response.get_json() == {"error": STORAGE_DOWN}, response.get_json()
+    return True
 
-    with kill_app.app_context():
-        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
-    data = fake_pdf(11 * MIB)
-    file_id = kteacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()["id"]
-    assert kteacher.put(file_id, 0, data[:CHUNK]).status_code == 200
 
+def test_minio_down_at_start_leaves_no_row(kill_app, own_minio, kteacher, klesson):
     own_minio.kill()
-    down = kteacher.put(file_id, 1, data[CHUNK:2 * CHUNK])
-    assert down.status_code == 503 and down.get_json() == {"error": STORAGE_DOWN}
-    state = kteacher.status(file_id)  # the database still answers what was received
-    assert state.status_code == 200 and state.get_json()["received"] == [0]
-    assert kteacher.complete(file_id).status_code == 409  # chunks missing: not even tried
+    assert _down(kteacher.start(klesson, "courseware", "课件.pdf", 11 * MIB))
+    from sqlalchemy import func, select
 
-    own_minio.start()
-    for index in (1, 2):
-        assert kteacher.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK]).status_code == 200
-    done = kteacher.complete(file_id)
-    assert done.status_code == 200 and done.get_json()["sha256"] == sha(data)
-    _no_ready_row_without_its_object(kill_app, own_minio)
-    assert _keys(kill_app, "uploads/") == []
-
-
-def test_minio_dies_during_complete_then_complete_is_retried(kill_app, own_minio, kteacher, world, monkeypatch):
     from learnspace.extensions import db
     from learnspace.lessons.models import LessonFile
-    from learnspace.storage import get_storage
-    from tests.fixtures.lessons import make_lesson
 
     with kill_app.app_context():
-        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
-        storage = get_storage()
-    data = fake_pdf(11 * MIB, seed=5)
-    file_id = kteacher.start(lesson_id, "lesson_plan", "教学设计.pdf", len(data)).get_json()["id"]
-    for index in range(3):
-        assert kteacher.put(file_id, index, data[index * CHUNK:(index + 1) * CHUNK]).status_code == 200
+        assert db.session.scalar(select(func.count()).select_from(LessonFile)) == 0
 
-    # 1. Killed in the middle of the server-side compose: after its first part was copied.
-    copy_part = storage.client._upload_part_copy
 
-    def copy_then_die(*args, **kwargs):
-        result = copy_part(*args, **kwargs)
-        own_minio.kill()
-        return result
+def test_minio_dies_between_parts_then_the_upload_resumes(kill_app, own_minio, kteacher, klesson):
+    data = fake_pdf(11 * MIB)
+    body = kteacher.start(klesson, "courseware", "课件.pdf", len(data)).get_json()
+    kteacher.send_parts(body, data, numbers=[1])
+    url = kteacher.part_urls(body["id"], [{"number": 2, "md5": md5(data[PART:2 * PART])}]).get_json()["urls"]["2"]
 
-    monkeypatch.setattr(storage.client, "_upload_part_copy", copy_then_die)
-    cut = kteacher.complete(file_id)
-    monkeypatch.undo()
-    assert cut.status_code == 503 and cut.get_json() == {"error": STORAGE_DOWN}
-    assert kteacher.status(file_id).get_json()["status"] == "verifying"
+    own_minio.kill()
+    with pytest.raises(Exception):  # the browser's PUT finds nobody listening
+        put_part(url, data[PART:2 * PART])
+    assert _down(kteacher.status(body["id"]))
+    assert _down(kteacher.complete(body["id"]))
+
     own_minio.start()
-    _no_ready_row_without_its_object(kill_app, own_minio)
+    state = kteacher.status(body["id"]).get_json()
+    assert (state["status"], state["parts"]) == ("uploading", [1])  # MinIO kept part 1 across the crash
+    assert put_part(url, data[PART:2 * PART]).status == 200  # the URL from before still works
+    kteacher.send_parts(body, data, numbers=[3])
+    assert kteacher.complete(body["id"]).status_code == 202
+    run_jobs(kill_app)
+    assert kteacher.status(body["id"]).get_json()["sha256"] == sha(data)
+    _no_ready_row_without_its_verified_object(kill_app, own_minio)
+
+
+def test_minio_dies_around_complete_then_complete_is_asked_again(kill_app, own_minio, kteacher, klesson,
+                                                                  monkeypatch):
+    from learnspace.storage import StorageError, get_storage
+
     with kill_app.app_context():
-        from learnspace.lessons.reconcile import reconcile
+        multipart = get_storage().multipart
+    join = multipart.complete
+    data = fake_pdf(11 * MIB, seed=5)
+    before = kteacher.start(klesson, "lesson_plan", "教学设计.pdf", len(data)).get_json()
+    after = kteacher.start(klesson, "exercises", "练习.pdf", len(data)).get_json()
+    for body in (before, after):
+        kteacher.send_parts(body, data)
 
-        key = db.session.get(LessonFile, file_id).object_key
-        assert [u.key for u in storage.list_incomplete_uploads(keys=[key])] == [key]  # the compose cut short
-        assert reconcile(dry_run=True, older_than=timedelta(0)).multipart == [key]  # reconcile would find it
+    # 1. Killed after ListParts, before CompleteMultipartUpload reaches it.
+    def die_first(*args, **kwargs):
+        own_minio.kill()
+        return join(*args, **kwargs)
 
-    # 2. Killed while the joined object is read back for its SHA-256.
+    monkeypatch.setattr(multipart, "complete", die_first)
+    assert _down(kteacher.complete(before["id"]))
+    # 2. MinIO joins the parts and dies before its answer gets back.
+    def join_then_die(*args, **kwargs):
+        join(*args, **kwargs)
+        own_minio.kill()
+        raise StorageError("connection reset by peer")
+
+    own_minio.start()
+    monkeypatch.setattr(multipart, "complete", join_then_die)
+    assert _down(kteacher.complete(after["id"]))
+    monkeypatch.undo()
+    own_minio.start()
+
+    for body in (before, after):
+        state = kteacher.status(body["id"]).get_json()
+        assert (state["status"], state["parts"]) == ("uploading", [1, 2, 3])
+        assert kteacher.complete(body["id"]).status_code == 202
+    assert run_jobs(kill_app) == 2
+    for body in (before, after):
+        assert kteacher.status(body["id"]).get_json()["sha256"] == sha(data)
+    _no_ready_row_without_its_verified_object(kill_app, own_minio)
+    with kill_app.app_context():
+        assert get_storage().list_incomplete_uploads() == []
+
+
+def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, own_minio, kteacher, klesson,
+                                                                     monkeypatch):
+    from learnspace.lessons.reconcile import reconcile
+    from learnspace.storage import get_storage
+
+    data = fake_pdf(11 * MIB, seed=6)
+    body = kteacher.start(klesson, "courseware", "课件.pdf", len(data)).get_json()
+    kteacher.send_parts(body, data)
+    assert kteacher.complete(body["id"]).status_code == 202
+
+    with kill_app.app_context():
+        storage = get_storage()
     read = storage.iter_object
 
     def read_then_die(key, block_size):
@@ -133,41 +179,47 @@ def test_minio_dies_during_complete_then_complete_is_retried(kill_app, own_minio
         yield from blocks
 
     monkeypatch.setattr(storage, "iter_object", read_then_die)
-    cut = kteacher.complete(file_id)
+    for _ in range(10):  # every attempt due now runs; MinIO stays down
+        if run_jobs(kill_app) == 0:
+            break
     monkeypatch.undo()
-    assert cut.status_code == 503 and cut.get_json() == {"error": STORAGE_DOWN}
+    state = kteacher.status(body["id"]).get_json()  # answered from the database alone
+    assert state["status"] == "verifying" and state["sha256"] is None
+    job = state["job"]
+    assert job["state"] in ("queued", "failed") and job["attempts"] >= 1
+    assert job["last_error"] == VERIFY_STORAGE_DOWN
     own_minio.start()
-    _no_ready_row_without_its_object(kill_app, own_minio)
+    assert len(_keys(kill_app, "lessons/")) == 1  # the object is kept for the next attempt
+    _no_ready_row_without_its_verified_object(kill_app, own_minio)
 
-    # 3. MinIO is back: the same complete finishes, and cleans up after the two failed attempts.
-    done = kteacher.complete(file_id)
-    assert done.status_code == 200 and done.get_json()["status"] == "ready"
-    assert done.get_json()["sha256"] == sha(data)
-    _no_ready_row_without_its_object(kill_app, own_minio)
-    with kill_app.app_context():
-        assert storage.list_incomplete_uploads(keys=[key]) == []
-    assert _keys(kill_app) == _keys(kill_app, f"lessons/{lesson_id}/files/") and len(_keys(kill_app)) == 1
+    if job["state"] == "failed":  # the worker gave up: the page offers 重试
+        with kill_app.app_context():
+            assert reconcile(dry_run=True, older_than=timedelta(0)).requeued == [body["id"]]
+        retried = kteacher.retry(body["id"])
+        assert retried.status_code == 202 and retried.get_json()["job"]["state"] == "queued"
+    again = kteacher.retry(body["id"])  # queued already: nothing to retry
+    assert again.status_code == 409 and "无需重试" in again.get_json()["error"]
+    assert run_jobs(kill_app) >= 1
+    state = kteacher.status(body["id"]).get_json()
+    assert state["status"] == "ready" and state["sha256"] == sha(data) and state["job"] is None
+    nothing = kteacher.retry(body["id"])
+    assert nothing.status_code == 409 and nothing.get_json()["error"] == "这个文件没有需要重试的处理。"
+    _no_ready_row_without_its_verified_object(kill_app, own_minio)
 
 
-def test_an_upload_abandoned_while_minio_was_down_is_cleaned_by_reconcile(kill_app, own_minio, kteacher, world):
-    from learnspace.extensions import db
-    from learnspace.lessons.reconcile import reconcile
-    from tests.fixtures.lessons import make_lesson
+def test_an_upload_cannot_be_cancelled_while_minio_is_down_and_can_be_afterwards(kill_app, own_minio, kteacher,
+                                                                                 klesson):
+    """Cancelling aborts the multipart upload first: a row gone with its upload left in MinIO would be lost."""
+    from learnspace.storage import get_storage
 
-    with kill_app.app_context():
-        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
-    data = fake_pdf(11 * MIB, seed=6)
-    file_id = kteacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()["id"]
-    assert kteacher.put(file_id, 0, data[:CHUNK]).status_code == 200
+    data = fake_pdf(11 * MIB, seed=7)
+    body = kteacher.start(klesson, "exercises", "练习.pdf", len(data)).get_json()
+    kteacher.send_parts(body, data, numbers=[1])
     own_minio.kill()
-    assert kteacher.put(file_id, 1, data[CHUNK:2 * CHUNK]).status_code == 503
-    # The teacher gives up and closes the tab; the deletion cannot reach MinIO either.
-    assert kteacher.delete(file_id).status_code == 200
+    assert _down(kteacher.delete(body["id"]))
     own_minio.start()
-    assert _keys(kill_app) == [f"uploads/{file_id}/00000"]  # an orphan chunk
-
+    assert kteacher.status(body["id"]).get_json()["parts"] == [1]  # nothing was lost meanwhile
+    assert kteacher.delete(body["id"]).status_code == 200
     with kill_app.app_context():
-        report = reconcile(orphan_grace=timedelta(0))
-        db.session.commit()
-    assert report.orphans == [f"uploads/{file_id}/00000"]
+        assert get_storage().list_incomplete_uploads() == []
     assert _keys(kill_app) == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.lessons.uploads.conftest import CHUNK, MIB, fake_pdf
+from tests.lessons.uploads.conftest import MIB, fake_pdf
 
 
 def _reconcile(app, **kwargs):
@@ -51,62 +51,94 @@ def test_objects_no_row_refers_to_are_removed_and_live_ones_kept(uapp, teacher, 
 
     ready = teacher.upload(lesson_id, "exercises", "练习.pdf", fake_pdf(40_000)).get_json()
     data = fake_pdf(11 * MIB)
-    live = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()["id"]
-    assert teacher.put(live, 0, data[:CHUNK]).status_code == 200
+    live = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    teacher.send_parts(live, data, numbers=[1])
     live_keys = storage_keys()
+    orphans = [f"lessons/{lesson_id}/files/left-by-a-crash", "uploads/424242/00000",  # a chunk of the old protocol
+               f"lessons/{lesson_id}/posters/old.jpg"]
     with uapp.app_context():
-        storage = get_storage()
-        for key in (f"lessons/{lesson_id}/files/left-by-a-crash", "uploads/424242/00000",
-                    f"lessons/{lesson_id}/posters/old.jpg"):
-            storage.put_bytes(key, b"x")
+        for key in orphans:
+            get_storage().put_bytes(key, b"x")
 
     recent = _reconcile(uapp)  # default grace: just-written objects may belong to running requests
-    assert recent.orphans == [] and len(storage_keys()) == 5
+    assert recent.orphans == [] and len(storage_keys()) == 4
     dry = _reconcile(uapp, dry_run=True, orphan_grace=timedelta(0))
-    assert len(dry.orphans) == 3 and len(storage_keys()) == 5
+    assert len(dry.orphans) == 3 and len(storage_keys()) == 4
     report = _reconcile(uapp, orphan_grace=timedelta(0))
-    assert sorted(report.orphans) == sorted([f"lessons/{lesson_id}/files/left-by-a-crash", "uploads/424242/00000",
-                                             f"lessons/{lesson_id}/posters/old.jpg"])
+    assert sorted(report.orphans) == sorted(orphans)
     assert storage_keys() == live_keys
     assert teacher.status(ready["id"]).get_json()["status"] == "ready"
-    assert teacher.status(live).get_json()["received"] == [0]
+    assert teacher.status(live["id"]).get_json()["parts"] == [1]
 
 
-def test_uploads_without_progress_for_a_day_are_aborted_and_their_chunks_removed(uapp, teacher, lesson_id,
-                                                                                  storage_keys):
+def test_uploads_unfinished_after_a_day_are_failed_and_their_multipart_uploads_aborted(uapp, teacher, lesson_id,
+                                                                                      storage_keys):
     from learnspace.db import utcnow
     from learnspace.extensions import db
-    from learnspace.lessons.models import LessonFile, UploadChunk
-
-    data = fake_pdf(11 * MIB)
-    stale = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()["id"]
-    fresh = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()["id"]
-    for file_id in (stale, fresh):
-        assert teacher.put(file_id, 0, data[:CHUNK]).status_code == 200
-    with uapp.app_context():
-        long_ago = utcnow() - timedelta(hours=30)
-        db.session.get(LessonFile, stale).created_dt = long_ago
-        db.session.query(UploadChunk).filter_by(file_id=stale).update({"created_dt": long_ago})
-        db.session.commit()
-
-    report = _reconcile(uapp)
-    assert report.stale_uploads == [stale]
-    status, reason = _row(uapp, stale)
-    assert status == "failed" and "24 小时" in reason
-    assert storage_keys("uploads/") == [f"uploads/{fresh}/00000"]
-    assert _row(uapp, fresh) == ("uploading", None)
-
-
-def test_incomplete_multipart_uploads_older_than_the_threshold_are_aborted(uapp, storage_keys):
+    from learnspace.lessons.models import LessonFile
     from learnspace.storage import get_storage
 
+    data = fake_pdf(11 * MIB)
+    stale = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    fresh = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
+    for body in (stale, fresh):
+        teacher.send_parts(body, data, numbers=[1])
     with uapp.app_context():
-        storage = get_storage()
-        storage.client._create_multipart_upload(storage.bucket, "lessons/7/files/cut-short", {})
-    assert _reconcile(uapp).multipart == []  # younger than a day
-    assert _reconcile(uapp, older_than=timedelta(0)).multipart == ["lessons/7/files/cut-short"]
+        db.session.get(LessonFile, stale["id"]).created_dt = utcnow() - timedelta(hours=30)
+        db.session.commit()
+        fresh_key = db.session.get(LessonFile, fresh["id"]).object_key
+
+    dry = _reconcile(uapp, dry_run=True)
+    assert dry.stale_uploads == [stale["id"]] and dry.multipart == []
+    report = _reconcile(uapp)
+    assert report.stale_uploads == [stale["id"]]
+    assert _row(uapp, stale["id"]) == ("failed", "上传超过 24 小时未完成，已失效，请重新选择文件上传。")
+    with uapp.app_context():
+        assert [u.key for u in get_storage().list_incomplete_uploads()] == [fresh_key]
+    assert _row(uapp, fresh["id"]) == ("uploading", None)
+    assert teacher.status(stale["id"]).get_json()["status"] == "failed"
+
+
+def test_multipart_uploads_no_uploading_row_owns_are_aborted_after_the_threshold(uapp, teacher, lesson_id,
+                                                                                 storage_keys):
+    from learnspace.storage import get_storage
+
+    live = teacher.start(lesson_id, "courseware", "课件.pdf", 11 * MIB).get_json()
+    with uapp.app_context():
+        get_storage().create_multipart(f"lessons/{lesson_id}/files/row-never-committed")
+    assert _reconcile(uapp).multipart == []  # younger than a day: a start may still be committing
+    report = _reconcile(uapp, older_than=timedelta(0))
+    assert report.multipart == [f"lessons/{lesson_id}/files/row-never-committed"]
+    assert report.stale_uploads == [live["id"]]  # and with a threshold of 0 the live one is stale too
     with uapp.app_context():
         assert get_storage().list_incomplete_uploads() == []
+
+
+def test_an_upload_minio_expired_is_reported_failed_with_the_reason(uapp, teacher, lesson_id, storage_keys):
+    """MinIO drops multipart uploads unfinished after 24 hours: the page learns it and starts cleanly."""
+    from learnspace.extensions import db
+    from learnspace.lessons.models import LessonFile
+    from learnspace.storage import get_storage
+
+    data = fake_pdf(11 * MIB)
+    first = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
+    second = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
+    for body in (first, second):
+        teacher.send_parts(body, data)
+        with uapp.app_context():  # what MinIO's stale_uploads_expiry does, behind the app's back
+            file = db.session.get(LessonFile, body["id"])
+            get_storage().abort_incomplete_upload(file.object_key, file.upload_id)
+
+    state = teacher.status(first["id"]).get_json()
+    assert (state["status"], state["parts"]) == ("failed", [])
+    assert state["failure_reason"] == "上传超过 24 小时未完成，已失效，请重新选择文件上传。"
+    done = teacher.complete(second["id"])
+    assert done.status_code == 409 and done.get_json()["status"] == "failed"
+    assert done.get_json()["error"] == "上传超过 24 小时未完成，已失效，请重新选择文件上传。"
+    assert storage_keys() == []
+    again = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()  # starting again works
+    teacher.send_parts(again, data)
+    assert teacher.complete(again["id"]).status_code == 202
 
 
 def test_the_reconcile_command_prints_what_it_did(uapp, teacher, lesson_id, storage_keys):
