@@ -389,11 +389,11 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
 
 def test_storage_down_while_a_file_is_checked_then_the_teacher_retries(app, world, open_browser, minio_server,
                                                                         job_runner, tmp_path):
-    """MinIO stops while the worker checks a file: "处理失败，可重试", also after a reload; 重试 finishes it."""
+    """MinIO stops while the worker checks a file: "处理失败，可重试", also after a reload; 重试 finishes it (phone)."""
     with app.app_context():
         lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"])
     store, minio = f"http://{minio_server['endpoint']}", minio_server["server"]
-    teacher = open_browser(allow=(store,))
+    teacher = open_browser(PHONE, allow=(store,))
     page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
     page.goto(f"/lessons/{lesson_id}")
     plan = part(page, "lesson_plan")
@@ -409,6 +409,7 @@ def test_storage_down_while_a_file_is_checked_then_the_teacher_retries(app, worl
             expect(stage(plan)).to_have_text("处理失败", timeout=15_000)
             expect(plan.locator(".upload-message.error")).to_contain_text("处理失败，可重试：存储服务暂时不可用")
             expect(plan.get_by_role("button", name="重试")).to_be_visible()
+            assert_fits(teacher)
             teacher.shot("verification-failed")
             page.reload()  # the server draws the same state
             note = plan.locator(".part-note[data-watch]")
