@@ -340,7 +340,7 @@
     this.render(this.confirmed);
     function worker() {
       if (self.stopped || run !== self.run_ || !self.queue.length) { return Promise.resolve(); }
-      return self.sendWithRetry(self.queue.shift(), 1).then(worker);
+      return self.sendWithRetry(self.queue.shift(), 1, run).then(worker);
     }
     var workers = [];
     for (var w = 0; w < Math.min(PARALLEL, Math.max(this.queue.length, 1)); w++) { workers.push(worker()); }
@@ -354,13 +354,14 @@
     });
   };
 
-  Uploader.prototype.sendWithRetry = function (number, attempt) {
+  // *run*: the run this belongs to; a loop of a stopped or superseded run ("继续上传" starts another) ends.
+  Uploader.prototype.sendWithRetry = function (number, attempt, run) {
     var self = this;
-    return this.sendPart(number).catch(function (err) {
-      if (self.stopped || !err.retry) { throw err; }
+    return this.sendPart(number, run).catch(function (err) {
+      if (self.stopped || run !== self.run_ || !err.retry) { throw err; }
       delete self.urls[number];
       if (err.corrupt) { delete self.md5s[number]; }
-      if (err.expired && attempt === 1) { return self.sendWithRetry(number, attempt + 1); } // a fresh URL at once
+      if (err.expired && attempt === 1) { return self.sendWithRetry(number, attempt + 1, run); } // a fresh URL now
       if (attempt >= MAX_ATTEMPTS) {
         throw new UploadError(err.message + "，已重试 " + (attempt - 1) + " 次", err.status, true);
       }
@@ -368,9 +369,9 @@
       self.restartSpeed(); // no speed or time left is shown while nothing moves
       self.say(err.message + "，" + Math.ceil(pause / 1000) + " 秒后自动重试（已失败 " + attempt + " 次）…", "warn");
       return sleep(pause).then(whenOnline).then(function () {
-        if (self.stopped) { throw err; }
+        if (self.stopped || run !== self.run_) { throw err; }
         self.say("");
-        return self.sendWithRetry(number, attempt + 1);
+        return self.sendWithRetry(number, attempt + 1, run);
       });
     });
   };
@@ -429,11 +430,11 @@
     });
   };
 
-  Uploader.prototype.sendPart = function (number) {
+  Uploader.prototype.sendPart = function (number, run) {
     var self = this;
     return this.urlFor(number).then(function (target) {
       return new Promise(function (resolve, reject) {
-        if (self.stopped) { reject(new UploadError("已停止", 0, false)); return; }
+        if (self.stopped || run !== self.run_) { reject(new UploadError("已停止", 0, false)); return; }
         var start = (number - 1) * self.partSize;
         var blob = self.file.slice(start, start + self.partLength(number));
         var xhr = new XMLHttpRequest();
@@ -448,7 +449,7 @@
           self.xhrs.splice(self.xhrs.indexOf(xhr), 1);
           delete self.inFlight[number];
           if (error) { self.progress(); reject(error); return; }
-          if (!self.held[number]) {
+          if (run === self.run_ && !self.held[number]) {
             self.held[number] = true;
             self.confirmed += blob.size;
           }
