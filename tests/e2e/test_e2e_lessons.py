@@ -370,6 +370,27 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     expect(plan.locator(".part-file")).to_contain_text("教学设计（定稿）.pdf")
     teacher.shot("upload-done")
 
+    # After eight failed attempts an upload pauses; 继续上传 goes on once the network is back. (The page's clock
+    # jumps over the growing pauses: 1, 2, 4 … 30 s.)
+    courseware = part(page, "courseware")
+    page.route(blocked, lambda route: route.abort("internetdisconnected"))
+    page.clock.install()
+    courseware.locator('input[type="file"]').set_input_files(
+        str(office_document(tmp_path / "课件.pptx", "ppt", "presentation.xml")))
+    for failures in range(1, 8):
+        expect(courseware.locator(".upload-message")).to_contain_text(f"秒后自动重试（已失败 {failures} 次）")
+        page.clock.fast_forward(31_000)
+    expect(courseware.locator(".upload-message.error")).to_contain_text("上传暂停：网络连接中断，已重试 7 次")
+    expect(stage(courseware)).to_have_text("已暂停")
+    resume = courseware.get_by_role("button", name="继续上传")
+    expect(resume).to_be_visible()
+    assert_fits(teacher)
+    teacher.shot("upload-paused")
+    page.unroute(blocked)
+    resume.click()
+    expect(courseware.locator(".tag.ok")).to_have_text("已上传", timeout=COMPLETE_MS)
+    expect(courseware.locator(".upload-message")).to_contain_text("课件上传成功：课件.pptx")
+
     # Cancelling an upload that cannot get through to MinIO removes what the server holds of it.
     page.route(blocked, lambda route: route.abort("internetdisconnected"))
     plan.locator('input[type="file"]').set_input_files(str(make_pdf(tmp_path / "plan.pdf")))
@@ -383,8 +404,9 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     expect(plan.get_by_role("progressbar")).to_be_hidden()
     page.unroute(blocked)
     with app.app_context():
-        # the refused program's and the expired upload's records, the ready one; the cancelled one is gone
-        assert lesson_files(app) == [("lesson_plan", "failed"), ("lesson_plan", "failed"), ("lesson_plan", "ready")]
+        # the refused program's and the expired upload's records, the ready ones; the cancelled one is gone
+        assert lesson_files(app) == [("lesson_plan", "failed"), ("lesson_plan", "failed"), ("lesson_plan", "ready"),
+                                     ("courseware", "ready")]
 
 
 def test_storage_down_while_a_file_is_checked_then_the_teacher_retries(app, world, open_browser, minio_server,
