@@ -16,7 +16,7 @@
 
   var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var STORE = "learnspace-upload:";
-  var PARALLEL = 4;           // parts in flight at once
+  var PARALLEL = 4;           // parts in flight at once (data-parallel on the widget overrides it)
   var URL_BATCH = 8;          // presigned URLs asked for in one request
   var MAX_ATTEMPTS = 8;       // per part, before pausing for the teacher to press "继续上传"
   var MAX_PAUSE_MS = 30000;   // longest wait between attempts
@@ -176,6 +176,7 @@
     this.kind = root.getAttribute("data-kind");
     this.partName = root.getAttribute("data-part-name") || "文件";
     this.maxBytes = parseInt(root.getAttribute("data-max-bytes") || "0", 10);
+    this.parallel = Math.max(1, parseInt(root.getAttribute("data-parallel") || String(PARALLEL), 10) || PARALLEL);
     this.input = root.querySelector('input[type="file"]');
     this.box = root.querySelector(".upload-progress");
     this.bar = root.querySelector('[role="progressbar"]');
@@ -343,7 +344,8 @@
       return self.sendWithRetry(self.queue.shift(), 1, run).then(worker);
     }
     var workers = [];
-    for (var w = 0; w < Math.min(PARALLEL, Math.max(this.queue.length, 1)); w++) { workers.push(worker()); }
+    var count = Math.min(this.parallel, Math.max(this.queue.length, 1)); // before the workers take from the queue
+    for (var w = 0; w < count; w++) { workers.push(worker()); }
     return Promise.all(workers).then(function () {
       if (self.stopped || run !== self.run_) { return null; }
       return self.complete(1, rounds || 0);

@@ -212,6 +212,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
                               and part_number(r.url) == 1 and r.status == 200, timeout=30_000) as first:
         recording_part.locator('input[type="file"]').set_input_files(str(video))
     assert first.value.request.all_headers()["content-md5"]  # MinIO checked the part against it
+    assert {2, 3} <= set(part_puts), part_puts  # in flight alongside part 1, not after it
     assert (1, 400) in answers and answers.index((1, 400)) < answers.index((1, 200)), answers  # BadDigest, resent
     expect(recording_part.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
     bar = recording_part.get_by_role("progressbar")
