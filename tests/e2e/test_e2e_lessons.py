@@ -228,9 +228,20 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     expect(recording_part.locator(".part-note")).to_contain_text("共 3 段")
     teacher.shot("upload-unfinished-after-reload")
     sent_before = len(part_puts)
+    # A school line: uploads at 3 MiB/s, so the status line shows speed and time left on the way.
+    network = teacher.context.new_cdp_session(page)
+    network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20, "downloadThroughput": -1,
+                                                      "uploadThroughput": 3 * 1024 * 1024})
     with job_runner.held():  # the server checks the file only when the test says so
         recording_part.locator('input[type="file"]').set_input_files(str(video))
+        expect(recording_part.locator(".upload-message")).to_contain_text("找到未完成的上传，从中断处继续（服务器已有 8.0 MB）")
+        expect(recording_part.locator("[data-eta]")).to_contain_text("剩余约")
+        expect(recording_part.locator("[data-speed]")).to_contain_text(re.compile(r"^\d+(\.\d)? (MB|KB)/秒$"))
+        expect(stage(recording_part)).to_have_text("上传中")
+        teacher.shot("upload-resuming")
         expect(recording_part.locator(".upload-message")).to_contain_text("服务器正在校验", timeout=COMPLETE_MS)
+        network.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                          "uploadThroughput": -1})
         expect(stage(recording_part)).to_have_text("校验中")
         expect(recording_part.locator(".part-note")).to_be_hidden()  # "有一个未完成的上传" is no longer true
         resumed = part_puts[sent_before:]
