@@ -104,3 +104,24 @@ def test_postgresql_upgrade_on_an_empty_schema_matches_and_downgrades_cleanly(em
         assert tables() <= {"alembic_version"}
         upgrade()
         assert schema_diff() == []
+
+
+def test_uploads_in_flight_under_the_chunk_protocol_are_failed_by_the_multipart_migration(fresh_app):
+    """Migration 7c1e9a4d2f60: unfinished chunk uploads cannot go on as multipart uploads; ready files stay."""
+    with fresh_app.app_context():
+        upgrade(revision="a4be96cbe9be")
+        with db.engine.begin() as conn:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))  # the file rows alone tell the story
+            for file_id, status in ((1, "uploading"), (2, "verifying"), (3, "ready")):
+                conn.execute(text(
+                    "INSERT INTO lesson_files (id, lesson_id, kind, object_key, original_name, size, chunk_size, "
+                    "status, created_dt) VALUES (:id, 1, 'courseware', :key, 'a.pdf', 10, 8388608, :status, "
+                    "'2026-12-01 00:00:00')"), {"id": file_id, "key": f"lessons/1/files/{file_id}", "status": status})
+        upgrade(revision="7c1e9a4d2f60")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, status, failure_reason, part_size, upload_id FROM lesson_files "
+                                     "ORDER BY id")).all()
+        reason = "系统升级后，未完成的上传需要重新开始：请重新选择文件上传。"
+        assert [tuple(r) for r in rows] == [(1, "failed", reason, 8388608, None), (2, "failed", reason, 8388608, None),
+                                            (3, "ready", None, 8388608, None)]
+        assert "upload_chunks" not in tables()
