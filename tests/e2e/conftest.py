@@ -1,7 +1,9 @@
 """Browser test harness: the real app behind a real HTTP server, driven by Debian's Chromium.
 
 The app (``app`` fixture from ``tests/conftest.py``: real MinIO, real test
-database) is served by a werkzeug server in a background thread on a free port.
+database) is served by a werkzeug server in a background thread on a free port;
+its background jobs (upload verification) run in another thread every 0.2 s
+(``job_runner``, a stand-in for ``learnspace worker``; tests may hold it).
 Chromium is Debian's ``/usr/bin/chromium`` (``LEARNSPACE_CHROMIUM`` overrides),
 launched headless through Playwright with a fresh profile and no network
 features; Playwright never downloads a browser.
