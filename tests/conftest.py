@@ -120,8 +120,8 @@ def minio_server(tmp_path_factory):
     # access_key/secret_key stay the root credentials for tests of storage itself.
     app_user = server.provision_app_user(APP_BUCKET)
     yield {"endpoint": server.endpoint, "access_key": server.access_key, "secret_key": server.secret_key,
-           "process": server.proc, "app_access_key": app_user.access_key, "app_secret_key": app_user.secret_key,
-           "app_bucket": APP_BUCKET}
+           "process": server.proc, "server": server,  # server: a test may kill() and start() it again
+           "app_access_key": app_user.access_key, "app_secret_key": app_user.secret_key, "app_bucket": APP_BUCKET}
     server.stop()
 
 

@@ -17,7 +17,7 @@ from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIE
 from .operations import LessonInvalid
 from .owner_space import owner_space
 from .permissions import can_edit, can_view, visible_lesson
-from .uploads import size_limit
+from .uploads import job_json, size_limit
 
 bp = Blueprint("lessons", __name__)
 
@@ -164,9 +164,12 @@ def show(lesson_id: int):
     for kind in (*REQUIRED_PARTS, "subtitles"):
         unfinished = [f for f in lesson.files if f.kind == kind and f.status == "uploading"] if is_owner else []
         failed = [f for f in lesson.files if f.kind == kind and f.status == "failed"] if is_owner else []
+        processing = [f for f in lesson.files if f.kind == kind and f.status in ("verifying", "processing")
+                      ] if is_owner else []
         parts.append({
             "kind": kind, "name": PART_KINDS[kind], "required": kind in REQUIRED_PARTS,
             "file": lesson.ready_file(kind), "unfinished": unfinished[-1:], "failed": failed[-1:],
+            "processing": [(f, job_json(f)) for f in processing[-1:]],
             "accept": ACCEPT.get(kind, DOCUMENT_ACCEPT), "formats": FORMATS.get(kind, DOCUMENT_FORMATS),
             "max_bytes": size_limit(kind),
         })

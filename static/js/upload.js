@@ -1,21 +1,29 @@
-// Resumable, chunked upload of a lesson's parts (recording, lesson plan, courseware, exercises, subtitles).
+// Resumable upload of a lesson's parts (recording, lesson plan, courseware, exercises, subtitles) straight
+// to the object store, with the server checking the result in the background.
 //
-// Each [data-uploader] element is one part. Choosing a file starts an upload on the server
-// (POST /api/lessons/<id>/uploads), then sends the missing chunks with PUT (XHR, for progress events),
-// retrying a failed chunk with growing pauses and waiting for the network to come back. The upload id
-// is remembered in localStorage under lesson + part + file name + size + date, so after a dropped
-// connection or a reloaded page, choosing the same file again asks the server which chunks it has
-// (GET /api/uploads/<id>) and sends only the rest. Finally POST .../complete verifies the file and the
-// part is re-drawn from the page. No framework, no inline script (the CSP forbids it).
+// Each [data-uploader] element is one part. Choosing a file starts an upload (POST /api/lessons/<id>/uploads)
+// that names its part size; the browser computes each part's MD5 (md5.js), asks the app for presigned URLs
+// (POST /api/uploads/<id>/part-urls) and PUTs the parts to MinIO with XHR (for progress), several at once,
+// retrying a failed part with growing pauses and waiting for the network to come back. MinIO refuses a
+// part whose bytes do not match its Content-MD5, and that part is sent again. The upload id is remembered
+// in localStorage under lesson + part + file name + size + date, so after a dropped connection or a
+// reloaded page, choosing the same file again asks which parts the store holds (GET /api/uploads/<id>)
+// and sends only the rest. POST .../complete hands the file to the server's worker: the status line then
+// follows it (校验中 → 处理中 → 完成) by polling, and offers 重试 when the job failed. No framework, no
+// inline script (the CSP forbids it).
 (function () {
   "use strict";
 
   var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var STORE = "learnspace-upload:";
-  var PARALLEL = 2;          // chunks in flight at once
-  var MAX_ATTEMPTS = 8;      // per chunk, before pausing for the teacher to press "继续上传"
-  var MAX_PAUSE_MS = 30000;  // longest wait between attempts
-  var active = 0;            // uploads running on this page (for the leave-page warning)
+  var PARALLEL = 4;           // parts in flight at once (data-parallel on the widget overrides it)
+  var URL_BATCH = 8;          // presigned URLs asked for in one request
+  var MAX_ATTEMPTS = 8;       // per part, before pausing for the teacher to press "继续上传"
+  var MAX_PAUSE_MS = 30000;   // longest wait between attempts
+  var MAX_MISSING_ROUNDS = 3; // complete → 409 missing parts → send them → complete, at most this often
+  var POLL_FIRST_MS = 2000;   // first look at a file the server is checking; then slower and slower
+  var POLL_MAX_MS = 15000;
+  var active = 0;             // uploads with bytes still to send (for the leave-page warning)
 
   // --- small helpers ------------------------------------------------------------------------------
 
@@ -34,11 +42,22 @@
     return Math.floor(minutes / 60) + " 小时 " + (minutes % 60) + " 分";
   }
 
+  // A message as a sentence: ends with a full stop (the server's may or may not).
+  function sentence(text) { return /[。！？.!?]$/.test(text) ? text : text + "。"; }
+
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   function whenOnline() {
     if (navigator.onLine !== false) { return Promise.resolve(); }
     return new Promise(function (resolve) { window.addEventListener("online", resolve, {once: true}); });
+  }
+
+  function pauseFor(attempt) {
+    return Math.min(MAX_PAUSE_MS, 1000 * Math.pow(2, attempt - 1)) + Math.random() * 500;
+  }
+
+  function uploadUrl(id, action) {
+    return "/api/uploads/" + encodeURIComponent(id) + (action ? "/" + action : "");
   }
 
   function storageKey(lesson, kind, file) {
@@ -71,6 +90,7 @@
     this.message = message;
     this.status = status || 0;
     this.retry = !!retry;
+    this.body = null;
   }
 
   var STATUS_MESSAGES = {
@@ -82,19 +102,45 @@
     429: "操作过于频繁，请稍后再试"
   };
 
-  function errorFrom(status, body) {
-    var message = null;
-    if (body) {
-      try { message = JSON.parse(body).error; } catch (e) { message = null; }
+  function errorFrom(status, text) {
+    var body = null;
+    if (text) {
+      try { body = JSON.parse(text); } catch (e) { body = null; }
     }
+    var message = body && body.error;
     var retry = status === 0 || status === 408 || status === 429 || status >= 500;
     if (!message) {
       message = STATUS_MESSAGES[status] || (status >= 500 ? "服务器暂时出错（" + status + "）" : "上传失败（" + status + "）");
     }
-    return new UploadError(message, status, retry);
+    var error = new UploadError(message, status, retry);
+    error.body = body;
+    return error;
   }
 
-  // One JSON request with fetch; resolves with the parsed body, rejects with an UploadError.
+  // An answer of the object store (S3 XML) to a part's PUT, as an UploadError.
+  function storeError(status, text, number) {
+    var code = (/<Code>([^<]+)<\/Code>/.exec(text || "") || [])[1] || "";
+    var error;
+    if (status === 0) {
+      error = new UploadError("网络连接中断", 0, true);
+    } else if (code === "BadDigest" || code === "InvalidDigest") {
+      error = new UploadError("第 " + number + " 段在传输中损坏", status, true);
+      error.corrupt = true;  // hash it again and ask for a new URL: the file may have changed on disk
+    } else if (status === 403) {
+      error = new UploadError("第 " + number + " 段的上传地址已过期", status, true);
+      error.expired = true;
+    } else if (code === "NoSuchUpload" || status === 404) {
+      error = new UploadError("这次上传在服务器上已不存在（可能已过期或已取消）", status, false);
+      error.gone = true;
+    } else if (status >= 500 || status === 408 || status === 429) {
+      error = new UploadError("存储服务暂时出错（" + status + "）", status, true);
+    } else {
+      error = new UploadError("第 " + number + " 段被存储服务拒绝（" + (code || status) + "）", status, false);
+    }
+    return error;
+  }
+
+  // One JSON request to the app with fetch; resolves with the parsed body, rejects with an UploadError.
   function api(method, url, payload) {
     var options = {method: method, credentials: "same-origin",
                    headers: {"Accept": "application/json", "X-CSRFToken": CSRF}};
@@ -114,16 +160,13 @@
   // An expired session gets the login page (HTML) instead of the API's JSON.
   function isLoginPage(contentType) { return (contentType || "").indexOf("text/html") >= 0; }
 
-  function sha256Hex(blob) {
-    if (!(window.crypto && window.crypto.subtle && blob.arrayBuffer)) { return Promise.resolve(null); }
-    return blob.arrayBuffer().then(function (buffer) {
-      return window.crypto.subtle.digest("SHA-256", buffer);
-    }).then(function (digest) {
-      return Array.prototype.map.call(new Uint8Array(digest), function (b) {
-        return ("0" + b.toString(16)).slice(-2);
-      }).join("");
-    }, function () { return null; });
-  }
+  // What the server does with a file whose bytes are all in, for the status line.
+  var STAGES = {
+    uploading: ["校验中", "文件已全部上传，正在提交给服务器…"],
+    verifying: ["校验中", "文件已全部上传，服务器正在校验（完整性和文件类型）"],
+    processing: ["处理中", "文件已通过校验，服务器正在处理（读取视频信息、生成封面）"]
+  };
+  var JOB_FAILED = "处理失败，可重试";
 
   // --- one part's uploader ------------------------------------------------------------------------
 
@@ -133,25 +176,32 @@
     this.kind = root.getAttribute("data-kind");
     this.partName = root.getAttribute("data-part-name") || "文件";
     this.maxBytes = parseInt(root.getAttribute("data-max-bytes") || "0", 10);
+    this.parallel = Math.max(1, parseInt(root.getAttribute("data-parallel") || String(PARALLEL), 10) || PARALLEL);
     this.input = root.querySelector('input[type="file"]');
     this.box = root.querySelector(".upload-progress");
     this.bar = root.querySelector('[role="progressbar"]');
     this.fill = this.bar.querySelector("i");
+    this.stageText = root.querySelector("[data-stage]");
     this.percent = root.querySelector("[data-percent]");
     this.bytesText = root.querySelector("[data-bytes]");
+    this.rate = root.querySelector("[data-rate]");
     this.speedText = root.querySelector("[data-speed]");
     this.etaText = root.querySelector("[data-eta]");
     this.message = root.querySelector(".upload-message");
     this.cancelButton = root.querySelector("[data-cancel]");
     this.resumeButton = root.querySelector("[data-resume]");
+    this.retryButton = root.querySelector("[data-retry]");
     this.xhrs = [];
     this.busy = false;
+    this.holding = false;
+    this.run_ = 0; // bumped by every begin/stop: a loop of an older run stops when it sees another number
     var self = this;
     this.input.addEventListener("change", function () {
       if (self.input.files && self.input.files[0]) { self.choose(self.input.files[0]); }
     });
     this.cancelButton.addEventListener("click", function () { self.cancel(); });
     this.resumeButton.addEventListener("click", function () { self.resume(); });
+    this.retryButton.addEventListener("click", function () { self.retryProcessing(); });
   }
 
   Uploader.prototype.say = function (text, kind) {
@@ -159,8 +209,22 @@
     this.message.className = "upload-message" + (kind ? " " + kind : "");
   };
 
-  Uploader.prototype.chunkLength = function (index) {
-    return Math.min(this.chunkSize, this.file.size - index * this.chunkSize);
+  Uploader.prototype.stage = function (text) {
+    this.stageText.textContent = text;
+    this.root.setAttribute("data-state", text);
+  };
+
+  // Bytes still to send keep the leave-page warning on.
+  Uploader.prototype.hold = function () {
+    if (!this.holding) { this.holding = true; active += 1; }
+  };
+
+  Uploader.prototype.release = function () {
+    if (this.holding) { this.holding = false; active -= 1; }
+  };
+
+  Uploader.prototype.partLength = function (number) {
+    return Math.min(this.partSize, this.size - (number - 1) * this.partSize);
   };
 
   Uploader.prototype.choose = function (file) {
@@ -172,78 +236,119 @@
       return;
     }
     this.file = file;
+    this.size = file.size;
+    this.fileName = file.name;
     this.key = storageKey(this.lesson, this.kind, file);
     this.begin();
   };
 
   Uploader.prototype.begin = function () {
     var self = this;
+    var run = ++this.run_;
     this.busy = true;
     this.stopped = false;
-    active += 1;
+    this.hold();
     this.input.disabled = true;
     this.resumeButton.hidden = true;
+    this.retryButton.hidden = true;
     this.cancelButton.hidden = false;
     this.box.hidden = false;
+    this.samples = null;
+    this.stage("准备中");
     this.render(0);
     this.say("正在准备上传…");
+    var note = "";
     var saved = recall(this.key);
-    var start = saved ? api("GET", "/api/uploads/" + encodeURIComponent(saved)).then(function (info) {
-      // "verifying": the page was reloaded while the server checked the file; completing again is safe.
-      if ((info.status === "uploading" || info.status === "verifying") && info.size === self.file.size) { return info; }
-      if (info.status === "ready") { return info; }
-      remember(self.key, null);
-      return null;
+    var start = saved ? api("GET", uploadUrl(saved)).then(function (info) {
+      if (info.size !== self.size) { remember(self.key, null); return null; }
+      if (info.status === "failed") {
+        // E.g. an unfinished upload expired after a day: start cleanly again, and say why.
+        remember(self.key, null);
+        self.hideUnfinished(info.id);
+        note = "上次未完成的上传已失效，现已重新开始上传。原因：" + sentence(info.failure_reason || "原因未知");
+        return null;
+      }
+      return info;
     }, function (err) {
       if (err.retry) { throw err; }
       remember(self.key, null); // gone or refused: start again
       return null;
     }) : Promise.resolve(null);
     start.then(function (info) {
-      if (info && info.status === "ready") { return self.finished(info); }
+      if (run !== self.run_) { return null; }
+      if (info && info.status !== "uploading") { self.adopt(info); return self.watch(info); }
       if (info) {
         self.adopt(info);
         self.say("找到未完成的上传，从中断处继续（服务器已有 " + formatBytes(self.confirmed) + "）。");
         return self.run();
       }
       return api("POST", "/api/lessons/" + encodeURIComponent(self.lesson) + "/uploads",
-                 {kind: self.kind, filename: self.file.name, size: self.file.size}).then(function (created) {
+                 {kind: self.kind, filename: self.fileName, size: self.size}).then(function (created) {
         self.adopt(created);
         remember(self.key, String(created.id));
+        if (note) { self.notice(note); }
         return self.run();
       });
-    }).catch(function (err) { self.fail(err); });
+    }).catch(function (err) { if (run === self.run_) { self.fail(err); } });
+  };
+
+  // The page's note about upload *id* ("有一个未完成的上传…") is out of date from now on.
+  Uploader.prototype.hideUnfinished = function (id) {
+    var part = this.root.closest(".part");
+    Array.prototype.forEach.call(part ? part.querySelectorAll("[data-abandon]") : [], function (button) {
+      if (button.getAttribute("data-abandon") === String(id)) { button.closest(".part-note").hidden = true; }
+    });
+  };
+
+  // A note above the widget that stays while the status line moves on (until the part is re-drawn).
+  Uploader.prototype.notice = function (text) {
+    var note = document.createElement("p");
+    note.className = "part-note";
+    note.setAttribute("data-notice", "");
+    note.textContent = text;
+    this.root.parentNode.insertBefore(note, this.root);
   };
 
   Uploader.prototype.adopt = function (info) {
+    var self = this;
+    if (this.fileId !== info.id) { this.md5s = {}; }
+    this.hideUnfinished(info.id);
     this.fileId = info.id;
-    this.chunkSize = info.chunk_size;
-    this.chunkCount = info.chunk_count;
-    this.received = {};
+    this.partSize = info.part_size;
+    this.partCount = info.part_count;
+    this.held = {};
     this.confirmed = 0;
     this.inFlight = {};
-    var self = this;
-    (info.received || []).forEach(function (index) {
-      self.received[index] = true;
-      self.confirmed += self.chunkLength(index);
+    this.urls = {};
+    this.urlRequests = {};
+    (info.parts || []).forEach(function (number) {
+      if (!self.held[number] && number >= 1 && number <= self.partCount) {
+        self.held[number] = true;
+        self.confirmed += self.partLength(number);
+      }
     });
-    this.samples = [{t: Date.now(), bytes: this.confirmed}];
     this.render(this.confirmed);
   };
 
-  Uploader.prototype.run = function () {
+  // Send the parts the store does not hold yet, then complete; *rounds* counts the completes that found parts missing.
+  Uploader.prototype.run = function (rounds) {
     var self = this;
-    var queue = [];
-    for (var i = 0; i < this.chunkCount; i++) { if (!this.received[i]) { queue.push(i); } }
+    var run = this.run_;
+    this.queue = [];
+    for (var n = 1; n <= this.partCount; n++) { if (!this.held[n]) { this.queue.push(n); } }
+    this.stage("上传中");
+    this.samples = [{t: Date.now(), bytes: this.confirmed}];
+    this.render(this.confirmed);
     function worker() {
-      if (self.stopped || !queue.length) { return Promise.resolve(); }
-      return self.sendWithRetry(queue.shift(), 1).then(worker);
+      if (self.stopped || run !== self.run_ || !self.queue.length) { return Promise.resolve(); }
+      return self.sendWithRetry(self.queue.shift(), 1, run).then(worker);
     }
     var workers = [];
-    for (var w = 0; w < Math.min(PARALLEL, Math.max(queue.length, 1)); w++) { workers.push(worker()); }
+    var count = Math.min(this.parallel, Math.max(this.queue.length, 1)); // before the workers take from the queue
+    for (var w = 0; w < count; w++) { workers.push(worker()); }
     return Promise.all(workers).then(function () {
-      if (self.stopped) { return null; }
-      return self.complete();
+      if (self.stopped || run !== self.run_) { return null; }
+      return self.complete(1, rounds || 0);
     }, function (err) {
       self.stopped = true;
       self.abortAll();
@@ -251,117 +356,243 @@
     });
   };
 
-  Uploader.prototype.sendWithRetry = function (index, attempt) {
+  // *run*: the run this belongs to; a loop of a stopped or superseded run ("继续上传" starts another) ends.
+  Uploader.prototype.sendWithRetry = function (number, attempt, run) {
     var self = this;
-    return this.sendChunk(index).catch(function (err) {
-      if (self.stopped) { throw err; }
-      if (!err.retry) { throw err; }
+    return this.sendPart(number, run).catch(function (err) {
+      if (self.stopped || run !== self.run_ || !err.retry) { throw err; }
+      delete self.urls[number];
+      if (err.corrupt) { delete self.md5s[number]; }
+      if (err.expired && attempt === 1) { return self.sendWithRetry(number, attempt + 1, run); } // a fresh URL now
       if (attempt >= MAX_ATTEMPTS) {
-        throw new UploadError(err.message + "，已重试 " + (attempt - 1) + " 次。", err.status, true);
+        throw new UploadError(err.message + "，已重试 " + (attempt - 1) + " 次", err.status, true);
       }
-      var pause = Math.min(MAX_PAUSE_MS, 1000 * Math.pow(2, attempt - 1)) + Math.random() * 500;
+      var pause = pauseFor(attempt);
+      self.restartSpeed(); // no speed or time left is shown while nothing moves
       self.say(err.message + "，" + Math.ceil(pause / 1000) + " 秒后自动重试（已失败 " + attempt + " 次）…", "warn");
       return sleep(pause).then(whenOnline).then(function () {
-        if (self.stopped) { throw err; }
+        if (self.stopped || run !== self.run_) { throw err; }
         self.say("");
-        return self.sendWithRetry(index, attempt + 1);
+        return self.sendWithRetry(number, attempt + 1, run);
       });
     });
   };
 
-  Uploader.prototype.sendChunk = function (index) {
+  // The MD5 of each part in *numbers* (base64), hashed one after the other and kept for retries.
+  Uploader.prototype.hashParts = function (numbers) {
     var self = this;
-    var start = index * this.chunkSize;
-    var blob = this.file.slice(start, start + this.chunkLength(index));
-    return sha256Hex(blob).then(function (digest) {
+    return numbers.reduce(function (previous, number) {
+      return previous.then(function () {
+        if (self.md5s[number]) { return null; }
+        var start = (number - 1) * self.partSize;
+        return window.LearnSpaceMD5.base64(self.file.slice(start, start + self.partLength(number))).then(function (md5) {
+          self.md5s[number] = md5;
+        });
+      });
+    }, Promise.resolve()).then(function () {
+      return numbers.map(function (number) { return self.md5s[number]; });
+    }, function () {
+      throw new UploadError("无法读取所选文件（可能已被移动或修改），请重新选择文件", 0, false);
+    });
+  };
+
+  // A presigned URL for part *number*: asked for together with those of the next parts in the queue.
+  Uploader.prototype.urlFor = function (number) {
+    var self = this;
+    var now = Date.now();
+    function fresh(n) { return self.urls[n] && self.urls[n].until > now; }
+    if (fresh(number)) { return Promise.resolve(this.urls[number]); }
+    if (!this.urlRequests[number]) {
+      var batch = [number];
+      for (var i = 0; i < this.queue.length && batch.length < URL_BATCH; i++) {
+        var next = this.queue[i];
+        if (!fresh(next) && !this.urlRequests[next]) { batch.push(next); }
+      }
+      var id = this.fileId;
+      var request = this.hashParts(batch).then(function (md5s) {
+        var parts = batch.map(function (n, index) { return {number: n, md5: md5s[index]}; });
+        return api("POST", uploadUrl(id, "part-urls"), {parts: parts}).then(function (answer) {
+          // Stop using a URL well before it expires: a slow part must not start on its last seconds.
+          var until = Date.now() + Math.max(10, answer.expires_in || 300) * 800;
+          batch.forEach(function (n, index) {
+            var url = (answer.urls || {})[String(n)];
+            if (url) { self.urls[n] = {url: url, md5: md5s[index], until: until}; }
+          });
+        });
+      });
+      var forget = function () {
+        batch.forEach(function (n) { if (self.urlRequests[n] === request) { delete self.urlRequests[n]; } });
+      };
+      request.then(forget, forget);
+      batch.forEach(function (n) { self.urlRequests[n] = request; });
+    }
+    return this.urlRequests[number].then(function () {
+      if (!self.urls[number]) { throw new UploadError("服务器没有给出第 " + number + " 段的上传地址", 0, true); }
+      return self.urls[number];
+    });
+  };
+
+  Uploader.prototype.sendPart = function (number, run) {
+    var self = this;
+    return this.urlFor(number).then(function (target) {
       return new Promise(function (resolve, reject) {
-        if (self.stopped) { reject(new UploadError("已停止", 0, false)); return; }
+        if (self.stopped || run !== self.run_) { reject(new UploadError("已停止", 0, false)); return; }
+        var start = (number - 1) * self.partSize;
+        var blob = self.file.slice(start, start + self.partLength(number));
         var xhr = new XMLHttpRequest();
         self.xhrs.push(xhr);
-        xhr.open("PUT", "/api/uploads/" + encodeURIComponent(self.fileId) + "/chunks/" + index);
-        xhr.setRequestHeader("X-CSRFToken", CSRF);
-        xhr.setRequestHeader("Content-Type", "application/octet-stream");
-        xhr.setRequestHeader("Accept", "application/json");
-        if (digest) { xhr.setRequestHeader("X-Chunk-SHA256", digest); }
+        xhr.open("PUT", target.url);
+        xhr.setRequestHeader("Content-MD5", target.md5);
         xhr.upload.onprogress = function (event) {
-          self.inFlight[index] = event.loaded;
+          self.inFlight[number] = event.loaded;
           self.progress();
         };
         function done(error) {
           self.xhrs.splice(self.xhrs.indexOf(xhr), 1);
-          delete self.inFlight[index];
+          delete self.inFlight[number];
           if (error) { self.progress(); reject(error); return; }
-          self.received[index] = true;
-          self.confirmed += blob.size;
+          if (run === self.run_ && !self.held[number]) {
+            self.held[number] = true;
+            self.confirmed += blob.size;
+          }
           self.progress();
           resolve();
         }
         xhr.onload = function () {
-          var ok = xhr.status >= 200 && xhr.status < 300;
-          if (ok && !isLoginPage(xhr.getResponseHeader("Content-Type"))) { done(null); return; }
-          done(ok ? errorFrom(401, null) : errorFrom(xhr.status, xhr.responseText));
+          if (xhr.status >= 200 && xhr.status < 300) { done(null); return; }
+          done(storeError(xhr.status, xhr.responseText, number));
         };
-        xhr.onerror = function () { done(errorFrom(0, null)); };
-        xhr.ontimeout = function () { done(errorFrom(0, null)); };
+        xhr.onerror = function () { done(storeError(0, null, number)); };
+        xhr.ontimeout = function () { done(storeError(0, null, number)); };
         xhr.onabort = function () { done(new UploadError("已停止", 0, false)); };
         xhr.send(blob);
       });
     });
   };
 
-  Uploader.prototype.complete = function (attempt) {
+  // Hand the file to the server's worker; parts it still lacks are sent first.
+  Uploader.prototype.complete = function (attempt, rounds) {
     var self = this;
-    attempt = attempt || 1;
-    this.cancelButton.hidden = true; // the server is composing the file now
-    this.render(this.file.size);
-    this.say("上传完成，正在校验文件" + (this.file.size > 512 * 1024 * 1024 ? "（大文件可能需要一两分钟）" : "") + "…");
-    return api("POST", "/api/uploads/" + encodeURIComponent(this.fileId) + "/complete").then(function (info) {
-      return self.finished(info);
+    var run = this.run_;
+    this.cancelButton.hidden = true;
+    this.render(this.size);
+    this.stage(STAGES.uploading[0]);
+    this.say(STAGES.uploading[1]);
+    return api("POST", uploadUrl(this.fileId, "complete")).then(function (info) {
+      return self.watch(info);
     }, function (err) {
+      if (run !== self.run_) { return null; }
+      var missing = err.status === 409 && err.body && err.body.missing;
+      if (missing && missing.length && rounds < MAX_MISSING_ROUNDS) {
+        missing.forEach(function (number) {
+          if (self.held[number]) { delete self.held[number]; self.confirmed -= self.partLength(number); }
+        });
+        self.cancelButton.hidden = false;
+        self.say("服务器还缺 " + missing.length + " 段，正在补传…", "warn");
+        return self.run(rounds + 1);
+      }
       if (!err.retry || attempt >= MAX_ATTEMPTS) { throw err; }
       // The answer was lost, or the server was busy: ask what happened before trying again.
-      return sleep(Math.min(MAX_PAUSE_MS, 1000 * Math.pow(2, attempt))).then(whenOnline).then(function () {
-        return api("GET", "/api/uploads/" + encodeURIComponent(self.fileId));
+      return sleep(pauseFor(attempt + 1)).then(whenOnline).then(function () {
+        return api("GET", uploadUrl(self.fileId));
       }).then(function (info) {
-        if (info.status === "ready") { return self.finished(info); }
-        var missing = [];
-        for (var i = 0; i < self.chunkCount; i++) {
-          if ((info.received || []).indexOf(i) < 0) { missing.push(i); }
-        }
-        if (missing.length) { self.adopt(info); return self.run(); }
-        return self.complete(attempt + 1);
+        if (info.status !== "uploading") { return self.watch(info); }
+        return self.complete(attempt + 1, rounds);
       }, function (again) {
-        if (again.retry) { return self.complete(attempt + 1); }
+        if (again.retry) { return self.complete(attempt + 1, rounds); }
         throw again;
       });
     });
+  };
+
+  // Follow a file whose bytes are all in until it is ready, failed, or its job failed (then offer 重试).
+  Uploader.prototype.watch = function (info) {
+    var self = this;
+    var run = this.run_;
+    var delay = POLL_FIRST_MS;
+    var since = Date.now();
+    this.release(); // nothing left to send: leaving the page no longer loses anything
+    this.cancelButton.hidden = true;
+    this.resumeButton.hidden = true;
+    this.render(this.size);
+    this.samples = null;
+    function look(current) {
+      if (run !== self.run_) { return null; }
+      if (current.status === "ready") { return self.finished(current); }
+      if (current.status === "failed") {
+        var refused = new UploadError("“" + self.fileName + "”未通过检查：" + (current.failure_reason || "文件无效"), 0, false);
+        refused.refused = true;
+        throw refused;
+      }
+      if (current.job && current.job.state === "failed") { return self.jobFailed(current.job); }
+      var stage = STAGES[current.status] || STAGES.verifying;
+      self.stage(stage[0]);
+      var waited = (Date.now() - since) / 1000;
+      self.say(stage[1] + (waited >= 10 ? "，已等待 " + formatDuration(waited) : "") +
+               "。可以离开此页面，稍后回来查看。");
+      return sleep(delay).then(whenOnline).then(function () {
+        delay = Math.min(POLL_MAX_MS, delay * 1.5);
+        return api("GET", uploadUrl(self.fileId));
+      }).then(look, function (err) {
+        if (err.retry) { return look(current); }
+        throw err;
+      });
+    }
+    return look(info);
+  };
+
+  Uploader.prototype.jobFailed = function (job) {
+    this.stage("处理失败");
+    this.busy = false;
+    this.input.disabled = false;
+    this.input.value = "";
+    this.retryButton.hidden = false;
+    this.retryButton.disabled = false;
+    this.say(JOB_FAILED + "：" + sentence(job.last_error || "服务器处理这个文件时出错") + "已上传的内容仍然保留，请点“重试”。", "error");
+  };
+
+  Uploader.prototype.retryProcessing = function () {
+    var self = this;
+    var run = ++this.run_;
+    this.retryButton.disabled = true;
+    this.busy = true;
+    this.input.disabled = true;
+    this.say("正在重新提交…");
+    api("POST", uploadUrl(this.fileId, "retry")).then(function (info) {
+      self.retryButton.hidden = true;
+      if (!info || !info.status) { return api("GET", uploadUrl(self.fileId)).then(function (i) { return self.watch(i); }); }
+      return self.watch(info);
+    }).catch(function (err) { if (run === self.run_) { self.fail(err); } });
   };
 
   Uploader.prototype.finished = function (info) {
     var self = this;
     remember(this.key, null);
     this.stop();
-    this.render(this.file.size);
+    this.stage("完成");
+    this.render(this.size);
     var note = "";
     if (info && info.is_showcase_eligible === false && info.ineligible_reason) {
       note = " 注意：不符合晒课技术要求（" + info.ineligible_reason + "），视频仍可播放。";
     }
-    this.say("✓ " + this.partName + "上传成功：" + this.file.name + "。" + note, "ok");
+    this.say("✓ " + this.partName + "上传成功：" + this.fileName + "。" + note, "ok");
     return refreshPart(this.kind).catch(function () {
       self.say("✓ 上传成功。请刷新页面查看最新状态。", "ok");
     });
   };
 
   Uploader.prototype.fail = function (err) {
+    var self = this;
     if (this.cancelled) { return; }
     this.stop();
     if (err && err.retry && this.fileId) {
-      // Chunks already on the server are kept: "继续上传" (or choosing the file again) goes on from here.
+      // Parts already in the store are kept: "继续上传" (or choosing the file again) goes on from here.
       this.busy = true;
-      active += 1;
+      this.hold();
       this.input.disabled = true;
       this.resumeButton.hidden = false;
       this.cancelButton.hidden = false;
+      this.stage("已暂停");
       this.say("上传暂停：" + err.message + "。网络恢复后请点“继续上传”，已上传的部分不会丢失。", "error");
       return;
     }
@@ -370,16 +601,26 @@
     }
     this.box.hidden = true;
     this.say((err && err.message) || "上传失败", "error");
+    if (err && err.gone && this.fileId) {
+      // Say why the store dropped it (e.g. expired after a day), when the server knows.
+      api("GET", uploadUrl(this.fileId)).then(function (info) {
+        if (info.status === "failed" && info.failure_reason) {
+          self.say("上传已失效：" + info.failure_reason + "。请重新选择文件上传。", "error");
+        }
+      }, function () { /* the message above stands */ });
+    }
   };
 
   Uploader.prototype.stop = function () {
     this.stopped = true;
+    this.run_ += 1;
     this.abortAll();
-    if (this.busy) { active -= 1; }
+    this.release();
     this.busy = false;
     this.input.disabled = false;
     this.input.value = "";
     this.resumeButton.hidden = true;
+    this.retryButton.hidden = true;
     this.cancelButton.hidden = true;
   };
 
@@ -388,7 +629,6 @@
   };
 
   Uploader.prototype.resume = function () {
-    active -= 1;
     this.busy = false;
     this.begin();
   };
@@ -401,7 +641,7 @@
     remember(this.key, null);
     if (!this.fileId) { this.say("已取消上传。"); this.cancelled = false; return; }
     this.say("正在取消…");
-    api("DELETE", "/api/uploads/" + encodeURIComponent(this.fileId)).then(function () {
+    api("DELETE", uploadUrl(this.fileId)).then(function () {
       self.say("已取消上传，服务器上的部分内容已删除。");
     }, function (err) {
       self.say(err.status === 404 ? "已取消上传。" : "已停止上传，但服务器暂时无法删除已上传的部分（" + err.message +
@@ -409,20 +649,26 @@
     }).then(function () { self.cancelled = false; self.fileId = null; });
   };
 
+  Uploader.prototype.restartSpeed = function () {
+    if (this.samples) { this.samples = []; this.progress(); }
+  };
+
   Uploader.prototype.progress = function () {
     var loaded = this.confirmed;
-    for (var index in this.inFlight) {
-      if (Object.prototype.hasOwnProperty.call(this.inFlight, index)) { loaded += this.inFlight[index]; }
+    for (var number in this.inFlight) {
+      if (Object.prototype.hasOwnProperty.call(this.inFlight, number)) { loaded += this.inFlight[number]; }
     }
-    loaded = Math.min(loaded, this.file.size);
+    loaded = Math.min(loaded, this.size);
     var now = Date.now();
-    this.samples.push({t: now, bytes: loaded});
-    while (this.samples.length > 2 && now - this.samples[0].t > 8000) { this.samples.shift(); }
+    if (this.samples) {
+      this.samples.push({t: now, bytes: loaded});
+      while (this.samples.length > 2 && now - this.samples[0].t > 8000) { this.samples.shift(); }
+    }
     this.render(loaded);
   };
 
   Uploader.prototype.render = function (loaded) {
-    var total = this.file ? this.file.size : 0;
+    var total = this.size || 0;
     var percent = total ? Math.floor(loaded * 100 / total) : 0;
     this.fill.style.width = percent + "%";
     this.bar.setAttribute("aria-valuenow", String(percent));
@@ -436,11 +682,64 @@
     if (speed > 0 && loaded < total) {
       this.speedText.textContent = formatBytes(speed) + "/秒";
       this.etaText.textContent = "剩余约 " + formatDuration((total - loaded) / speed);
+      this.rate.hidden = false;
     } else {
       this.speedText.textContent = "";
       this.etaText.textContent = "";
+      this.rate.hidden = true;
     }
   };
+
+  // --- files the server is still checking, as the page was drawn (e.g. after a reload) --------------
+
+  // A part note [data-watch=<file id>]: follow that file; 重试 when its job failed; re-draw the part at the end.
+  function watchNote(note) {
+    var id = note.getAttribute("data-watch");
+    var kind = note.getAttribute("data-kind");
+    var text = note.querySelector("[data-watch-text]");
+    var button = note.querySelector("[data-retry-file]");
+    var delay = POLL_FIRST_MS;
+    var stopped = false;
+    function show(info) {
+      if (stopped || !document.body.contains(note)) { return null; }
+      if (info.status === "ready" || info.status === "failed") {
+        forgetUpload(id);
+        return refreshPart(kind).catch(function () { text.textContent = "已处理完，请刷新页面查看。"; });
+      }
+      if (info.job && info.job.state === "failed") {
+        note.className = "part-note error";
+        text.textContent = "“" + (info.filename || "") + "”" + JOB_FAILED + "：" + sentence(info.job.last_error || "服务器处理时出错") +
+          "已上传的内容仍然保留。";
+        button.hidden = false;
+        button.disabled = false;
+        return null;
+      }
+      note.className = "part-note";
+      button.hidden = true;
+      text.textContent = "“" + (info.filename || "") + "”" + (STAGES[info.status] || STAGES.verifying)[0] +
+        "：" + (STAGES[info.status] || STAGES.verifying)[1] + "，完成后这里会自动更新。";
+      return sleep(delay).then(next);
+    }
+    function next() {
+      delay = Math.min(POLL_MAX_MS, delay * 1.5);
+      return api("GET", uploadUrl(id)).then(show, function (err) {
+        if (err.retry) { return sleep(delay).then(next); }
+        stopped = true;
+        return null;
+      });
+    }
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      api("POST", uploadUrl(id, "retry")).then(function () {
+        delay = POLL_FIRST_MS;
+        return next();
+      }, function (err) {
+        button.disabled = false;
+        text.textContent = "重试失败：" + err.message;
+      });
+    });
+    next();
+  }
 
   // --- page wiring ------------------------------------------------------------------------------------
 
@@ -479,7 +778,7 @@
   function abandon(button) {
     var id = button.getAttribute("data-abandon");
     button.disabled = true;
-    api("DELETE", "/api/uploads/" + encodeURIComponent(id)).then(function () {
+    api("DELETE", uploadUrl(id)).then(function () {
       forgetUpload(id);
       var note = button.closest(".part-note");
       if (note) { note.textContent = "已放弃这次未完成的上传。"; }
@@ -497,6 +796,7 @@
     Array.prototype.forEach.call(scope.querySelectorAll("[data-abandon]"), function (button) {
       button.addEventListener("click", function () { abandon(button); });
     });
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-watch]"), watchNote);
   }
 
   window.addEventListener("beforeunload", function (event) {

@@ -1,7 +1,9 @@
 """Browser test harness: the real app behind a real HTTP server, driven by Debian's Chromium.
 
 The app (``app`` fixture from ``tests/conftest.py``: real MinIO, real test
-database) is served by a werkzeug server in a background thread on a free port.
+database) is served by a werkzeug server in a background thread on a free port;
+its background jobs (upload verification) run in another thread every 0.2 s
+(``job_runner``, a stand-in for ``learnspace worker``; tests may hold it).
 Chromium is Debian's ``/usr/bin/chromium`` (``LEARNSPACE_CHROMIUM`` overrides),
 launched headless through Playwright with a fresh profile and no network
 features; Playwright never downloads a browser.
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .harness import CHROMIUM_ARGS, DESKTOP, SHOTS, Shots, Visit
+from .harness import CHROMIUM_ARGS, DESKTOP, SHOTS, Shots, Visit, start_job_runner
 
 # Assertions wait up to 15 s, not Playwright's 5: the suite runs on 2 shared cores, where one slow
 # request (a chunk upload, the first jieba load) can take longer than 5 s without anything being wrong.
@@ -52,7 +54,16 @@ def _require_cjk_font() -> None:
 # --- the server ---------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def live_server(app):
+def job_runner(app):
+    """The app's background jobs, run every 0.2 s in a thread as ``learnspace worker`` would."""
+    runner = start_job_runner(app)
+    yield runner
+    runner.stop()
+    assert not runner.errors, "the e2e job runner failed:\n" + "\n".join(runner.errors)
+
+
+@pytest.fixture(scope="session")
+def live_server(app, job_runner):
     """Serve the test app over real HTTP on 127.0.0.1 and return its base URL."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +25,64 @@ CHROMIUM_ARGS = [
 ROSTER_HEADER = ["姓名", "角色", "学校标识码", "学籍号", "教师编号", "身份证号", "年级", "班级"]
 #: Playwright waits this long (ms) for an element or a navigation before failing.
 TIMEOUT_MS = 10_000
+
+
+class JobRunner:
+    """A daemon thread that runs the app's due background jobs every *interval* seconds until stopped.
+
+    A stand-in for ``learnspace worker`` in the browser tests (uploads are verified by jobs). A test can
+    hold it (``with runner.held():``) to see a file wait in a state, and run one job itself (``run_one``).
+    """
+
+    def __init__(self, app, interval: float = 0.2):
+        self.app = app
+        self.interval = interval
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # held while a batch of jobs runs, and while a test holds the runner
+        self._thread = threading.Thread(target=self._loop, name="e2e-jobs", daemon=True)
+
+    def _run(self, limit: int | None = None) -> int:
+        from learnspace import jobs
+        from learnspace.extensions import db
+
+        with self.app.app_context():
+            try:
+                return jobs.run_due(limit)
+            finally:
+                db.session.remove()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                try:
+                    self._run()
+                except Exception as exc:  # noqa: BLE001 - recorded for the test to report, the loop goes on
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+            self._stop.wait(self.interval)
+
+    @contextmanager
+    def held(self):
+        """Run no job in the background inside this block (jobs queue up; ``run_one`` runs one)."""
+        with self._lock:
+            yield self
+
+    def run_one(self) -> int:
+        """Run one due job now, in this thread (inside ``held()``); return how many ran (0 or 1)."""
+        return self._run(1)
+
+    def start(self) -> "JobRunner":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def start_job_runner(app, interval: float = 0.2) -> JobRunner:
+    """Start running *app*'s background jobs in a thread (``runner.stop()`` ends it)."""
+    return JobRunner(app, interval).start()
 
 
 def origin(url: str) -> str:

@@ -168,6 +168,36 @@ def test_owner_sees_an_unfinished_upload_and_how_to_continue(app, world, as_pers
     assert re.search(r'data-abandon="\d+"', html)
 
 
+def test_owner_sees_files_the_server_is_still_checking(app, world, as_person):
+    """A file being verified or processed is a note that upload.js follows (data-watch), for the owner only."""
+    with app.app_context():
+        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"], status="published")
+        checking = store_ready_file(lesson_id, b"%PDF" + bytes(10), kind="lesson_plan", original_name="教学设计.pdf",
+                                    content_type="application/pdf", status="verifying")
+        probing = store_ready_file(lesson_id, b"x" * 100, status="processing", original_name="第一课.mp4")
+    html = as_person("teacher_a1").get(f"/lessons/{lesson_id}").get_data(as_text=True)
+    assert f'data-watch="{checking}" data-kind="lesson_plan"' in html and "“教学设计.pdf”校验中：" in html
+    assert f'data-watch="{probing}" data-kind="recording"' in html and "“第一课.mp4”处理中：" in html
+    assert "处理失败" not in html  # no job of theirs failed
+    assert "data-watch" not in as_person("student_a1").get(f"/lessons/{lesson_id}").get_data(as_text=True)
+
+
+def test_only_the_upload_page_may_run_webassembly(app, world, as_person, minio_server):
+    """The owner's lesson page loads hash-wasm before upload.js: its CSP allows WebAssembly (not eval) and,
+    like every page's, connections to MinIO's public origin; other pages may not run WebAssembly."""
+    with app.app_context():
+        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"], status="published")
+    owner = as_person("teacher_a1").get(f"/lessons/{lesson_id}")
+    csp = owner.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "'unsafe-eval'" not in csp.replace("'wasm-", "")
+    assert csp.endswith(f"; connect-src 'self' http://{minio_server['endpoint']}")
+    html = owner.get_data(as_text=True)
+    assert html.index("vendor/hash-wasm/md5.umd.min.js") < html.index("js/md5.js") < html.index("js/upload.js")
+    for other in (as_person("student_a1").get(f"/lessons/{lesson_id}"), as_person("teacher_a1").get("/lessons/new")):
+        policy = other.headers["Content-Security-Policy"]
+        assert other.status_code == 200 and "wasm" not in policy and "script-src 'self';" in policy
+
+
 def _action(client, lesson_id, action):
     token = csrf_token(client.get(f"/lessons/{lesson_id}").get_data(as_text=True))
     return client.post(f"/lessons/{lesson_id}/{action}", data={"csrf_token": token})
