@@ -5,11 +5,10 @@ Revises: a4be96cbe9be
 Create Date: 2026-12-03 13:40:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import learnspace.db  # noqa: F401  (custom column types such as UTCDateTime)
-
 
 # revision identifiers, used by Alembic.
 revision = '7c1e9a4b2d63'

@@ -8,11 +8,10 @@ Uploads in flight under the old chunk protocol cannot be finished by the new
 one: they are marked failed with a message telling the teacher to upload the
 file again (their chunk objects under uploads/ are orphans for `learnspace reconcile`).
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import learnspace.db  # noqa: F401  (custom column types such as UTCDateTime)
-
 
 # revision identifiers, used by Alembic.
 revision = '7c1e9a4d2f60'

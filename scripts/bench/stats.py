@@ -672,8 +672,8 @@ def measure(world: World, codes: dict[str, list], repeat: int, truth_repeat: int
     from learnspace.extensions import db
     from learnspace.orgs.models import Region, School
     from learnspace.stats import operations
-    from learnspace.stats.periods import parse_range
     from learnspace.stats.drilldown import region_unit, school_unit
+    from learnspace.stats.periods import parse_range
 
     period = parse_range((world.end - timedelta(days=days - 1)).isoformat(), world.end.isoformat(), None)
     levels = {}

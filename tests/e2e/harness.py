@@ -30,27 +30,26 @@ TIMEOUT_MS = 10_000
 class JobRunner:
     """A daemon thread that runs the app's due background jobs every *interval* seconds until stopped.
 
-    A stand-in for ``learnspace worker`` in the browser tests (uploads are verified by jobs). A test can
-    hold it (``with runner.held():``) to see a file wait in a state, and run one job itself (``run_one``).
+    The same ``Worker`` that ``learnspace worker`` runs (claims, leases, backoff), in a thread of the test
+    server's process. A test can hold it (``with runner.held():``) to see a file wait in a state, run one
+    job itself (``run_one``), and skip the backoff pause of a job that failed (``make_due``).
     """
 
     def __init__(self, app, interval: float = 0.2):
+        from learnspace.jobs.worker import Worker
+
         self.app = app
         self.interval = interval
+        # No periodic tasks and no heartbeat row: the tests drain search after requests, and a write
+        # from another thread every few seconds would spoil tests/fixtures/snapshots.py's recordings.
+        self.worker = Worker(app, name="e2e-worker", poll_seconds=interval, periodic_tasks=False, beat_seconds=None)
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()  # held while a batch of jobs runs, and while a test holds the runner
         self._thread = threading.Thread(target=self._loop, name="e2e-jobs", daemon=True)
 
     def _run(self, limit: int | None = None) -> int:
-        from learnspace import jobs
-        from learnspace.extensions import db
-
-        with self.app.app_context():
-            try:
-                return jobs.run_due(limit)
-            finally:
-                db.session.remove()
+        return self.worker.run_due(limit)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -70,6 +69,19 @@ class JobRunner:
     def run_one(self) -> int:
         """Run one due job now, in this thread (inside ``held()``); return how many ran (0 or 1)."""
         return self._run(1)
+
+    def make_due(self) -> None:
+        """Let the jobs waiting out a backoff pause run now (as if the pause had passed)."""
+        from sqlalchemy import update
+
+        from learnspace.db import utcnow
+        from learnspace.extensions import db
+        from learnspace.jobs.models import Job
+
+        with self.app.app_context():
+            db.session.execute(update(Job).where(Job.state == "queued").values(run_after_dt=utcnow()))
+            db.session.commit()
+            db.session.remove()
 
     def start(self) -> "JobRunner":
         self._thread.start()

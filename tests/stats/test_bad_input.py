@@ -84,9 +84,9 @@ def test_unknown_export_format_is_a_404_with_a_message(app, sw):
     ("abcd", "1000", "年份“abcd”无效"),
 ])
 def test_absurd_targets_are_refused_with_a_message_and_nothing_is_stored(app, sw, year, value, message):
+    from learnspace.china_time import today
     from learnspace.extensions import db
     from learnspace.stats.models import StatsTarget
-    from learnspace.china_time import today
 
     year = year.replace("2026", str(today().year))
     client = signed_in(app, sw.admins["county_a"])

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from tests.fixtures.helpers import csrf_token
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import signed_in
-from tests.fixtures.world import PASSWORD
 from tests.study.people import add_person, birthday_years_ago
 
 

@@ -18,9 +18,9 @@ from learnspace.accounts import identities
 from learnspace.accounts.models import Identity, UserSession
 from learnspace.extensions import db
 from learnspace.spaces.models import Space
+from tests.accounts.oidc.checks import count, is_signed_in
 from tests.fixtures.oidc import authorize_at_provider, start_sign_in
 from tests.fixtures.people import audit_log
-from tests.accounts.oidc.checks import count, is_signed_in
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 

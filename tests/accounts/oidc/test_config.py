@@ -7,10 +7,10 @@ import pytest
 
 from learnspace.accounts.oidc import Provider, load_provider_config, parse_providers
 from learnspace.config import ConfigError
+from tests.accounts.oidc.checks import is_signed_in, rows_besides_audit
 from tests.fixtures.helpers import free_port
 from tests.fixtures.oidc import CLIENT_SECRET, MockProvider, authorize_at_provider, provider_entry, start_sign_in
 from tests.fixtures.people import audit_log
-from tests.accounts.oidc.checks import is_signed_in, rows_besides_audit
 
 
 def _entry(**changes) -> dict:

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from learnspace.accounts.models import Identity
 from learnspace.extensions import db
 from learnspace.spaces.models import Space
+from tests.accounts.oidc.checks import count, is_signed_in
 from tests.fixtures.oidc import sign_in_via
 from tests.fixtures.people import audit_log, signed_in, token_from
-from tests.accounts.oidc.checks import count, is_signed_in
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from learnspace.accounts.models import UserSession
 from learnspace.extensions import db
+from tests.accounts.oidc.checks import is_signed_in
 from tests.fixtures.oidc import CLIENT_ID, sign_in_via
 from tests.fixtures.people import give_login, signed_in, token_from
-from tests.accounts.oidc.checks import is_signed_in
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 COOKIE = "learnspace_session"

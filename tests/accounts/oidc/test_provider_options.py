@@ -5,8 +5,8 @@ import json
 
 from learnspace.accounts.models import Identity
 from learnspace.spaces.models import Space
-from tests.fixtures.oidc import provider_entry, sign_in_via
 from tests.accounts.oidc.checks import count, oidc_audit
+from tests.fixtures.oidc import provider_entry, sign_in_via
 
 
 def _app(make_app, oidc_world, **changes):

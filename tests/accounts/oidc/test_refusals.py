@@ -12,6 +12,13 @@ import re
 
 import pytest
 
+from tests.accounts.oidc.checks import (
+    REFUSED_MESSAGE,
+    assert_refused_without_session,
+    is_signed_in,
+    oidc_audit,
+    rows_besides_audit,
+)
 from tests.fixtures.oidc import (
     CLIENT_SECRET,
     authorize_at_provider,
@@ -21,13 +28,6 @@ from tests.fixtures.oidc import (
     with_params,
 )
 from tests.fixtures.people import all_stored_values, audit_log
-from tests.accounts.oidc.checks import (
-    REFUSED_MESSAGE,
-    assert_refused_without_session,
-    is_signed_in,
-    oidc_audit,
-    rows_besides_audit,
-)
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 

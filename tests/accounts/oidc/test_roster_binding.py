@@ -9,9 +9,9 @@ from sqlalchemy import select
 from learnspace.accounts.models import Identity, SchoolClaimReport, User, UserSession
 from learnspace.extensions import db
 from learnspace.spaces.models import Space
+from tests.accounts.oidc.checks import count, is_signed_in, oidc_audit, rows_besides_audit
 from tests.fixtures.oidc import sign_in_via
 from tests.fixtures.people import audit_log, signed_in, token_from
-from tests.accounts.oidc.checks import count, is_signed_in, oidc_audit, rows_besides_audit
 
 TEACHER = dict(name="李老师", teacher_number="T4301020001001", school_code="4301020001", role="teacher")
 STUDENT = dict(name="张小明", student_number="G430102201501010011", school_code="4301020001", role="student")
