@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,7 @@ def provision(endpoint: str, admin_access_key: str, admin_secret_key: str, bucke
         created = not client.bucket_exists(bucket)
         if created:
             client.make_bucket(bucket)
-        admin.policy_add(policy, policy=app_policy(bucket))  # creates or replaces
+        _when_initialized(lambda: admin.policy_add(policy, policy=app_policy(bucket)))  # creates or replaces
         admin.user_add(user, secret)  # creates, or sets the secret (and enables) when it exists
         # set-user-policy replaces the user's policies by exactly this one (attach would keep others)
         admin.policy_set(policy, user=user)
@@ -112,6 +113,22 @@ def provision(endpoint: str, admin_access_key: str, admin_secret_key: str, bucke
     log.info("MinIO app user %s has policy %s on bucket %s (secret %s)", user, policy, bucket,
              "kept" if keep else "new")
     return Provisioned(AppCredentials(user, secret), policy, created, not keep)
+
+
+def _when_initialized(request, wait_seconds: float = 30.0):
+    """Run an admin request, waiting while a just-started MinIO answers "not initialized yet" (503).
+
+    MinIO serves S3 and its live probe before its IAM subsystem is up; admin calls made in that
+    window fail with XMinioServerNotInitialized.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return request()
+        except MinioAdminException as exc:
+            if "XMinioServerNotInitialized" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def read_credentials_file(path: Path) -> dict[str, str]:

@@ -56,7 +56,7 @@ def root_admin(minio_server) -> MinioAdmin:
 
 
 def test_the_app_user_does_the_apps_storage_operations_in_its_bucket(minio_server, provisioned):
-    """Every MinioStorage operation the app uses works as the app user: put, stream, compose, list, stat, delete."""
+    """Every MinioStorage operation the app uses works as the app user: put, multipart, list, read, delete."""
     bucket, creds = provisioned
     storage = MinioStorage(minio_server["endpoint"], creds.access_key, creds.secret_key, bucket)
     assert storage.ensure_bucket() is False  # exists: the app user never needs to create it
@@ -64,16 +64,19 @@ def test_the_app_user_does_the_apps_storage_operations_in_its_bucket(minio_serve
     storage.put_bytes("a/small.txt", b"hello")
     assert storage.get_bytes("a/small.txt") == b"hello"
     first, last = os.urandom(PART), os.urandom(1000)
-    storage.put_stream("a/part1", io.BytesIO(first), len(first))
-    storage.put_stream("a/part2", io.BytesIO(last), len(last))
-    joined = storage.compose("a/joined", ["a/part1", "a/part2"])
-    assert joined.size == PART + 1000
+    upload_id = storage.create_multipart("a/joined")
+    storage.upload_part("a/joined", upload_id, 1, first)
+    storage.upload_part("a/joined", upload_id, 2, last)
+    assert [u.upload_id for u in storage.list_incomplete_uploads("a/")] == [upload_id]
+    storage.complete_multipart("a/joined", upload_id, storage.list_parts("a/joined", upload_id))
+    assert storage.stat("a/joined").size == PART + 1000
     assert storage.read_range("a/joined", PART - 2, 4) == first[-2:] + last[:2]
-    assert storage.list_keys("a/") == ["a/joined", "a/part1", "a/part2", "a/small.txt"]
+    assert storage.list_keys("a/") == ["a/joined", "a/small.txt"]
     assert storage.list_incomplete_uploads("a/") == []
-    assert storage.remove_many(["a/part1", "a/part2"]) == 2
-    storage.delete("a/small.txt")
+    assert storage.remove_many(["a/small.txt"]) == 1
     assert storage.list_keys("a/") == ["a/joined"]
+    storage.delete("a/joined")
+    assert storage.list_keys("a/") == []
 
 
 def test_the_app_user_runs_a_multipart_upload_through_presigned_urls(minio_server, provisioned):
