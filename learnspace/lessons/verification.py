@@ -70,7 +70,8 @@ class Verdict:
     type_name: str | None = None
 
 
-@handler(uploads.VERIFY_JOB, max_attempts=5, lease_seconds=1800)
+# A short lease: the heartbeat keeps it while the job runs, and a dead worker's file is taken again soon.
+@handler(uploads.VERIFY_JOB, max_attempts=5, lease_seconds=120)
 def verify_upload_job(payload: dict) -> None:
     """Verify one completed upload: check and hash, then probe a recording; idempotent."""
     try:
