@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
-from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, md5, put_part, run_jobs, sha
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, put_part, run_jobs, sha, sha256_b64
 
 STORAGE_DOWN = "存储服务暂时不可用，已上传的分段不会丢失。请稍后重试，上传会从中断处继续。"
 VERIFY_STORAGE_DOWN = "存储服务暂时不可用，文件校验没有完成。"
@@ -95,7 +95,8 @@ def test_minio_dies_between_parts_then_the_upload_resumes(kill_app, own_minio, k
     data = fake_pdf(11 * MIB)
     body = kteacher.start(klesson, "courseware", "课件.pdf", len(data)).get_json()
     kteacher.send_parts(body, data, numbers=[1])
-    url = kteacher.part_urls(body["id"], [{"number": 2, "md5": md5(data[PART:2 * PART])}]).get_json()["urls"]["2"]
+    second = data[PART:2 * PART]
+    url = kteacher.part_urls(body["id"], [{"number": 2, "sha256": sha256_b64(second)}]).get_json()["urls"]["2"]
 
     own_minio.kill()
     with pytest.raises(Exception):  # the browser's PUT finds nobody listening
