@@ -159,6 +159,19 @@ def test_minio_dies_around_complete_then_complete_is_asked_again(kill_app, own_m
         assert get_storage().list_incomplete_uploads() == []
 
 
+def _backoff_passes(app) -> None:
+    """Let queued jobs waiting out their backoff pause (15 s, 30 s, …) run now, as if the pause had passed."""
+    from sqlalchemy import update
+
+    from learnspace.db import utcnow
+    from learnspace.extensions import db
+    from learnspace.jobs.models import Job
+
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.state == "queued").values(run_after_dt=utcnow()))
+        db.session.commit()
+
+
 def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, own_minio, kteacher, klesson,
                                                                      monkeypatch):
     from learnspace.lessons.reconcile import reconcile
@@ -200,6 +213,7 @@ def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, 
         assert retried.status_code == 202 and retried.get_json()["job"]["state"] == "queued"
     again = kteacher.retry(body["id"])  # queued already: nothing to retry
     assert again.status_code == 409 and "无需重试" in again.get_json()["error"]
+    _backoff_passes(kill_app)
     assert run_jobs(kill_app) >= 1
     state = kteacher.status(body["id"]).get_json()
     assert state["status"] == "ready" and state["sha256"] == sha(data) and state["job"] is None
