@@ -10,7 +10,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'"
 )
-#: Lets a page compile WebAssembly (hash-wasm's MD5 on the upload pages) without allowing eval() of scripts.
+#: Lets a page compile WebAssembly (hash-wasm's SHA-256 on the upload pages, for plain http where crypto.subtle
+#: is missing) without allowing eval() of scripts.
 WASM = "'wasm-unsafe-eval'"
 
 

@@ -7,7 +7,7 @@ anyone else gets 404, as if the lesson did not exist. Errors come back as
 worked script are in README.md ("Uploading from a script").
 
     POST   /api/lessons/<lesson_id>/uploads {kind, filename, size}  -> 201 the file (status "uploading", part_size, part_count)
-    POST   /api/uploads/<id>/part-urls {parts: [{number, md5}]}     -> {urls: {"<n>": url}, expires_in}
+    POST   /api/uploads/<id>/part-urls {parts: [{number, sha256}]}  -> {urls: {"<n>": url}, expires_in}
     GET    /api/uploads/<id>                                        -> the file (parts MinIO holds, job)
     POST   /api/uploads/<id>/complete                               -> 202 "verifying" | 200 already | 409 {error, missing}
     POST   /api/uploads/<id>/retry                                  -> 202 re-queued | 409 nothing to retry

@@ -3,7 +3,7 @@
 How the bytes travel: ``start`` creates the row (status "uploading") and a
 multipart upload of ``lessons/<lesson_id>/files/<uuid>`` in MinIO (never the
 teacher's file name); the browser PUTs each part straight to MinIO through a
-presigned part URL with its Content-MD5, which MinIO checks; ``complete`` asks
+presigned part URL with its SHA-256 (header ``x-amz-checksum-sha256``), which MinIO checks; ``complete`` asks
 MinIO which parts it holds (ListParts), checks their count and sizes and has
 MinIO join them (CompleteMultipartUpload). The app never carries the bytes.
 The file is then "verifying" until the worker job ``lessons.verify_upload``
@@ -205,21 +205,22 @@ def _require_uploading(file: LessonFile) -> None:
     raise Conflict("文件已全部上传，不能再修改；如需替换，请重新上传。")
 
 
-def _parse_md5(value) -> str:
+def _parse_sha256(value) -> str:
     if isinstance(value, str):
         try:
-            if len(base64.b64decode(value, validate=True)) == 16:
+            if len(base64.b64decode(value, validate=True)) == 32:
                 return value
         except (binascii.Error, ValueError):
             pass
-    raise ValidationError("md5 应为该分段内容 MD5 的 base64 编码（24 个字符）。")
+    raise ValidationError("sha256 应为该分段内容 SHA-256 的 base64 编码（44 个字符）。")
 
 
 def part_urls(file: LessonFile, parts) -> dict[str, str]:
-    """Return presigned PUT URLs for the asked parts ([{number, md5}]); the browser sends Content-MD5 with each.
+    """Return presigned PUT URLs for the asked parts ([{number, sha256}]); the browser sends each part's
+    base64 SHA-256 in the header x-amz-checksum-sha256.
 
-    MinIO refuses a part whose bytes do not match the Content-MD5 sent with it
-    (BadDigest); the md5 given here is checked for form only.
+    MinIO refuses a part whose bytes do not match the x-amz-checksum-sha256 sent
+    with it (XAmzContentChecksumMismatch); the sha256 given here is checked for form only.
     """
     _require_uploading(file)
     if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_URLS_PER_REQUEST:
@@ -229,7 +230,7 @@ def part_urls(file: LessonFile, parts) -> dict[str, str]:
         number = part.get("number") if isinstance(part, dict) else None
         if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= count:
             raise ValidationError(f"分段序号应为 1 到 {count} 的整数，收到：{number!r}。")
-        _parse_md5(part.get("md5"))
+        _parse_sha256(part.get("sha256"))
         numbers.append(number)
     return {str(n): part_upload_url(file.object_key, file.upload_id, n, PART_URL_SECONDS)
             for n in dict.fromkeys(numbers)}

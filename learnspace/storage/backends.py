@@ -234,9 +234,9 @@ class MinioStorage:
         """Start a multipart upload of *key*; return its upload id."""
         return self.multipart.create(key, content_type)
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
-        """Store one part (MinIO checks the base64 Content-MD5 when given); return its ETag."""
-        return self.multipart.upload_part(key, upload_id, number, data, md5)
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256: str | None = None) -> str:
+        """Store one part (MinIO checks its base64 SHA-256, x-amz-checksum-sha256, when given); return its ETag."""
+        return self.multipart.upload_part(key, upload_id, number, data, sha256)
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         """Return the parts MinIO holds for an upload; UploadNotFound when it is gone."""
@@ -331,13 +331,13 @@ class MemoryStorage:
             raise UploadNotFound(key)
         return found[2]
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256: str | None = None) -> str:
         parts = self._upload(key, upload_id)
-        digest = hashlib.md5(data).digest()
-        if md5 is not None and md5 != base64.b64encode(digest).decode():
-            raise PartRefused("BadDigest")
+        # refused like MinIO refuses a wrong x-amz-checksum-sha256; the ETag stays the MD5 hex, as MinIO's
+        if sha256 is not None and sha256 != base64.b64encode(hashlib.sha256(data).digest()).decode():
+            raise PartRefused("XAmzContentChecksumMismatch")
         parts[number] = (bytes(data), datetime.now(timezone.utc))
-        return digest.hex()
+        return hashlib.md5(data).hexdigest()
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         parts = self._upload(key, upload_id)

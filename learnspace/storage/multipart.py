@@ -12,7 +12,7 @@ payload) sent with urllib3, and its XML answer parsed here:
     ListMultipartUploads     GET    ?uploads[&prefix=K&key-marker=…&upload-id-marker=…]
 
 Errors: NoSuchUpload (aborted, completed or expired) raises UploadNotFound; a
-part MinIO refuses (BadDigest, InvalidPart, EntityTooSmall …) PartRefused; a
+part MinIO refuses (XAmzContentChecksumMismatch, InvalidPart, EntityTooSmall …) PartRefused; a
 dead, refusing or misbehaving server StorageError.
 """
 from __future__ import annotations
@@ -40,8 +40,12 @@ OWN_URL_LIFE = timedelta(minutes=5)
 MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 _FAILURES = (MinioException, urllib3.exceptions.HTTPError, OSError)
-_REFUSED_PARTS = ("BadDigest", "InvalidDigest", "InvalidPart", "InvalidPartOrder", "EntityTooSmall",
-                  "EntityTooLarge", "InvalidArgument")
+#: a part whose bytes do not match its x-amz-checksum-sha256 is XAmzContentChecksumMismatch; BadDigest and
+#: InvalidDigest are the answers to a Content-MD5, which other S3 clients may still send
+_REFUSED_PARTS = ("XAmzContentChecksumMismatch", "BadDigest", "InvalidDigest", "InvalidPart", "InvalidPartOrder",
+                  "EntityTooSmall", "EntityTooLarge", "InvalidArgument")
+#: the flexible-checksum header MinIO verifies a part against: base64 of the part's SHA-256
+CHECKSUM_HEADER = "x-amz-checksum-sha256"
 
 
 class UploadNotFound(KeyError):
@@ -165,11 +169,11 @@ class Multipart:
             "PUT", self.bucket, key, expires=life,
             extra_query_params={"partNumber": str(number), "uploadId": upload_id})
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
-        """PUT one part (with its base64 Content-MD5 when given) and return the ETag the server gave it."""
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256: str | None = None) -> str:
+        """PUT one part (with its base64 SHA-256 in x-amz-checksum-sha256 when given); return the server's ETag."""
         headers = {"Content-Length": str(len(data))}
-        if md5:
-            headers["Content-MD5"] = md5
+        if sha256:
+            headers[CHECKSUM_HEADER] = sha256
         response = self._send("PUT", key, {"partNumber": str(number), "uploadId": upload_id}, body=data,
                               headers=headers, what="UploadPart")
         return (response.headers.get("ETag") or "").strip('"')

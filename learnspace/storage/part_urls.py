@@ -3,7 +3,7 @@
 Signed for the public endpoint browsers reach (the same signer as playback URLs,
 ``delivery._presigner(public=True)``): an S3 signature covers the Host header.
 The URL signs the host only (the SDK's presigning signs no other header), so
-MinIO checks a part's Content-MD5 when the browser sends it, and the worker
+MinIO checks a part's x-amz-checksum-sha256 when the browser sends it, and the worker
 reads the whole object back for its SHA-256 anyway.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ server ``learnspace run`` uses) on a real socket, with a throwaway SQLite
 database. A ``requests`` client signs in through the login form (CSRF token
 included) and drives the JSON API exactly as the browser does: start, then
 part URLs in batches and the parts PUT straight to MinIO, N in flight, each
-with its Content-MD5 (MinIO checks it), then complete. The same generated file
+with its base64 SHA-256 in ``x-amz-checksum-sha256`` (MinIO checks it), then complete. The same generated file
 is put straight into MinIO with the SDK (``put_object`` with the same part size
 and ``num_parallel_uploads``).
 
@@ -176,13 +176,13 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
     part_size, count = info["part_size"], info["part_count"]
     if sampler:
         sampler.phase = "parts"
-    # A reader thread reads parts ahead, hashes them (MD5) and asks for their URLs a batch at a time; the
+    # A reader thread reads parts ahead, hashes them (SHA-256) and asks for their URLs a batch at a time; the
     # senders PUT them to MinIO. The queue bounds the bytes held in memory to a few batches.
     work: queue.Queue = queue.Queue(maxsize=2 * parallel)
     batch_size = 2 * parallel
 
-    def md5_of(data: bytes) -> str:
-        return base64.b64encode(hashlib.md5(data).digest()).decode()
+    def sha256_of(data: bytes) -> str:
+        return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
     errors: list[BaseException] = []
 
@@ -192,13 +192,13 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
                 for first in range(1, count + 1, batch_size):
                     numbers = range(first, min(first + batch_size, count + 1))
                     datas = [source.read(part_size) for _ in numbers]
-                    # hashlib lets go of the GIL on big buffers: the batch's MD5s are computed side by side
-                    batch = list(zip(numbers, datas, hashers.map(md5_of, datas)))
+                    # hashlib lets go of the GIL on big buffers: the batch's digests are computed side by side
+                    batch = list(zip(numbers, datas, hashers.map(sha256_of, datas)))
                     answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
-                                          json={"parts": [{"number": n, "md5": m} for n, _, m in batch]})
+                                          json={"parts": [{"number": n, "sha256": c} for n, _, c in batch]})
                     assert answer.status_code == 200, answer.text
-                    for number, data, md5 in batch:
-                        work.put((answer.json()["urls"][str(number)], data, md5))
+                    for number, data, checksum in batch:
+                        work.put((answer.json()["urls"][str(number)], data, checksum))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -211,8 +211,8 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
         while (item := work.get()) is not None:
             if errors:
                 continue  # keep draining, so the reader never blocks on a full queue
-            url, data, md5 = item
-            response = http.request("PUT", url, body=data, headers={"Content-MD5": md5})
+            url, data, checksum = item
+            response = http.request("PUT", url, body=data, headers={"x-amz-checksum-sha256": checksum})
             if response.status != 200:
                 errors.append(AssertionError(f"PUT of a part: {response.status} {response.data[:200]!r}"))
 

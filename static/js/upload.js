@@ -2,15 +2,15 @@
 // to the object store, with the server checking the result in the background.
 //
 // Each [data-uploader] element is one part. Choosing a file starts an upload (POST /api/lessons/<id>/uploads)
-// that names its part size; the browser computes each part's MD5 (md5.js), asks the app for presigned URLs
-// (POST /api/uploads/<id>/part-urls) and PUTs the parts to MinIO with XHR (for progress), several at once,
-// retrying a failed part with growing pauses and waiting for the network to come back. MinIO refuses a
-// part whose bytes do not match its Content-MD5, and that part is sent again. The upload id is remembered
-// in localStorage under lesson + part + file name + size + date, so after a dropped connection or a
-// reloaded page, choosing the same file again asks which parts the store holds (GET /api/uploads/<id>)
-// and sends only the rest. POST .../complete hands the file to the server's worker: the status line then
-// follows it (校验中 → 处理中 → 完成) by polling, and offers 重试 when the job failed. No framework, no
-// inline script (the CSP forbids it).
+// that names its part size; the browser computes each part's SHA-256 (part-checksum.js), asks the app for
+// presigned URLs (POST /api/uploads/<id>/part-urls) and PUTs the parts to MinIO with XHR (for progress),
+// several at once, retrying a failed part with growing pauses and waiting for the network to come back.
+// MinIO refuses a part whose bytes do not match its x-amz-checksum-sha256 header, and that part is hashed
+// and sent again. The upload id is remembered in localStorage under lesson + part + file name + size +
+// date, so after a dropped connection or a reloaded page, choosing the same file again asks which parts
+// the store holds (GET /api/uploads/<id>) and sends only the rest. POST .../complete hands the file to the
+// server's worker: the status line then follows it (校验中 → 处理中 → 完成) by polling, and offers 重试
+// when the job failed. No framework, no inline script (the CSP forbids it).
 (function () {
   "use strict";
 
@@ -123,7 +123,7 @@
     var error;
     if (status === 0) {
       error = new UploadError("网络连接中断", 0, true);
-    } else if (code === "BadDigest" || code === "InvalidDigest") {
+    } else if (code === "XAmzContentChecksumMismatch" || code === "BadDigest" || code === "InvalidDigest") {
       error = new UploadError("第 " + number + " 段在传输中损坏", status, true);
       error.corrupt = true;  // hash it again and ask for a new URL: the file may have changed on disk
     } else if (status === 403) {
@@ -311,7 +311,7 @@
 
   Uploader.prototype.adopt = function (info) {
     var self = this;
-    if (this.fileId !== info.id) { this.md5s = {}; }
+    if (this.fileId !== info.id) { this.checksums = {}; }
     this.hideUnfinished(info.id);
     this.fileId = info.id;
     this.partSize = info.part_size;
@@ -362,7 +362,7 @@
     return this.sendPart(number, run).catch(function (err) {
       if (self.stopped || run !== self.run_ || !err.retry) { throw err; }
       delete self.urls[number];
-      if (err.corrupt) { delete self.md5s[number]; }
+      if (err.corrupt) { delete self.checksums[number]; }
       if (err.expired && attempt === 1) { return self.sendWithRetry(number, attempt + 1, run); } // a fresh URL now
       if (attempt >= MAX_ATTEMPTS) {
         throw new UploadError(err.message + "，已重试 " + (attempt - 1) + " 次", err.status, true);
@@ -378,19 +378,20 @@
     });
   };
 
-  // The MD5 of each part in *numbers* (base64), hashed one after the other and kept for retries.
+  // The SHA-256 of each part in *numbers* (base64), hashed one after the other and kept for retries.
   Uploader.prototype.hashParts = function (numbers) {
     var self = this;
     return numbers.reduce(function (previous, number) {
       return previous.then(function () {
-        if (self.md5s[number]) { return null; }
+        if (self.checksums[number]) { return null; }
         var start = (number - 1) * self.partSize;
-        return window.LearnSpaceMD5.base64(self.file.slice(start, start + self.partLength(number))).then(function (md5) {
-          self.md5s[number] = md5;
+        var blob = self.file.slice(start, start + self.partLength(number));
+        return window.LearnSpaceChecksum.base64(blob).then(function (checksum) {
+          self.checksums[number] = checksum;
         });
       });
     }, Promise.resolve()).then(function () {
-      return numbers.map(function (number) { return self.md5s[number]; });
+      return numbers.map(function (number) { return self.checksums[number]; });
     }, function () {
       throw new UploadError("无法读取所选文件（可能已被移动或修改），请重新选择文件", 0, false);
     });
@@ -409,14 +410,14 @@
         if (!fresh(next) && !this.urlRequests[next]) { batch.push(next); }
       }
       var id = this.fileId;
-      var request = this.hashParts(batch).then(function (md5s) {
-        var parts = batch.map(function (n, index) { return {number: n, md5: md5s[index]}; });
+      var request = this.hashParts(batch).then(function (checksums) {
+        var parts = batch.map(function (n, index) { return {number: n, sha256: checksums[index]}; });
         return api("POST", uploadUrl(id, "part-urls"), {parts: parts}).then(function (answer) {
           // Stop using a URL well before it expires: a slow part must not start on its last seconds.
           var until = Date.now() + Math.max(10, answer.expires_in || 300) * 800;
           batch.forEach(function (n, index) {
             var url = (answer.urls || {})[String(n)];
-            if (url) { self.urls[n] = {url: url, md5: md5s[index], until: until}; }
+            if (url) { self.urls[n] = {url: url, sha256: checksums[index], until: until}; }
           });
         });
       });
@@ -442,7 +443,7 @@
         var xhr = new XMLHttpRequest();
         self.xhrs.push(xhr);
         xhr.open("PUT", target.url);
-        xhr.setRequestHeader("Content-MD5", target.md5);
+        xhr.setRequestHeader("x-amz-checksum-sha256", target.sha256);
         xhr.upload.onprogress = function (event) {
           self.inFlight[number] = event.loaded;
           self.progress();

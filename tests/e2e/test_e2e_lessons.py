@@ -1,14 +1,16 @@
 """A teacher makes a complete lesson in the browser; a student of her school watches it on a phone.
 
 The teacher picks the textbook section with the cascading selects (the shipped catalogue), uploads a real
-H.264/AAC recording through upload.js in 8 MiB parts straight to MinIO (presigned URLs, Content-MD5 from
-hash-wasm), loses the network to MinIO half way, reloads the page and resumes with the same file (only the
-missing parts are sent again), watches the server check it (校验中 → 处理中 → 完成, the background jobs held
+H.264/AAC recording through upload.js in 8 MiB parts straight to MinIO (presigned URLs, each part's SHA-256
+in x-amz-checksum-sha256), loses the network to MinIO half way, reloads the page and resumes with the same
+file (only the missing parts are sent again), watches the server check it (校验中 → 处理中 → 完成, the background jobs held
 and run one at a time by the test), adds the three documents, and publishes. A student of the same school
 opens the lesson on a phone; the video loads, seeks and plays.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
 import shutil
@@ -168,16 +170,33 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     expect(page.locator("#lesson-summary")).to_contain_text("0/4")
     expect(page.get_by_role("button", name="发布课程")).to_be_disabled()
     teacher.shot("lesson-created")
-    # hash-wasm runs (the page's CSP allows WebAssembly, and nothing more than that)
-    assert page.evaluate("() => LearnSpaceMD5.engine()") == "wasm"
-    # ... and the plain-JavaScript MD5 for browsers where it may not run agrees with it
-    same = page.evaluate("""async () => {
-        const bytes = new Uint8Array(1048576 + 77);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + (i >> 9)) & 255;
-        return [await LearnSpaceMD5.base64(new Blob([bytes])), LearnSpaceMD5.plain(bytes),
-                LearnSpaceMD5.plain(new Uint8Array(0))];
-    }""")
-    assert same[0] == same[1] and same[2] == "1B2M2Y8AsgTpgAmY7PhCfg==", same
+    # The page is a secure context (127.0.0.1), so parts are hashed by the browser's own SHA-256; hash-wasm
+    # also runs here (the page's CSP allows WebAssembly, and nothing more than that), and the plain-JavaScript
+    # SHA-256 agrees with both and with Python's for sizes around the padding's edges and over a MiB.
+    assert page.evaluate("() => LearnSpaceChecksum.engine()") == "subtle"
+    sizes = [0, 1, 55, 56, 63, 64, 65, 1000, 1048576 + 77]
+    digests = page.evaluate("""async (sizes) => {
+        const out = [];
+        for (const size of sizes) {
+            const bytes = new Uint8Array(size);
+            for (let i = 0; i < size; i++) bytes[i] = (i * 7919 + (i >> 9)) & 255;
+            const found = [await LearnSpaceChecksum.base64(new Blob([bytes]))];
+            for (const engine of ["subtle", "wasm", "js"]) found.push(await LearnSpaceChecksum.using(engine, bytes));
+            out.push(found);
+        }
+        return out;
+    }""", sizes)
+    for size, found in zip(sizes, digests):
+        expected = base64.b64encode(hashlib.sha256(bytes((i * 7919 + (i >> 9)) & 255 for i in range(size)))
+                                    .digest()).decode()
+        assert found == [expected] * 4, (size, expected, found)
+    # On plain http (no crypto.subtle) the same page hashes with hash-wasm.
+    lan = teacher.context.new_page()
+    lan.add_init_script("Object.defineProperty(window.crypto, 'subtle', {value: undefined});")
+    lan.goto(page.url)
+    assert lan.evaluate("async () => [await LearnSpaceChecksum.engine(), window.crypto.subtle === undefined]") == [
+        "wasm", True]
+    lan.close()
     csp = page.request.get(page.url).headers["content-security-policy"]
     assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "'unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
 
@@ -185,10 +204,13 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     # the upload resumes ------------------------------------------------------------------------------------
     part_puts: list[int] = []
     answers: list[tuple[int, int]] = []
+    refusals: list[str] = []  # MinIO's answers to the parts it refused
     page.on("request", lambda r: part_puts.append(part_number(r.url))
             if r.method == "PUT" and origin(r.url) == store else None)
     page.on("response", lambda r: answers.append((part_number(r.url), r.status))
             if r.request.method == "PUT" and origin(r.url) == store else None)
+    page.on("response", lambda r: refusals.append(r.text())
+            if r.request.method == "PUT" and origin(r.url) == store and r.status == 400 else None)
 
     def to_store(url: str) -> bool:
         return origin(url) == store
@@ -199,7 +221,7 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
             route.continue_()
         elif number in (2, 3):
             route.abort("internetdisconnected")
-        elif number == 1 and (1, 400) not in answers:  # one byte flipped on the way: MinIO's MD5 check fails
+        elif number == 1 and (1, 400) not in answers:  # one byte flipped on the way: MinIO's SHA-256 check fails
             body = bytearray(route.request.post_data_buffer)
             body[len(body) // 2] ^= 0xFF
             route.continue_(post_data=bytes(body))
@@ -211,9 +233,12 @@ def test_teacher_uploads_a_complete_lesson_and_a_student_watches_it(app, world, 
     with page.expect_response(lambda r: r.request.method == "PUT" and origin(r.url) == store
                               and part_number(r.url) == 1 and r.status == 200, timeout=30_000) as first:
         recording_part.locator('input[type="file"]').set_input_files(str(video))
-    assert first.value.request.all_headers()["content-md5"]  # MinIO checked the part against it
+    # MinIO checked the part against its SHA-256, as the browser computed it from the file
+    sent_checksum = first.value.request.all_headers()["x-amz-checksum-sha256"]
+    assert sent_checksum == base64.b64encode(hashlib.sha256(video.read_bytes()[:PART]).digest()).decode()
     assert {2, 3} <= set(part_puts), part_puts  # in flight alongside part 1, not after it
-    assert (1, 400) in answers and answers.index((1, 400)) < answers.index((1, 200)), answers  # BadDigest, resent
+    assert (1, 400) in answers and answers.index((1, 400)) < answers.index((1, 200)), answers  # refused, resent
+    assert refusals and "<Code>XAmzContentChecksumMismatch</Code>" in refusals[0], refusals
     expect(recording_part.locator(".upload-message")).to_contain_text("秒后自动重试", timeout=15_000)
     bar = recording_part.get_by_role("progressbar")
     expect(bar).to_be_visible()
@@ -314,7 +339,7 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
     upload and a cancelled one say so."""
     store = f"http://{minio_server['endpoint']}"
     teacher = open_browser(PHONE, allow=(store,))
-    # No crypto.subtle (plain http on a school LAN) and no WebAssembly: md5.js computes Content-MD5 in plain JS.
+    # No crypto.subtle (plain http on a school LAN) and no WebAssembly: part-checksum.js hashes in plain JS.
     teacher.context.add_init_script("Object.defineProperty(window.crypto, 'subtle', {value: undefined});"
                                     " delete window.WebAssembly;")
     page = sign_in(teacher, give_login(app, world.people["teacher_a1"]), "Passw0rd-test")
@@ -341,7 +366,8 @@ def test_lesson_form_and_page_fit_a_phone(app, world, shipped_catalogue, open_br
         page.get_by_role("button", name="创建课程").click()
     expect(page.get_by_role("heading", name="有理数的加法")).to_be_visible()
     expect(page.locator("[data-uploader]")).to_have_count(5)
-    assert page.evaluate("async () => [await LearnSpaceMD5.engine(), window.crypto.subtle === undefined]") == ["js", True]
+    assert page.evaluate("async () => [await LearnSpaceChecksum.engine(), window.crypto.subtle === undefined]") == [
+        "js", True]
     assert_fits(teacher)
     teacher.shot("lesson-page")
 

@@ -192,7 +192,9 @@ def test_only_the_upload_page_may_run_webassembly(app, world, as_person, minio_s
     assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "'unsafe-eval'" not in csp.replace("'wasm-", "")
     assert csp.endswith(f"; connect-src 'self' http://{minio_server['endpoint']}")
     html = owner.get_data(as_text=True)
-    assert html.index("vendor/hash-wasm/md5.umd.min.js") < html.index("js/md5.js") < html.index("js/upload.js")
+    assert (html.index("vendor/hash-wasm/sha256.umd.min.js") < html.index("js/part-checksum.js")
+            < html.index("js/upload.js"))
+    assert "md5" not in html
     for other in (as_person("student_a1").get(f"/lessons/{lesson_id}"), as_person("teacher_a1").get("/lessons/new")):
         policy = other.headers["Content-Security-Policy"]
         assert other.status_code == 200 and "wasm" not in policy and "script-src 'self';" in policy

@@ -56,9 +56,9 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def md5(data: bytes) -> str:
-    """The base64 MD5 a browser sends as Content-MD5."""
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
+def sha256_b64(data: bytes) -> str:
+    """The base64 SHA-256 a browser sends as x-amz-checksum-sha256."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 _HTTP = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(connect=3, read=60), retries=False)
@@ -68,7 +68,7 @@ def put_part(url: str, data: bytes, checksum: str | None = "auto"):
     """PUT one part to its presigned MinIO URL the way the browser does; return the urllib3 response."""
     headers = {"Content-Length": str(len(data))}
     if checksum:
-        headers["Content-MD5"] = md5(data) if checksum == "auto" else checksum
+        headers["x-amz-checksum-sha256"] = sha256_b64(data) if checksum == "auto" else checksum
     return _HTTP.request("PUT", url, body=data, headers=headers)
 
 
@@ -100,7 +100,7 @@ class Uploader:
 
     def put(self, file_id: int, number: int, data: bytes, checksum: str | None = "auto"):
         """Ask for part *number*'s URL and PUT *data* there; return MinIO's response."""
-        answer = self.part_urls(file_id, [{"number": number, "md5": md5(data)}])
+        answer = self.part_urls(file_id, [{"number": number, "sha256": sha256_b64(data)}])
         assert answer.status_code == 200, answer.get_json()
         return put_part(answer.get_json()["urls"][str(number)], data, checksum)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.fixtures.lessons import make_lesson
-from tests.lessons.uploads.conftest import MIB, fake_pdf, md5, run_jobs
+from tests.lessons.uploads.conftest import MIB, fake_pdf, run_jobs, sha256_b64
 
 PUBLISHED_RECORDING = "课程已发布，不能删除录像。如需更换，请直接上传新的录像（完成后自动替换），或先撤回课程。"
 
@@ -19,7 +19,7 @@ def test_cancelling_an_upload_removes_its_row_and_aborts_its_multipart_upload(ua
     data = fake_pdf(11 * MIB)
     body = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
     teacher.send_parts(body, data, numbers=[1, 2])
-    url = teacher.part_urls(body["id"], [{"number": 3, "md5": md5(data[10 * MIB:])}]).get_json()["urls"]["3"]
+    url = teacher.part_urls(body["id"], [{"number": 3, "sha256": sha256_b64(data[10 * MIB:])}]).get_json()["urls"]["3"]
     assert len(_incomplete(uapp)) == 1
     response = teacher.delete(body["id"])
     assert response.status_code == 200 and response.get_json() == {"deleted": body["id"]}

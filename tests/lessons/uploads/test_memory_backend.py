@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.lessons import make_lesson
-from tests.lessons.uploads.conftest import MIB, PART, fake_pdf, md5, sha
+from tests.lessons.uploads.conftest import MIB, PART, fake_pdf, sha, sha256_b64
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_start_parts_complete_and_verification_on_memory_storage(mapp, world):
         assert (file.part_count, uploads.parts_in_place(file)) == (3, [])
         for number in (3, 1):
             part = data[(number - 1) * PART:number * PART]
-            storage.upload_part(file.object_key, file.upload_id, number, part, md5(part))
+            storage.upload_part(file.object_key, file.upload_id, number, part, sha256_b64(part))
         assert uploads.parts_in_place(file) == [1, 3]
         with pytest.raises(uploads.MissingParts) as missing:
             uploads.complete_upload(file)

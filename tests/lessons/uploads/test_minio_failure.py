@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
-from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, md5, put_part, run_jobs, sha
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, put_part, run_jobs, sha, sha256_b64
 
 STORAGE_DOWN = "存储服务暂时不可用，已上传的分段不会丢失。请稍后重试，上传会从中断处继续。"
 VERIFY_STORAGE_DOWN = "存储服务暂时不可用，文件校验没有完成。"
@@ -95,7 +95,8 @@ def test_minio_dies_between_parts_then_the_upload_resumes(kill_app, own_minio, k
     data = fake_pdf(11 * MIB)
     body = kteacher.start(klesson, "courseware", "课件.pdf", len(data)).get_json()
     kteacher.send_parts(body, data, numbers=[1])
-    url = kteacher.part_urls(body["id"], [{"number": 2, "md5": md5(data[PART:2 * PART])}]).get_json()["urls"]["2"]
+    second = data[PART:2 * PART]
+    url = kteacher.part_urls(body["id"], [{"number": 2, "sha256": sha256_b64(second)}]).get_json()["urls"]["2"]
 
     own_minio.kill()
     with pytest.raises(Exception):  # the browser's PUT finds nobody listening
@@ -158,6 +159,19 @@ def test_minio_dies_around_complete_then_complete_is_asked_again(kill_app, own_m
         assert get_storage().list_incomplete_uploads() == []
 
 
+def _backoff_passes(app) -> None:
+    """Let queued jobs waiting out their backoff pause (15 s, 30 s, …) run now, as if the pause had passed."""
+    from sqlalchemy import update
+
+    from learnspace.db import utcnow
+    from learnspace.extensions import db
+    from learnspace.jobs.models import Job
+
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.state == "queued").values(run_after_dt=utcnow()))
+        db.session.commit()
+
+
 def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, own_minio, kteacher, klesson,
                                                                      monkeypatch):
     from learnspace.lessons.reconcile import reconcile
@@ -180,7 +194,7 @@ def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, 
 
     monkeypatch.setattr(storage, "iter_object", read_then_die)
     for _ in range(10):  # every attempt runs (its backoff pause passed at once); MinIO stays down
-        _make_jobs_due(kill_app)
+        _backoff_passes(kill_app)
         if run_jobs(kill_app) == 0:
             break
     monkeypatch.undo()
@@ -200,6 +214,7 @@ def test_minio_dies_while_the_worker_verifies_then_the_job_is_retried(kill_app, 
     assert retried.status_code == 202 and retried.get_json()["job"]["state"] == "queued"
     again = kteacher.retry(body["id"])  # queued already: nothing to retry
     assert again.status_code == 409 and "无需重试" in again.get_json()["error"]
+    _backoff_passes(kill_app)
     assert run_jobs(kill_app) >= 1
     state = kteacher.status(body["id"]).get_json()
     assert state["status"] == "ready" and state["sha256"] == sha(data) and state["job"] is None
@@ -224,16 +239,3 @@ def test_an_upload_cannot_be_cancelled_while_minio_is_down_and_can_be_afterwards
     with kill_app.app_context():
         assert get_storage().list_incomplete_uploads() == []
     assert _keys(kill_app) == []
-
-
-def _make_jobs_due(app) -> None:
-    """Let queued jobs waiting out a backoff pause run now, as if the pause had passed."""
-    from sqlalchemy import update
-
-    from learnspace.db import utcnow
-    from learnspace.extensions import db
-    from learnspace.jobs.models import Job
-
-    with app.app_context():
-        db.session.execute(update(Job).where(Job.state == "queued").values(run_after_dt=utcnow()))
-        db.session.commit()

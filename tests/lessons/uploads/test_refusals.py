@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.fixtures.lessons import make_lesson
 from tests.fixtures.people import give_login, signed_in
-from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, md5, office_file, run_jobs
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, office_file, run_jobs, sha256_b64
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200_000)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(11 * MIB)
@@ -173,7 +173,7 @@ def test_only_the_lessons_teacher_may_upload_others_get_404(uapp, world, teacher
         other = Uploader(signed_in(uapp, give_login(uapp, person)))
         assert other.start(lesson_id, "courseware", "课件.pdf", 1000).status_code == 404
         assert other.status(file_id).status_code == 404
-        assert other.part_urls(file_id, [{"number": 1, "md5": md5(data)}]).status_code == 404
+        assert other.part_urls(file_id, [{"number": 1, "sha256": sha256_b64(data)}]).status_code == 404
         assert other.complete(file_id).status_code == 404
         assert other.retry(file_id).status_code == 404
         assert other.delete(file_id).status_code == 404

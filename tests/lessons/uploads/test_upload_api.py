@@ -1,9 +1,11 @@
 """The upload through its JSON API against the real MinIO: parts PUT straight to MinIO, complete, the worker."""
 from __future__ import annotations
 
+import base64
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_mp4, fake_pdf, md5, put_part, run_jobs, sha
+from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_mp4, fake_pdf, put_part, run_jobs, sha, sha256_b64
 
 NAME = "第一课 认识时间（课堂实录）.mp4"
 
@@ -42,7 +44,7 @@ def test_a_recording_goes_part_by_part_to_minio_and_the_worker_makes_it_ready(ua
     assert storage_keys() == [] and [u.key for u in _incomplete(uapp)] == [row.object_key]
 
     pieces = {n: data[(n - 1) * PART:n * PART] for n in (1, 2, 3)}
-    urls = teacher.part_urls(file_id, [{"number": n, "md5": md5(p)} for n, p in pieces.items()])
+    urls = teacher.part_urls(file_id, [{"number": n, "sha256": sha256_b64(p)} for n, p in pieces.items()])
     assert urls.status_code == 200
     assert urls.get_json()["expires_in"] == 3600 and sorted(urls.get_json()["urls"]) == ["1", "2", "3"]
     with ThreadPoolExecutor(3) as pool:  # several parts in flight, as the browser sends them
@@ -97,11 +99,12 @@ def test_the_verification_job_run_twice_gives_the_same_result(uapp, teacher, les
 def test_a_part_damaged_on_the_way_is_refused_by_minio_and_sent_again(uapp, teacher, lesson_id, storage_keys):
     data = fake_pdf(2 * MIB)
     body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
-    url = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}]).get_json()["urls"]["1"]
+    url = teacher.part_urls(body["id"], [{"number": 1, "sha256": sha256_b64(data)}]).get_json()["urls"]["1"]
     damaged = bytearray(data)
     damaged[1000] ^= 0xFF
-    refused = put_part(url, bytes(damaged), checksum=md5(data))  # the browser's MD5 of the bytes it meant to send
-    assert refused.status == 400 and b"<Code>BadDigest</Code>" in refused.data
+    # the browser's SHA-256 of the bytes it meant to send
+    refused = put_part(url, bytes(damaged), checksum=sha256_b64(data))
+    assert refused.status == 400 and b"<Code>XAmzContentChecksumMismatch</Code>" in refused.data
     assert teacher.status(body["id"]).get_json()["parts"] == []
     assert put_part(url, data).status == 200
     assert teacher.complete(body["id"]).status_code == 202
@@ -142,11 +145,13 @@ def test_a_part_of_the_wrong_size_does_not_count_and_complete_names_it(uapp, tea
 
 def test_part_urls_refuse_bad_requests(uapp, teacher, lesson_id):
     body = teacher.start(lesson_id, "courseware", "课件.pdf", 11 * MIB).get_json()
-    good_md5 = md5(b"x")
-    for parts, words in [([{"number": 4, "md5": good_md5}], "1 到 3"), ([{"number": 0, "md5": good_md5}], "1 到 3"),
-                         ([{"number": "1", "md5": good_md5}], "1 到 3"), ([{"number": 1, "md5": "abc"}], "md5"),
-                         ([{"number": 1}], "md5"), ([], "1 到 100"),
-                         ([{"number": 1, "md5": good_md5}] * 101, "1 到 100"), ("1", "1 到 100")]:
+    good = sha256_b64(b"x")
+    an_md5 = base64.b64encode(hashlib.md5(b"x").digest()).decode()  # the old protocol's checksum: 16 bytes, not 32
+    for parts, words in [([{"number": 4, "sha256": good}], "1 到 3"), ([{"number": 0, "sha256": good}], "1 到 3"),
+                         ([{"number": "1", "sha256": good}], "1 到 3"), ([{"number": 1, "sha256": "abc"}], "sha256"),
+                         ([{"number": 1}], "sha256"), ([{"number": 1, "md5": an_md5}], "sha256"),
+                         ([{"number": 1, "sha256": an_md5}], "44 个字符"), ([], "1 到 100"),
+                         ([{"number": 1, "sha256": good}] * 101, "1 到 100"), ("1", "1 到 100")]:
         answer = teacher.part_urls(body["id"], parts)
         assert answer.status_code == 400 and words in answer.get_json()["error"], (parts, answer.get_json())
     no_json = teacher.client.post(f"/api/uploads/{body['id']}/part-urls", data="x", headers=teacher._headers())
@@ -193,7 +198,7 @@ def test_start_reports_json_errors_for_bad_requests(uapp, teacher, lesson_id, st
     file_id = teacher.start(lesson_id, "courseware", "a.pdf", 10).get_json()["id"]
     for path in (f"/api/uploads/{file_id}/part-urls", f"/api/uploads/{file_id}/complete",
                  f"/api/uploads/{file_id}/retry"):
-        refused = teacher.client.post(path, json={"parts": [{"number": 1, "md5": md5(b"0123456789")}]})
+        refused = teacher.client.post(path, json={"parts": [{"number": 1, "sha256": sha256_b64(b"0123456789")}]})
         assert refused.status_code == 400 and "error" in refused.get_json()
     assert teacher.client.delete(f"/api/uploads/{file_id}").status_code == 400
     assert storage_keys() == [] and _row(uapp, file_id).status == "uploading"
@@ -204,7 +209,7 @@ def test_a_completed_upload_takes_no_more_part_urls(uapp, teacher, lesson_id):
     body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
     teacher.send_parts(body, data)
     assert teacher.complete(body["id"]).status_code == 202
-    late = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}])
+    late = teacher.part_urls(body["id"], [{"number": 1, "sha256": sha256_b64(data)}])
     assert late.status_code == 409 and "不能再修改" in late.get_json()["error"]
 
 
@@ -222,7 +227,7 @@ def test_part_urls_are_signed_for_the_public_minio_endpoint_browsers_reach(make_
     teacher = Uploader(signed_in(app, give_login(app, world.people["teacher_a1"])))
     data = fake_pdf(300_000, seed=12)
     body = teacher.start(lesson_id, "exercises", "练习.pdf", len(data)).get_json()
-    url = teacher.part_urls(body["id"], [{"number": 1, "md5": md5(data)}]).get_json()["urls"]["1"]
+    url = teacher.part_urls(body["id"], [{"number": 1, "sha256": sha256_b64(data)}]).get_json()["urls"]["1"]
     assert urlsplit(url).netloc == f"localhost:{port}"
     assert put_part(url, data).status == 200
     assert teacher.status(body["id"]).get_json()["parts"] == [1]
