@@ -216,11 +216,13 @@ def _parse_sha256(value) -> str:
 
 
 def part_urls(file: LessonFile, parts) -> dict[str, str]:
-    """Return presigned PUT URLs for the asked parts ([{number, sha256}]); the browser sends each part's
-    base64 SHA-256 in the header x-amz-checksum-sha256.
+    """Return presigned PUT URLs for the asked parts ([{number}], a sha256 given is checked for form).
 
-    MinIO refuses a part whose bytes do not match the x-amz-checksum-sha256 sent
-    with it (XAmzContentChecksumMismatch); the sha256 given here is checked for form only.
+    The client sends each part's base64 SHA-256 in the header x-amz-checksum-sha256:
+    MinIO refuses a part whose bytes do not match it (XAmzContentChecksumMismatch),
+    and a part stored without one does not count as received (_held), so every
+    part of a finished upload was checked by MinIO. URLs need no checksum, so a
+    client may ask for them ahead of reading and hashing the parts.
     """
     _require_uploading(file)
     if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_URLS_PER_REQUEST:
@@ -230,20 +232,25 @@ def part_urls(file: LessonFile, parts) -> dict[str, str]:
         number = part.get("number") if isinstance(part, dict) else None
         if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= count:
             raise ValidationError(f"分段序号应为 1 到 {count} 的整数，收到：{number!r}。")
-        _parse_sha256(part.get("sha256"))
+        if part.get("sha256") is not None:
+            _parse_sha256(part["sha256"])
         numbers.append(number)
     return {str(n): part_upload_url(file.object_key, file.upload_id, n, PART_URL_SECONDS)
             for n in dict.fromkeys(numbers)}
 
 
 def _held(file: LessonFile) -> dict[int, PartInfo] | None:
-    """Return the parts MinIO holds with the right size, by number; None when the multipart upload is gone."""
+    """Return the parts MinIO holds with the right size and a checked SHA-256, by number; None when the upload is gone.
+
+    A part PUT without x-amz-checksum-sha256 was not checked by MinIO: it is not counted, so it is sent again.
+    """
     try:
         parts = get_storage().list_parts(file.object_key, file.upload_id)
     except UploadNotFound:
         return None
     count = file.part_count
-    return {p.number: p for p in parts if 1 <= p.number <= count and p.size == expected_part_length(file, p.number)}
+    return {p.number: p for p in parts if 1 <= p.number <= count and p.size == expected_part_length(file, p.number)
+            and p.checksum_sha256}
 
 
 def _joined(file: LessonFile) -> bool:

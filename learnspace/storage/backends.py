@@ -336,13 +336,13 @@ class MemoryStorage:
         # refused like MinIO refuses a wrong x-amz-checksum-sha256; the ETag stays the MD5 hex, as MinIO's
         if sha256 is not None and sha256 != base64.b64encode(hashlib.sha256(data).digest()).decode():
             raise PartRefused("XAmzContentChecksumMismatch")
-        parts[number] = (bytes(data), datetime.now(timezone.utc))
+        parts[number] = (bytes(data), datetime.now(timezone.utc), sha256)
         return hashlib.md5(data).hexdigest()
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         parts = self._upload(key, upload_id)
-        return [PartInfo(n, len(data), hashlib.md5(data).hexdigest(), when)
-                for n, (data, when) in sorted(parts.items())]
+        return [PartInfo(n, len(data), hashlib.md5(data).hexdigest(), when, checksum)
+                for n, (data, when, checksum) in sorted(parts.items())]
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
         held = self._upload(key, upload_id)

@@ -68,6 +68,8 @@ class PartInfo:
     size: int
     etag: str
     last_modified: datetime | None = None
+    #: the base64 SHA-256 the server checked when the part came with x-amz-checksum-sha256, else None
+    checksum_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ class Multipart:
             root = self._xml(self._send("GET", key, query, what="ListParts"), key)
             for part in _children(root, "Part"):
                 parts.append(PartInfo(int(_text(part, "PartNumber") or 0), int(_text(part, "Size") or 0),
-                                      (_text(part, "ETag") or "").strip('"'), _date(_text(part, "LastModified"))))
+                                      (_text(part, "ETag") or "").strip('"'), _date(_text(part, "LastModified")),
+                                      _text(part, "ChecksumSHA256") or None))
             next_marker = _text(root, "NextPartNumberMarker") or ""
             if (_text(root, "IsTruncated") or "").lower() != "true" or not next_marker or next_marker == marker:
                 return sorted(parts, key=lambda p: p.number)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 import string
+import time
 from dataclasses import dataclass
 from pathlib import Path
 

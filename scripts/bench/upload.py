@@ -27,7 +27,7 @@ Run (MinIO binary from scripts/install-minio or $LEARNSPACE_MINIO_BIN):
     .venv/bin/python scripts/bench/upload.py                 # 1 GiB, 8 MiB parts, 4 in flight
     .venv/bin/python scripts/bench/upload.py --size 4096     # 4 GiB
     .venv/bin/python scripts/bench/upload.py --teachers 5    # five concurrent 1 GiB uploads and page fetches
-Options: --size MiB, --part MiB, --parallel N, --teachers N, --keep (keep the work directory).
+Options: --size MiB, --part MiB, --parallel N, --rounds N, --teachers N, --keep (keep the work directory).
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ import os
 import queue
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,10 @@ sys.path.insert(0, str(ROOT))
 
 MIB = 1024 * 1024
 PASSWORD = "Bench-passw0rd"
+
+
+#: part URLs asked for in one request (the API's limit is 100)
+URL_BATCH = 100
 
 
 def generate(path: Path, size: int) -> None:
@@ -176,51 +181,49 @@ def upload_through_app(session, base: str, lesson_id: int, path: Path, parallel:
     part_size, count = info["part_size"], info["part_count"]
     if sampler:
         sampler.phase = "parts"
-    # A reader thread reads parts ahead, hashes them (SHA-256) and asks for their URLs a batch at a time; the
-    # senders PUT them to MinIO. The queue bounds the bytes held in memory to a few batches.
-    work: queue.Queue = queue.Queue(maxsize=2 * parallel)
-    batch_size = 2 * parallel
-
-    def sha256_of(data: bytes) -> str:
-        return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
+    # As upload.js does: URLs are asked for ahead, a batch at a time (they need no checksum); each sender
+    # reads a part, hashes it (SHA-256, sent as x-amz-checksum-sha256 for MinIO to check) and PUTs it.
+    # Memory stays at one part per sender.
+    urls: queue.Queue = queue.Queue()
     errors: list[BaseException] = []
 
-    def reader() -> None:
+    def fetch_urls() -> None:
         try:
-            with path.open("rb") as source, ThreadPoolExecutor(parallel) as hashers:
-                for first in range(1, count + 1, batch_size):
-                    numbers = range(first, min(first + batch_size, count + 1))
-                    datas = [source.read(part_size) for _ in numbers]
-                    # hashlib lets go of the GIL on big buffers: the batch's digests are computed side by side
-                    batch = list(zip(numbers, datas, hashers.map(sha256_of, datas)))
-                    answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
-                                          json={"parts": [{"number": n, "sha256": c} for n, _, c in batch]})
-                    assert answer.status_code == 200, answer.text
-                    for number, data, checksum in batch:
-                        work.put((answer.json()["urls"][str(number)], data, checksum))
+            for first in range(1, count + 1, URL_BATCH):
+                numbers = range(first, min(first + URL_BATCH, count + 1))
+                answer = session.post(f"{base}/api/uploads/{info['id']}/part-urls",
+                                      json={"parts": [{"number": n} for n in numbers]})
+                assert answer.status_code == 200, answer.text
+                for number in numbers:
+                    urls.put((number, answer.json()["urls"][str(number)]))
         except BaseException as exc:
             errors.append(exc)
         finally:
             for _ in range(parallel):
-                work.put(None)
+                urls.put(None)
 
     http = urllib3.PoolManager(maxsize=parallel)  # what the SDK sends with too
+    fd = os.open(path, os.O_RDONLY)
 
     def sender() -> None:
-        while (item := work.get()) is not None:
+        while (item := urls.get()) is not None:
             if errors:
-                continue  # keep draining, so the reader never blocks on a full queue
-            url, data, checksum = item
+                continue
+            number, url = item
+            data = os.pread(fd, part_size, (number - 1) * part_size)
+            checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
             response = http.request("PUT", url, body=data, headers={"x-amz-checksum-sha256": checksum})
             if response.status != 200:
                 errors.append(AssertionError(f"PUT of a part: {response.status} {response.data[:200]!r}"))
 
-    threads = [threading.Thread(target=reader)] + [threading.Thread(target=sender) for _ in range(parallel)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    threads = [threading.Thread(target=fetch_urls)] + [threading.Thread(target=sender) for _ in range(parallel)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        os.close(fd)
     if errors:
         raise errors[0]
     parts_done = time.perf_counter()
@@ -254,17 +257,17 @@ def verify_in_worker(env: dict, file_id: int) -> tuple[float, dict]:
         return seconds, {"status": file.status, "sha256": file.sha256}
 
 
-def upload_direct(server, bucket: str, path: Path, part_size: int, parallel: int) -> float:
-    """Put *path* straight into MinIO with the SDK; return the seconds it took."""
+def upload_direct(server, bucket: str, path: Path, part_size: int, parallel: int, key: str = "bench/direct") -> float:
+    """Put *path* straight into MinIO with the SDK as a new object *key*; return the seconds it took."""
     from minio import Minio
 
     client = Minio(server.endpoint, access_key=server.access_key, secret_key=server.secret_key, secure=False)
     size = path.stat().st_size
     start = time.perf_counter()
     with path.open("rb") as source:
-        client.put_object(bucket, "bench/direct", source, size, part_size=part_size, num_parallel_uploads=parallel)
+        client.put_object(bucket, key, source, size, part_size=part_size, num_parallel_uploads=parallel)
     seconds = time.perf_counter() - start
-    client.remove_object(bucket, "bench/direct")
+    client.remove_object(bucket, key)
     return seconds
 
 
@@ -291,6 +294,8 @@ def main() -> None:
     parser.add_argument("--part", type=int, default=8, help="part size in MiB (default 8)")
     parser.add_argument("--parallel", type=int, default=4, help="parts in flight at once (default 4)")
     parser.add_argument("--teachers", type=int, default=1, help="teachers uploading at once (default 1)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of one direct and one app run, order alternating (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     if args.part < 5:
@@ -330,39 +335,50 @@ def main() -> None:
             concurrent(args, base, sessions, lessons, path, env)
             return
 
-        print(f"direct: minio SDK put_object, part {args.part} MiB, {args.parallel} in parallel …", flush=True)
-        direct_runs = [upload_direct(server, bucket, path, args.part * MIB, args.parallel)]
-        os.sync()  # MinIO's dirty pages written now, not during the next run
-
+        # Rounds of one direct and one app run, the order alternating (direct first in odd rounds), each
+        # into a new object with the disks synced in between: whichever runs first into an idle page cache
+        # is faster, and a single pair measures that order more than the two paths.
         rss_before = proc_status(app_proc.pid, "VmRSS")
         peak_reset = reset_peak(app_proc.pid)
         hwm_before = proc_status(app_proc.pid, "VmHWM")
-        print(f"app: HTTP API on {base}, parts of {args.part} MiB to MinIO, {args.parallel} in flight …", flush=True)
         sampler = RssSampler(app_proc.pid)
         sampler.start()
-        result = upload_through_app(sessions[0], base, lessons[0][1], path, args.parallel, sampler)
+        direct_runs, app_runs = [], []
+        for round_no in range(1, args.rounds + 1):
+            for which in (("direct", "app") if round_no % 2 else ("app", "direct")):
+                os.sync()  # the previous run's dirty pages written now, not during this run
+                if which == "direct":
+                    direct_runs.append(upload_direct(server, bucket, path, args.part * MIB, args.parallel,
+                                                     key=f"bench/direct-{round_no}"))
+                else:
+                    app_runs.append(upload_through_app(sessions[0], base, lessons[0][1], path, args.parallel,
+                                                       sampler))
+            print(f"round {round_no}: direct {direct_runs[-1]:.2f} s, app {app_runs[-1]['seconds']:.2f} s "
+                  f"({'direct' if round_no % 2 else 'app'} first)", flush=True)
         hwm_after = proc_status(app_proc.pid, "VmHWM")
         sampler.running = False
         growth = hwm_after - (rss_before if peak_reset else hwm_before)
-        os.sync()
-        print("direct again (the two runs around the app's are averaged) …", flush=True)
-        direct_runs.append(upload_direct(server, bucket, path, args.part * MIB, args.parallel))
-        direct = sum(direct_runs) / len(direct_runs)
+        direct = statistics.median(direct_runs)
+        middle = statistics.median(run["seconds"] for run in app_runs)
+        result = min(app_runs, key=lambda run: abs(run["seconds"] - middle))  # the median run (its complete time)
+        ratios = [d / a["seconds"] for d, a in zip(direct_runs, app_runs)]
         os.sync()
         print("worker: verification job (sniff, SHA-256 read-back, ffprobe) …", flush=True)
         verify_seconds, row = verify_in_worker(env, result["id"])
         assert row["sha256"] == digest.hexdigest(), "the stored file's SHA-256 differs from the generated file's"
 
         size_mib = args.size
-        app_rate, direct_rate = size_mib / result["seconds"], size_mib / direct
+        app_rate, direct_rate = size_mib / middle, size_mib / direct
         print()
         print(f"file:                 {size_mib} MiB, {result['parts']} parts of {result['part_size'] // MIB} MiB, "
               f"{args.parallel} in flight")
-        print(f"direct to MinIO:      {direct:7.2f} s  {direct_rate:8.1f} MiB/s  (SDK put_object; runs "
+        print(f"direct to MinIO:      {direct:7.2f} s  {direct_rate:8.1f} MiB/s  (SDK put_object; median of "
               + ", ".join(f"{d:.2f}" for d in direct_runs) + " s)")
-        print(f"through the app:      {result['seconds']:7.2f} s  {app_rate:8.1f} MiB/s  start → parts → complete "
-              f"(\"verifying\"; complete {result['complete_seconds']:.2f} s)")
-        print(f"ratio app/direct:     {app_rate / direct_rate:7.3f}   (target ≥ 0.9)")
+        print(f"through the app:      {middle:7.2f} s  {app_rate:8.1f} MiB/s  start → parts → complete "
+              f"(\"verifying\"; complete {result['complete_seconds']:.2f} s; median of "
+              + ", ".join(f"{a['seconds']:.2f}" for a in app_runs) + " s)")
+        print(f"ratio app/direct:     {app_rate / direct_rate:7.3f}   (target ≥ 0.9; per round "
+              + ", ".join(f"{r:.2f}" for r in ratios) + ")")
         print(f"worker verification:  {verify_seconds:7.2f} s  {size_mib / verify_seconds:8.1f} MiB/s  "
               f"→ {row['status']}")
         print(f"app server RSS:       {rss_before / MIB:.1f} MiB before, peak {hwm_after / MIB:.1f} MiB during "

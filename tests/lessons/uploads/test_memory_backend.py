@@ -39,7 +39,9 @@ def test_start_parts_complete_and_verification_on_memory_storage(mapp, world):
         assert missing.value.details == [2]
         db.session.rollback()
         file = db.session.get(LessonFile, file.id)
-        storage.upload_part(file.object_key, file.upload_id, 2, data[PART:2 * PART])
+        storage.upload_part(file.object_key, file.upload_id, 2, data[PART:2 * PART])  # unchecked: not counted
+        assert uploads.parts_in_place(file) == [1, 3]
+        storage.upload_part(file.object_key, file.upload_id, 2, data[PART:2 * PART], sha256_b64(data[PART:2 * PART]))
         assert uploads.complete_upload(file) is True
         db.session.commit()
         assert uploads.complete_upload(db.session.get(LessonFile, file.id)) is False
