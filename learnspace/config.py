@@ -67,7 +67,8 @@ def _secret_file(path: Path, make) -> str:
     return path.read_text().strip()
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Path) -> dict[str, str]:
+    """Return the KEY=value pairs of an env-style file such as a credentials file (missing file: empty)."""
     values: dict[str, str] = {}
     if path.is_file():
         for line in path.read_text().splitlines():
@@ -125,7 +126,7 @@ def load_config() -> dict:
     """Read settings from the environment and return a Flask config mapping."""
     var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
     creds_file = minio_credentials_file(var_dir)
-    creds = _read_env_file(creds_file)
+    creds = read_env_file(creds_file)
     data_key = _env("DATA_KEY") or _secret_file(
         var_dir / "data.key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     )

@@ -202,26 +202,22 @@ class Worker:
 
     def _beat_until(self, stop: threading.Event) -> None:
         while True:
-            with self.app.app_context():
-                try:
-                    operations.beat(self.name)
-                    db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    log.warning("worker %s: heartbeat failed", self.name, exc_info=True)
-                finally:
-                    db.session.remove()
+            self._in_own_session(lambda: operations.beat(self.name), "heartbeat failed")
             if stop.wait(self.beat_seconds):
                 return
 
     def _forget(self) -> None:
+        self._in_own_session(lambda: operations.forget_worker(self.name), "could not remove its heartbeat row")
+
+    def _in_own_session(self, write, failure: str) -> None:
+        """Run and commit one small write in a fresh app context; a failure is logged, not raised."""
         with self.app.app_context():
             try:
-                operations.forget_worker(self.name)
+                write()
                 db.session.commit()
             except Exception:
                 db.session.rollback()
-                log.warning("worker %s: could not remove its heartbeat row", self.name, exc_info=True)
+                log.warning("worker %s: %s", self.name, failure, exc_info=True)
             finally:
                 db.session.remove()
 

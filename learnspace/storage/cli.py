@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from ..config import ConfigError, load_config, minio_admin_credentials_file
+from ..config import ConfigError, load_config, minio_admin_credentials_file, read_env_file
 from .backends import StorageError
-from .provisioning import provision, read_app_credentials, read_credentials_file, write_app_credentials
+from .provisioning import provision, read_app_credentials, write_app_credentials
 
 
 @click.group("storage", help="MinIO storage 对象存储.")
@@ -32,12 +32,12 @@ def provision_command(admin_file: Path | None, rotate: bool):
         raise click.ClickException(f"配置错误 / configuration error: {exc}") from None
     admin_file = admin_file or minio_admin_credentials_file(settings.var_dir)
     app_file = settings.minio_credentials_file
-    admin = read_credentials_file(admin_file)
+    admin = read_env_file(admin_file)
     if not (admin.get("MINIO_ROOT_USER") and admin.get("MINIO_ROOT_PASSWORD")):
         raise click.ClickException(f"{admin_file} must define MINIO_ROOT_USER and MINIO_ROOT_PASSWORD "
                                    "(MinIO's root credentials; scripts/run creates them)")
     # Never overwrite the root credentials with the app's: MinIO would not start with them again.
-    if app_file.resolve() == admin_file.resolve() or "MINIO_ROOT_USER" in read_credentials_file(app_file):
+    if app_file.resolve() == admin_file.resolve() or "MINIO_ROOT_USER" in read_env_file(app_file):
         raise click.ClickException(f"LEARNSPACE_MINIO_CREDENTIALS_FILE ({app_file}) holds the root credentials; "
                                    "point it at another file for the app's user (default var/minio-app.env)")
     try:

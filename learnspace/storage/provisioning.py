@@ -25,6 +25,7 @@ from minio.credentials import StaticProvider
 from minio.error import MinioAdminException, MinioException
 from minio.minioadmin import MinioAdmin
 
+from ..config import read_env_file
 from .backends import StorageError
 
 log = logging.getLogger(__name__)
@@ -131,20 +132,10 @@ def _when_initialized(request, wait_seconds: float = 30.0):
             time.sleep(0.5)
 
 
-def read_credentials_file(path: Path) -> dict[str, str]:
-    """Return the KEY=value pairs of an env-style credentials file (missing file: empty)."""
-    values: dict[str, str] = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip()
-    return values
-
 
 def read_app_credentials(path: Path) -> AppCredentials | None:
     """Return the app credentials a file holds, or None when it holds none."""
-    values = read_credentials_file(path)
+    values = read_env_file(path)
     if values.get(ACCESS_KEY_NAME) and values.get(SECRET_KEY_NAME):
         return AppCredentials(values[ACCESS_KEY_NAME], values[SECRET_KEY_NAME])
     return None

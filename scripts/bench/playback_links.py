@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from served_app import start_app  # noqa: E402  (scripts/bench/served_app.py)
 
 PASSWORD = "Bench-passw0rd"
 TEACHER, STUDENT = "T4301020001001", "G430102201501010011"
@@ -79,32 +80,8 @@ def prepare_database(env: dict) -> tuple[int, str]:
         return file_id, db.session.get(LessonFile, file_id).object_key
 
 
-def serve(port: int) -> None:
-    """Run the app on 127.0.0.1:*port* with werkzeug's threaded server (the --serve subprocess)."""
-    import logging
-
-    from werkzeug.serving import run_simple
-
-    from learnspace import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    run_simple("127.0.0.1", port, create_app(), threaded=True)
 
 
-def wait_for(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import requests
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the app server exited; see the messages above")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the app server did not answer within 60 s")
 
 
 def sign_in(base: str):
@@ -162,7 +139,6 @@ def main() -> None:
 
     import requests
 
-    from tests.fixtures.helpers import free_port
     from tests.fixtures.minio_process import MinioProcess
 
     work = Path(tempfile.mkdtemp(prefix="ls-bench-links-"))
@@ -173,11 +149,7 @@ def main() -> None:
                "LEARNSPACE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
                "LEARNSPACE_PRESIGN_SECONDS": str(args.lifetime)}
         file_id, key = prepare_database(env)
-        port = free_port()
-        app_proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env={**os.environ, **env},
-                                    cwd=str(ROOT))
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base, app_proc)
+        app_proc, base = start_app(env)
         session = sign_in(base)
         url = f"{base}/files/{file_id}/play-url"
         time_renewals(session, url, 50)  # warm up imports, pools and the signer
@@ -215,7 +187,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
-    else:
-        main()
+    main()

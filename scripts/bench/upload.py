@@ -40,7 +40,6 @@ import queue
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from served_app import start_app  # noqa: E402  (scripts/bench/served_app.py)
 
 MIB = 1024 * 1024
 PASSWORD = "Bench-passw0rd"
@@ -106,16 +107,6 @@ def prepare_database(env: dict, teachers: int = 1) -> list[tuple[str, int]]:
         return made
 
 
-def serve(port: int) -> None:
-    """Run the app on 127.0.0.1:*port* with werkzeug's threaded server (the --serve subprocess)."""
-    import logging
-
-    from werkzeug.serving import run_simple
-
-    from learnspace import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    run_simple("127.0.0.1", port, create_app(), threaded=True)
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -301,7 +292,6 @@ def main() -> None:
     if args.part < 5:
         parser.error("--part must be at least 5 (MiB): S3's smallest part")
 
-    from tests.fixtures.helpers import free_port
     from tests.fixtures.minio_process import MinioProcess
 
     work = Path(tempfile.mkdtemp(prefix="ls-bench-upload-"))
@@ -323,11 +313,7 @@ def main() -> None:
             while block := source.read(8 * MIB):
                 digest.update(block)
 
-        port = free_port()
-        app_proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env={**os.environ, **env},
-                                    cwd=str(ROOT))
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base, app_proc)
+        app_proc, base = start_app(env)
         # Sign in first (argon2id hashing takes 64 MiB by design), and warm up imports and pools.
         sessions = [sign_in(base, login) for login, _ in lessons]
         upload_through_app(sessions[0], base, lessons[0][1], small_copy(path, work), 1)
@@ -438,24 +424,7 @@ def small_copy(path: Path, work: Path) -> Path:
     return small
 
 
-def wait_for(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import requests
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the app server exited; see the messages above")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the app server did not answer within 60 s")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
-    else:
-        main()
+    main()
