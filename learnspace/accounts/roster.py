@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 
 from ..audit import operations as audit
 from ..errors import ValidationError
+from ..exports import UNSAFE_TEXT_RE
 from ..extensions import db
 from ..orgs.models import School
 from ..text_files import detect_encoding
@@ -36,8 +37,6 @@ REQUIRED_HEADERS = ("姓名", "角色")
 ROLE_WORDS = {"学生": "student", "student": "student", "教师": "teacher", "老师": "teacher", "teacher": "teacher"}
 NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z·•\u00b7 .\-]{1,64}$")
 NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$")
-#: 年级/班级 are free text but end up in exported spreadsheets: no formula-like start, markup or control characters
-UNSAFE_TEXT_RE = re.compile(r"^[=+\-@]|[<>\x00-\x1f\x7f]")
 BATCH = 500
 MAX_REPORTED = 1000
 

@@ -1,10 +1,9 @@
 """Reads and verbs behind the admin pages, always limited to the admin's scope."""
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import func, or_, select
 
+from .. import exports
 from ..accounts.models import User
 from ..accounts.scope import region_scope, school_scope
 from ..extensions import db
@@ -92,18 +91,16 @@ def codes_workbook(school: School, issued: list[tuple[User, str]], expires_text:
     book = Workbook()
     sheet = book.active
     sheet.title = "激活码"
-    sheet.append([f"{school.name} 个人学习空间激活码（{expires_text}前有效，仅可使用一次）"])
-    sheet.append(["姓名", "角色", "学籍号/教师编号", "年级", "班级", "激活码"])
+    exports.append_row(sheet, [f"{school.name} 个人学习空间激活码（{expires_text}前有效，仅可使用一次）"])
+    exports.append_row(sheet, ["姓名", "角色", "学籍号/教师编号", "年级", "班级", "激活码"])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for user, code in issued:
-        sheet.append([user.real_name, user.role_name, user.student_number or user.teacher_number or "",
+        exports.append_row(sheet, [user.real_name, user.role_name, user.student_number or user.teacher_number or "",
                       user.grade or "", user.class_name or "", code])
     for column, width in zip("ABCDEF", (12, 8, 24, 10, 10, 18)):
         sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return exports.workbook_bytes(book)
 
 
 def scope_counts_for_school(school: School) -> dict:

@@ -6,11 +6,19 @@ import re
 from sqlalchemy import select
 
 from ..errors import Conflict, NotFound, ValidationError
+from ..exports import unsafe_text
 from ..extensions import db
 from .models import REGION_LEVELS, SCHOOL_STAGES, Region, School
 
 REGION_CODE_RE = re.compile(r"^\d{6}$")
 SCHOOL_CODE_RE = re.compile(r"^\d{10}$")
+
+
+def check_name(name: str, what: str) -> None:
+    """Refuse a name that a spreadsheet would read as a formula, or with markup or control characters."""
+    # Names end up in the statistics, ranking and activation-code exports other admins open in Excel.
+    if unsafe_text(name):
+        raise ValidationError(f"{what}“{name}”不能以 = + - @ 开头，也不能包含 < > 或制表符等控制字符，请修改后重试")
 
 
 def region_level_of(code: str) -> str:
@@ -54,6 +62,7 @@ def create_region(code: str, name: str) -> Region:
     level = region_level_of(code)
     if not name or len(name) > 64:
         raise ValidationError("区划名称不能为空，且不超过 64 个字")
+    check_name(name, "区划名称")
     if db.session.get(Region, code) is not None:
         raise Conflict(f"行政区划代码“{code}”已存在")
     parent = parent_code_of(code)
@@ -80,6 +89,7 @@ def create_school(code: str, name: str, stage: str, county_code: str) -> School:
         raise ValidationError(f"学校标识码“{code}”应为 10 位数字")
     if not name or len(name) > 100:
         raise ValidationError("学校名称不能为空，且不超过 100 个字")
+    check_name(name, "学校名称")
     if stage not in SCHOOL_STAGES:
         raise ValidationError(f"学段“{stage}”无效，可选：{'、'.join(SCHOOL_STAGES)}")
     county = get_region(county_code)

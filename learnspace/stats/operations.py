@@ -16,13 +16,12 @@ Lesson figures are for teachers: with the role filter "student" they are shown a
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import and_, distinct, func, select
 
+from .. import exports
 from ..accounts.models import User
 from ..activity import rollups
 from ..activity.models import ActivityDay
@@ -446,12 +445,7 @@ def ranking_table(ranked: list[Ranked]) -> tuple[list[str], list[list]]:
 
 def to_csv(header: list[str], body: list[list]) -> bytes:
     """Encode a table as CSV in UTF-8 with a BOM, so Excel opens the Chinese headers correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for values in body:
-        writer.writerow(["" if v is None else v for v in values])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return exports.csv_bytes([header, *body])
 
 
 def to_xlsx(header: list[str], body: list[list], title: str, notes: list[str]) -> bytes:
@@ -463,21 +457,19 @@ def to_xlsx(header: list[str], body: list[list], title: str, notes: list[str]) -
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append(header)
+    exports.append_row(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in body:
-        sheet.append(values)
+        exports.append_row(sheet, values)
     sheet.freeze_panes = "C2"
     for i, name in enumerate(header, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = max(10, 2 * len(name) + 2) if i > 1 else 24
     about = book.create_sheet("说明")
     for line in notes:
-        about.append([line])
+        exports.append_row(about, [line])
     about.column_dimensions["A"].width = 100
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return exports.workbook_bytes(book)
 
 
 def export_notes(unit: Unit, period: DateRange, role: str | None) -> list[str]:
