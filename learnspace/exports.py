@@ -50,7 +50,7 @@ def csv_bytes(rows) -> bytes:
 
 def append_row(sheet, values) -> None:
     """Append one row to an openpyxl sheet: numbers as numbers, all else as string cells (never formulas)."""
-    sheet.append([cell_value(v) for v in values])
+    sheet.append([None if v is None else cell_value(v) for v in values])
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             # openpyxl makes any str starting with "=" a formula; the quote above already prevents it, this too.

