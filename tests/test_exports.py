@@ -36,6 +36,7 @@ def test_cell_values_keep_numbers_and_neutralise_text():
     assert exports.cell_value(3) == 3 and isinstance(exports.cell_value(66.7), float)
     assert exports.cell_value(-5) == -5  # a negative number is data, not a formula
     assert exports.cell_value(None) == ""
+    assert exports.cell_value(True) == "是"
     assert exports.cell_value("-5") == "'-5"
 
 
@@ -154,7 +155,7 @@ def test_every_export_is_data_even_with_hostile_names(app, hostile, tmp_path):
     # The hostile names did reach the exports, as quoted text, so the checks above looked at them.
     text = {v for row in seen for v in row if isinstance(v, str)}
     for name in (EVIL_SCHOOL, EVIL_SCHOOL_2, EVIL_COUNTY, EVIL_CITY):
-        assert "'" + name in text or any(v.startswith("'" + name) or ("'" + name) in v for v in text), name
+        assert any(v.startswith("'" + name) for v in text), name
     assert any(v.startswith("'" + EVIL_GRADE) for v in text)
     numbers = [v for row in seen for v in row if isinstance(v, (int, float))]
     assert numbers, "XLSX figures stay numbers"
