@@ -79,3 +79,5 @@ def register(group: click.Group) -> None:
             raise click.ClickException("\n".join(lines)) from None
         progress.close()
         click.echo(result.summary())
+        for warning in result.warnings:
+            click.echo(f"  提醒：第 {warning['row']} 行 [{warning['column']}] {warning['reason']}")

@@ -21,6 +21,7 @@ from ..audit import operations as audit
 from ..errors import ValidationError
 from ..exports import UNSAFE_TEXT_RE
 from ..extensions import db
+from ..orgs.grades import grade_fits_school
 from ..orgs.models import School
 from ..text_files import detect_encoding
 from . import idcard
@@ -51,9 +52,12 @@ class RosterResult:
     updated: int = 0
     unchanged: int = 0
     rows: int = 0
+    #: rows imported as they are but worth a look, each {row, column, reason} (at most MAX_REPORTED)
+    warnings: list = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"共 {self.rows} 行：新增 {self.created} 人，更新 {self.updated} 人，未变 {self.unchanged} 人"
+        text = f"共 {self.rows} 行：新增 {self.created} 人，更新 {self.updated} 人，未变 {self.unchanged} 人"
+        return text + (f"；{len(self.warnings)} 条提醒，请核对" if self.warnings else "")
 
 
 @dataclass
@@ -274,6 +278,11 @@ def import_roster(stream: BinaryIO, filename: str, school: School,
             if row is None:
                 continue
             result.rows += 1
+            if not grade_fits_school(row.grade, school.stage) and len(result.warnings) < MAX_REPORTED:
+                # imported anyway: the school's stage may be out of date, but a 七年级 in a 小学 is usually a typo
+                result.warnings.append({"row": number, "column": "年级", "reason": (
+                    f"年级“{row.grade}”不属于{school.stage}（{school.name}）；已照常导入，"
+                    "请核对年级是否填错，或请管理员核对学校的学段")})
             duplicate = False
             for kind, label, key in (("s", "学籍号", row.student_number), ("t", "教师编号", row.teacher_number),
                                      ("i", "身份证号", row.id_hash)):

@@ -11,6 +11,7 @@ from ..audit import operations as audit
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db, login_manager
 from ..orgs import operations as orgs
+from ..orgs.grades import grade_sort_key
 from ..transactions import rollback_keeping
 from . import consent, identities, oidc, operations
 from .forms import ActionForm, ConsentForm, LoginForm
@@ -190,7 +191,8 @@ def consent_page(code: str):
         query = query.where(User.grade == grade)
     if class_name:
         query = query.where(User.class_name == class_name)
-    students = list(db.session.scalars(query.order_by(User.grade, User.class_name, User.real_name, User.id)))
+    students = sorted(db.session.scalars(query.order_by(User.class_name, User.real_name, User.id)),
+                      key=lambda user: grade_sort_key(user.grade))  # stable: keeps class and name order
     states = consent.consent_states(students)
     counts = {"all": len(states), "restricted": sum(s.restricted for s in states),
               "consented": sum(s.consent is not None for s in states),
@@ -201,9 +203,9 @@ def consent_page(code: str):
         states = [s for s in states if s.consent is not None]
     total = len(states)
     states = states[(page - 1) * CONSENT_PER_PAGE: page * CONSENT_PER_PAGE]
-    classes = db.session.execute(select(User.grade, User.class_name).distinct()
-                                 .where(User.school_id == school.id, User.role == "student")
-                                 .order_by(User.grade, User.class_name)).all()
+    classes = sorted(db.session.execute(select(User.grade, User.class_name).distinct()
+                                        .where(User.school_id == school.id, User.role == "student")).all(),
+                     key=lambda row: (grade_sort_key(row[0]), row[1] or ""))
     return render_template("accounts/consent.html", school=school, states=states, counts=counts, total=total,
                            page=page, per_page=CONSENT_PER_PAGE, grade=grade, class_name=class_name, show=show,
                            classes=classes, form=ConsentForm(), action_form=ActionForm(),

@@ -7,6 +7,7 @@ from .. import exports
 from ..accounts.models import User
 from ..accounts.scope import region_scope, school_scope
 from ..extensions import db
+from ..orgs.grades import grade_order, grade_sort_key
 from ..orgs.models import Region, School
 from ..spaces.models import Space
 
@@ -59,7 +60,7 @@ def people_of_school(school: School, query: str = "", grade: str = "", class_nam
     if class_name:
         stmt = stmt.where(User.class_name == class_name)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = db.session.execute(stmt.order_by(User.role.desc(), User.grade, User.class_name, User.id)
+    rows = db.session.execute(stmt.order_by(User.role.desc(), *grade_order(User.grade), User.class_name, User.id)
                               .limit(per_page).offset((page - 1) * per_page)).all()
     return rows, total
 
@@ -69,8 +70,9 @@ def classes_of_school(school: School) -> list[tuple[str, str, int]]:
     stmt = (select(User.grade, User.class_name, func.count(User.id))
             .outerjoin(Space, Space.owner_id == User.id)
             .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")))
-            .group_by(User.grade, User.class_name).order_by(User.grade, User.class_name))
-    return [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
+            .group_by(User.grade, User.class_name))
+    rows = [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
+    return sorted(rows, key=lambda row: (grade_sort_key(row[0]), row[1] == "", row[1]))
 
 
 def unactivated_people(school: School, grade: str, class_name: str) -> list[User]:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 from ..audit import operations as audit
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
+from ..orgs.grades import GRADES_OF_STAGE, STAGES_OF_SCHOOL
 from ..orgs.models import School
 from .importer import Problems, Row, check_rows, read_catalogue
 from .models import LEVEL_NAMES, LEVELS, CatalogNode, SchoolEdition
@@ -45,17 +46,6 @@ DATA_DIR = Path(__file__).parent / "data"
 #: loaded first, so every edition file can hang its tree under a stage and subject
 SHIPPED_ROOTS = "stages.json"
 
-GRADES_OF_STAGE = {
-    "小学": ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级"),
-    "初中": ("七年级", "八年级", "九年级"),
-    "高中": ("高一", "高二", "高三"),
-}
-#: which catalogue stages a school of each kind (orgs.models.SCHOOL_STAGES) teaches
-CATALOG_STAGES_OF_SCHOOL = {
-    "小学": ("小学",), "初中": ("初中",), "高中": ("高中",), "九年一贯制": ("小学", "初中"),
-    "完全中学": ("初中", "高中"), "十二年一贯制": ("小学", "初中", "高中"), "中职": ("高中",),
-    "特殊教育": ("小学", "初中"),
-}
 _GRADE_IN_NAME = re.compile(r"([一二三四五六七八九]年级|高[一二三])")
 
 
@@ -340,7 +330,7 @@ def _refresh_descendants(node: CatalogNode, old_path: str) -> None:
 
 def grades_of_school(school: School) -> list[tuple[str, str]]:
     """Return (catalogue stage, grade) pairs a school teaches, in school order."""
-    stages = CATALOG_STAGES_OF_SCHOOL.get(school.stage, tuple(GRADES_OF_STAGE))
+    stages = STAGES_OF_SCHOOL.get(school.stage, tuple(GRADES_OF_STAGE))
     return [(stage, grade) for stage in stages for grade in GRADES_OF_STAGE[stage]]
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..activity import operations as activity
-from ..catalog.operations import GRADES_OF_STAGE
 from ..db import utcnow
 from ..extensions import db
+from ..orgs.grades import GRADES_OF_STAGE
 from ..spaces import operations as spaces
 from ..spaces.models import Announcement, Space, TeacherProfile
 

@@ -1,4 +1,4 @@
-"""Names for the raw facet values the search page shows: catalogue node ids and language codes.
+"""Names for the raw facet values the search page shows (catalogue node ids, language codes) and the grade order.
 
 Registered in create_app (``search_labels.register()``) so the search views never import a domain.
 """
@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from ..catalog.models import CatalogNode
 from ..extensions import db
-from ..search.views import register_facet_labels
+from ..orgs.grades import grade_sort_key
+from ..search.views import register_facet_labels, register_facet_order
 from .models import LANGUAGES
 
 
@@ -27,6 +28,7 @@ def language_names(values: list[str]) -> dict[str, str]:
 
 
 def register() -> None:
-    """Hand the search pages the functions that name node and language facet values."""
+    """Hand the search pages the functions that name node and language facet values and order grades."""
     register_facet_labels("node", node_names)
     register_facet_labels("language", language_names)
+    register_facet_order("grade", grade_sort_key)

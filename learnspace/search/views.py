@@ -28,11 +28,17 @@ SORT_NAMES = {"relevance": "相关度", "newest": "最新发布", "views": "最�
 FACET_SHOWN = 8
 
 _labelers: dict[str, Callable[[list[str]], dict[str, str]]] = {}
+_orders: dict[str, Callable[[str], object]] = {}
 
 
 def register_facet_labels(field: str, labeler: Callable[[list[str]], dict[str, str]]) -> None:
     """Let a domain name the raw values of one facet (e.g. catalogue node ids → chapter names)."""
     _labelers[field] = labeler
+
+
+def register_facet_order(field: str, key: Callable[[str], object]) -> None:
+    """Let a domain order the values of one facet (e.g. grades 一年级…九年级) instead of by count."""
+    _orders[field] = key
 
 
 def facet_labels(field: str, values: Iterable[str]) -> dict[str, str]:
@@ -84,6 +90,8 @@ def index():
     facets = []
     for field, title in FACET_TITLES.items():
         counts = result.facets.get(field) or []
+        if field in _orders:
+            counts = sorted(counts, key=lambda pair: _orders[field](pair[0]))
         chosen = state["filters"].get(field)
         if not counts and not chosen:
             continue

@@ -21,7 +21,6 @@ from ..accounts.models import User
 from ..activity import operations as activity
 from ..audit import operations as audit
 from ..catalog.models import CatalogNode
-from ..catalog.operations import GRADES_OF_STAGE
 from ..china_time import local_day
 from ..db import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
@@ -30,6 +29,7 @@ from ..lessons.models import PART_KINDS, VISIBILITIES, Lesson
 from ..lessons.owner_space import OwnerSpace
 from ..lessons.permissions import visible_clause
 from ..moderation.operations import check_text
+from ..orgs.grades import GRADES_OF_STAGE
 from ..transactions import conflict_insert
 from . import photos
 from .models import (

@@ -28,6 +28,7 @@ from ..activity.models import ActivityDay
 from ..china_time import today, utc_bounds
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
+from ..orgs.grades import grade_sort_key
 from ..orgs.operations import region_prefix
 from ..spaces.models import Space
 from .drilldown import KIND_NAMES, Unit, children, descendants
@@ -165,7 +166,7 @@ def class_rows(unit: Unit, period: DateRange, role: str | None = None) -> list[R
     for (g, c), n in active(period.month, next_month(period.month)).items():
         if (g, c) in rows:
             rows[(g, c)].month_active = n
-    return [rows[k] for k in sorted(rows, key=lambda k: (k[0] == "", k[0], k[1] == "", k[1]))]
+    return [rows[k] for k in sorted(rows, key=lambda k: (grade_sort_key(k[0]), k[1] == "", k[1]))]
 
 
 def _class_name(grade: str, klass: str) -> str:

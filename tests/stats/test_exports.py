@@ -122,3 +122,22 @@ def test_cli_prints_the_same_numbers_as_table_csv_and_xlsx(app, sw, tmp_path):
 
     missing = runner.invoke(main, base + ["--format", "xlsx"])
     assert missing.exit_code == 1 and "--output" in missing.output
+
+
+def test_school_export_lists_grades_in_school_order_not_by_character_code(app, sw):
+    """七年级, 五年级, 四年级 pupils added to 三年级: the export reads 三 四 五 七 (character code gives 七 三 五 四)."""
+    from learnspace.accounts.models import User
+    from learnspace.extensions import db
+    from learnspace.orgs.operations import get_school_by_code
+
+    with app.app_context():
+        school = get_school_by_code("4301020001")
+        for number, grade in (("G7", "七年级"), ("G5", "五年级"), ("G4", "四年级")):
+            db.session.add(User(role="student", real_name="学生", school_id=school.id, student_number=number,
+                                grade=grade, class_name="1班"))
+        db.session.commit()
+    client = signed_in(app, sw.admins["school_a1"])
+    rows = list(csv.reader(io.StringIO(client.get("/stats/export.csv", query_string=RANGE)
+                                       .get_data().decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["三年级 1班", "三年级 2班", "四年级 1班", "五年级 1班", "七年级 1班",
+                                        "未分年级/班级", "合计（芙蓉区第一小学）"]

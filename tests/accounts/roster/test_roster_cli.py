@@ -147,3 +147,15 @@ def test_a_big_file_shows_a_progress_bar_and_imports_everything(app, world, tmp_
     assert "导入名册" in result.output and "3000/3000" in result.output
     with app.app_context():
         assert user_count() == count + 3000
+
+
+def test_a_grade_outside_the_schools_stage_prints_a_warning_and_imports(app, world, tmp_path):
+    """七年级 in the 小学: exit 0, the person is imported, and the row is named in a 提醒 line."""
+    rows = [student("陈一", "G1", grade="三年级"), student("陈七", "G7", grade="七年级")]
+    result = import_roster(app, tmp_path, csv_bytes(rows), "--school", SCHOOL)
+    assert result.exit_code == 0, result.output
+    assert "新增 2 人" in result.output and "1 条提醒" in result.output
+    assert [line for line in result.output.splitlines() if "提醒：" in line] == [
+        "  提醒：第 3 行 [年级] 年级“七年级”不属于小学（芙蓉区第一小学）；已照常导入，请核对年级是否填错，或请管理员核对学校的学段"]
+    with app.app_context():
+        assert db.session.scalar(select(User.grade).where(User.student_number == "G7")) == "七年级"
