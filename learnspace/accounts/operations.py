@@ -117,11 +117,25 @@ def reveal_id_card(user: User) -> str | None:
     return idcard.decrypt(user.id_card_encrypted)
 
 
-def disable_user(user: User) -> None:
-    """Disable an account and end all of its sessions."""
+def disable_user(user: User, by: User | None = None) -> None:
+    """Disable an account and end all of its sessions; never one's own, never the last platform admin."""
+    if by is not None and by.id == user.id:
+        raise PermissionDenied("不能停用自己的账号；如需停用，请联系其他管理员")
+    if user.role == "platform_admin" and not user.is_disabled and not db.session.scalar(
+            select(User.id).where(User.role == "platform_admin", User.is_disabled.is_(False),
+                                  User.id != user.id).limit(1)):
+        raise ValidationError("这是最后一个可用的平台管理员账号，不能停用；请先设立另一位平台管理员")
     user.is_disabled = True
     revoke_sessions(user)
     audit.record("user.disable", target=f"user:{user.id}")
+
+
+def enable_user(user: User) -> None:
+    """Re-enable a disabled account; its old sessions stay ended, so the person signs in again."""
+    if not user.is_disabled:
+        raise ValidationError("该账号未停用，无需重新启用")
+    user.is_disabled = False
+    audit.record("user.enable", target=f"user:{user.id}")
 
 
 def transfer_school(user: User, new_school: School) -> SchoolTransfer:

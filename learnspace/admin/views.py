@@ -157,7 +157,7 @@ def _person_page(person, full_id):
     return render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
                            transfer_form=TransferForm(), space=spaces.space_of(person),
                            identities=identities.identities_of(person),
-                           provider_titles=_provider_titles())
+                           provider_titles=_provider_titles(), is_self=person.id == _admin().id)
 
 
 @bp.route("/people/<int:user_id>", methods=["GET"])
@@ -185,9 +185,20 @@ def disable(user_id: int):
     person = accounts.get_user(user_id)
     require_person(_admin(), person)
     if EmptyForm().validate_on_submit():
-        accounts.disable_user(person)
+        accounts.disable_user(person, by=_admin())
         db.session.commit()
         flash("账号已停用，其所有登录会话已失效", "success")
+    return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/people/<int:user_id>/enable")
+def enable(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    if EmptyForm().validate_on_submit():
+        accounts.enable_user(person)
+        db.session.commit()
+        flash("账号已重新启用，此人可以重新登录", "success")
     return redirect(url_for(".person", user_id=user_id))
 
 
