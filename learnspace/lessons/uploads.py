@@ -346,7 +346,8 @@ def job_json(file: LessonFile) -> dict | None:
         return None
     error = job.last_error
     if error:
-        error = error.split(": ", 1)[1] if ": " in error and error.split(": ", 1)[0].isidentifier() else error
+        kind, colon, message = error.partition(": ")  # the worker keeps "<exception type>: <message>"
+        error = message if colon and kind.isidentifier() else error
         if not any("\u4e00" <= ch <= "\u9fff" for ch in error):
             error = JOB_FAILED
     return {"state": job.state, "attempts": job.attempts, "last_error": error}

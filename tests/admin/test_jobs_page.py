@@ -85,3 +85,5 @@ def test_retry_needs_the_csrf_token_and_queues_the_job_again(app, world):
             f"job:{ids['failed']}"
     again = client.post(f"/admin/jobs/{ids['queued']}/retry", data={"csrf_token": token})
     assert again.status_code == 409 and "只有失败的任务可以重试" in again.get_data(as_text=True)
+    unknown = client.post(f"/admin/jobs/{max(ids.values()) + 1000}/retry", data={"csrf_token": token})
+    assert unknown.status_code == 404 and "没有找到这个任务" in unknown.get_data(as_text=True)
