@@ -10,10 +10,10 @@ from sqlalchemy import select
 from ..audit import operations as audit
 from ..errors import LearnSpaceError
 from ..extensions import db
-from ..orgs.operations import get_region, get_school_by_code
+from ..orgs.operations import get_school_by_code
 from ..progress import ProgressBar
 from ..transactions import command_transaction, rollback_keeping
-from . import operations
+from . import admins
 from .models import ROLES, User
 from .roster import RosterRejected, import_roster
 from .scope import require_school
@@ -38,16 +38,15 @@ def register(group: click.Group) -> None:
     @click.option("--role", type=click.Choice([r for r in ROLES if r.endswith("admin")]), default="platform_admin")
     @click.option("--school", "school_code", help="school code, for a school_admin")
     @click.option("--region", "region_code", help="6-digit region code, for a region_admin")
+    @click.option("--admin", "admin_login", help="act as this admin: the account must lie in their scope")
     @click.password_option(help="at least 8 characters with letters and digits")
     @with_appcontext
-    def create_admin(login_name, real_name, role, school_code, region_code, password):
-        """Create an administrator who signs in with a local password."""
+    def create_admin(login_name, real_name, role, school_code, region_code, admin_login, password):
+        """Create an administrator who signs in with a local password (same checks as the web page)."""
         with command_transaction():
-            school = get_school_by_code(school_code) if school_code else None
-            if region_code:
-                get_region(region_code)
-            user = operations.create_admin(login_name, real_name, password, role, school, region_code)
-            audit.record("user.create_admin", target=f"user:{user.id}", detail=role)
+            by = acting_admin(admin_login)
+            admins.create_admin_account(by, login_name, real_name, role, region_code=region_code,
+                                        school_code=school_code, password=password)
         click.echo(f"created {role} {login_name}")
 
     @group.command("import-roster")

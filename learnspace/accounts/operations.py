@@ -73,9 +73,9 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def create_admin(login_name: str, real_name: str, password: str, role: str = "platform_admin",
+def create_admin(login_name: str, real_name: str, password: str | None, role: str = "platform_admin",
                  school: School | None = None, region_code: str | None = None) -> User:
-    """Create an administrator (or demo account) who signs in with a local password."""
+    """Create an administrator (or demo account); without a password it cannot sign in until one is set."""
     if role not in ROLES:
         raise ValidationError(f"角色“{role}”无效")
     if not LOGIN_NAME_RE.match(login_name or ""):
@@ -89,7 +89,8 @@ def create_admin(login_name: str, real_name: str, password: str, role: str = "pl
         raise ValidationError("区域管理员必须指定行政区划")
     user = User(login_name=login_name, real_name=real_name.strip(), role=role,
                 school_id=school.id if school else None, region_code=region_code)
-    set_password(user, password)
+    if password is not None:
+        set_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user

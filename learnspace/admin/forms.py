@@ -42,3 +42,13 @@ class TransferForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change state."""
+
+
+class AdminAccountForm(FlaskForm):
+    login_name = StringField("登录名", validators=[DataRequired("请填写登录名"), Length(max=64)])
+    real_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=64)])
+    # No choice is checked here: a posted role, region or school outside the admin's scope must
+    # reach create_admin_account (403, audited) rather than fail as a bare form error.
+    role = SelectField("角色", choices=[], validate_choice=False)
+    region_code = SelectField("所辖区域（区域管理员）", choices=[], validate_choice=False)
+    school_code = SelectField("学校（学校管理员）", choices=[], validate_choice=False)

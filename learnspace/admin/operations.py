@@ -11,11 +11,16 @@ from ..orgs.grades import grade_order, grade_sort_key
 from ..orgs.models import Region, School
 from ..spaces.models import Space
 
+#: who counts in 名册人数 everywhere (dashboard, schools list, school page): the people on a roster.
+#: School admins are listed apart on the school page and never counted here.
+ROSTER_ROLES = ("student", "teacher")
+ROSTER_MEANING = "名册人数 = 名册上的学生和教师（不含管理员）"
+
 
 def scope_counts(admin: User) -> dict:
     """Count schools, rostered people and activated spaces in the admin's scope."""
     in_scope = select(School.id).where(school_scope(admin))
-    people = select(func.count(User.id)).where(User.school_id.in_(in_scope), User.role.in_(("student", "teacher")))
+    people = select(func.count(User.id)).where(User.school_id.in_(in_scope), User.role.in_(ROSTER_ROLES))
     spaces = (select(func.count(Space.id)).join(User, Space.owner_id == User.id)
               .where(User.school_id.in_(in_scope)))
     return {
@@ -27,7 +32,7 @@ def scope_counts(admin: User) -> dict:
 
 def schools_with_counts(admin: User) -> list[tuple[School, int, int]]:
     """List the admin's schools with their rostered and activated counts."""
-    rostered = (select(User.school_id, func.count(User.id).label("n")).where(User.role.in_(("student", "teacher")))
+    rostered = (select(User.school_id, func.count(User.id).label("n")).where(User.role.in_(ROSTER_ROLES))
                 .group_by(User.school_id).subquery())
     activated = (select(User.school_id, func.count(Space.id).label("n")).join(Space, Space.owner_id == User.id)
                  .group_by(User.school_id).subquery())
@@ -50,8 +55,9 @@ def counties_in_scope(admin: User) -> list[Region]:
 
 def people_of_school(school: School, query: str = "", grade: str = "", class_name: str = "",
                      page: int = 1, per_page: int = 50):
-    """Return one page of a school's people (with their spaces) and the total count."""
-    stmt = select(User, Space).outerjoin(Space, Space.owner_id == User.id).where(User.school_id == school.id)
+    """Return one page of a school's rostered people (with their spaces) and the total count."""
+    stmt = (select(User, Space).outerjoin(Space, Space.owner_id == User.id)
+            .where(User.school_id == school.id, User.role.in_(ROSTER_ROLES)))
     if query:
         like = f"%{query}%"
         stmt = stmt.where(or_(User.real_name.like(like), User.student_number == query, User.teacher_number == query))
@@ -69,7 +75,7 @@ def classes_of_school(school: School) -> list[tuple[str, str, int]]:
     """List (grade, class, number of not-yet-activated people) of a school."""
     stmt = (select(User.grade, User.class_name, func.count(User.id))
             .outerjoin(Space, Space.owner_id == User.id)
-            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")))
+            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(ROSTER_ROLES))
             .group_by(User.grade, User.class_name))
     rows = [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
     return sorted(rows, key=lambda row: (grade_sort_key(row[0]), row[1] == "", row[1]))
@@ -78,7 +84,7 @@ def classes_of_school(school: School) -> list[tuple[str, str, int]]:
 def unactivated_people(school: School, grade: str, class_name: str) -> list[User]:
     """Return the people of one class who have no space yet."""
     stmt = (select(User).outerjoin(Space, Space.owner_id == User.id)
-            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")),
+            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(ROSTER_ROLES),
                    User.is_disabled.is_(False),
                    func.coalesce(User.grade, "") == grade, func.coalesce(User.class_name, "") == class_name)
             .order_by(User.role.desc(), User.id))
@@ -108,8 +114,14 @@ def codes_workbook(school: School, issued: list[tuple[User, str]], expires_text:
 def scope_counts_for_school(school: School) -> dict:
     """Count rostered people and activated spaces of one school."""
     people = db.session.scalar(select(func.count(User.id)).where(User.school_id == school.id,
-                                                                 User.role.in_(("student", "teacher"))))
+                                                                 User.role.in_(ROSTER_ROLES)))
     activated = db.session.scalar(select(func.count(Space.id)).join(User, Space.owner_id == User.id)
                                   .where(User.school_id == school.id))
     return {"people": people, "activated": activated}
 
+
+
+def school_admins_of(school: School) -> list[User]:
+    """List a school's admin accounts (shown apart from the roster, not counted in 名册人数)."""
+    return list(db.session.scalars(select(User).where(User.school_id == school.id, User.role == "school_admin")
+                                   .order_by(User.id)))

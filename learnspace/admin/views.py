@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..accounts import identities, oidc
+from ..accounts import admins, identities, oidc
 from ..accounts import operations as accounts
 from ..accounts.models import Identity, SchoolClaimReport
 from ..accounts.roster import RosterRejected, import_roster
@@ -21,10 +21,12 @@ from ..orgs import operations as orgs
 from ..spaces import operations as spaces
 from ..templating import local_date
 from ..transactions import rollback_keeping
-from . import operations
+from . import account_pages, operations
+from . import accounts as accounts_reads
 from .forms import CodesForm, EmptyForm, RegionForm, RosterForm, SchoolForm, TransferForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+account_pages.register(bp)  # /admin/accounts: admin accounts within the admin's scope
 
 
 @bp.before_request
@@ -40,7 +42,8 @@ def _admin():
 @bp.get("/")
 def dashboard():
     return render_template("admin/dashboard.html", counts=operations.scope_counts(_admin()),
-                           schools=operations.schools_with_counts(_admin())[:20])
+                           schools=operations.schools_with_counts(_admin())[:20],
+                           roster_meaning=operations.ROSTER_MEANING)
 
 
 @bp.route("/regions", methods=["GET", "POST"])
@@ -73,7 +76,7 @@ def schools():
         flash(f"已登记学校：{school.name}", "success")
         return redirect(url_for(".schools"))
     return render_template("admin/schools.html", rows=operations.schools_with_counts(_admin()), form=form,
-                           can_add=bool(counties))
+                           can_add=bool(counties), roster_meaning=operations.ROSTER_MEANING)
 
 
 @bp.get("/schools/<code>")
@@ -86,7 +89,8 @@ def school(code: str):
     return render_template("admin/school.html", school=school, rows=rows, total=total, page=page, q=q,
                            reports=identities.open_school_claim_reports(school.id), provider_titles=_provider_titles(),
                            classes=operations.classes_of_school(school), codes_form=CodesForm(),
-                           counts=operations.scope_counts_for_school(school))
+                           counts=operations.scope_counts_for_school(school),
+                           school_admins=operations.school_admins_of(school), roster_meaning=operations.ROSTER_MEANING)
 
 
 @bp.route("/roster", methods=["GET", "POST"])
@@ -154,7 +158,10 @@ def _provider_titles() -> dict[str, str]:
 
 
 def _person_page(person, full_id):
+    state = accounts_reads.account_state(person, accounts_reads.has_identity(person))
     return render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
+                           state=state, last_sign_in=accounts_reads.last_sign_in(person),
+                           scope=admins.scope_words(person) if person.is_admin else None,
                            transfer_form=TransferForm(), space=spaces.space_of(person),
                            identities=identities.identities_of(person),
                            provider_titles=_provider_titles(), is_self=person.id == _admin().id)

@@ -44,7 +44,7 @@ def test_create_platform_admin_who_can_sign_in(app, world):
     assert admin.role == "platform_admin" and admin.real_name == "王主任"
     assert admin.password_hash.startswith("$argon2id$") and GOOD not in admin.password_hash
     assert login(app.test_client(), "boss", GOOD).status_code == 302
-    created = [e for e in audit_log(app) if e["action"] == "user.create_admin"]
+    created = [e for e in audit_log(app) if e["action"] == "admin.create"]
     assert [(e["target"], e["detail"], e["ip"]) for e in created] == [(f"user:{admin.id}", "platform_admin", "cli")]
 
 
