@@ -28,10 +28,14 @@ def accounts_page():
     _managers_only()
     admin = _admin()
     form = AdminAccountForm()
-    roles = admins.creatable_roles(admin)
-    form.role.choices = [(r, admins.role_words(r)) for r in roles]
-    form.region_code.choices = [("", "（请选择）")] + reads.region_choices(admin)
-    form.school_code.choices = [("", "（请选择）")] + reads.school_choices(admin)
+    regions, schools = reads.region_choices(admin), reads.school_choices(admin)
+    # Offer only roles there is something to choose for (a county has no region below it).
+    roles = [r for r in admins.creatable_roles(admin)
+             if (r != "region_admin" or regions) and (r != "school_admin" or schools)]
+    # Lowest level first, so the preselected role is the one with the least power.
+    form.role.choices = [(r, admins.role_words(r)) for r in reversed(roles)]
+    form.region_code.choices = [("", "（请选择）")] + regions
+    form.school_code.choices = [("", "（请选择）")] + schools
     status = 200
     if form.validate_on_submit():
         try:
@@ -52,7 +56,8 @@ def accounts_page():
         flash("；".join(e for errs in form.errors.values() for e in errs) or "请求无效，请刷新页面后重试", "error")
         status = 400
     return render_template("admin/accounts.html", rows=reads.accounts_in_scope(admin), form=form,
-                           action_form=EmptyForm(), show_region="region_admin" in roles), status
+                           action_form=EmptyForm(), show_region="region_admin" in roles,
+                           show_school="school_admin" in roles), status
 
 
 def _account(user_id: int):
