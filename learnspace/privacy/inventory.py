@@ -227,3 +227,12 @@ INVENTORY: dict[str, Table] = {
 def owned_tables() -> dict[str, tuple[str, ...]]:
     """Return table → owner columns for every table holding rows about a person."""
     return {name: t.owner for name, t in INVENTORY.items() if t.owner}
+
+
+def check(mapped: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """Return (columns of *mapped* the inventory does not classify, columns it classifies that are not mapped)."""
+    missing = sorted(f"{t}.{c}" for t, cols in mapped.items() for c in cols
+                     if t not in INVENTORY or c not in INVENTORY[t].columns)
+    stale = sorted(f"{t}.{c}" for t, spec in INVENTORY.items() for c in spec.columns
+                   if c not in mapped.get(t, set()))
+    return missing, stale

@@ -21,7 +21,8 @@ def _page(subject, *, admin: bool):
     pending_delete = next((r for r in requests if r.kind == "delete" and r.state == "pending"), None)
     return render_template("privacy/data.html", subject=subject, admin=admin, requests=requests,
                            pending_delete=pending_delete, form=ActionForm(), delete_form=DeleteForm(),
-                           export_days=operations.EXPORT_DAYS, cooling_hours=operations.cooling_off().total_seconds() / 3600,
+                           export_days=operations.EXPORT_DAYS,
+                           cooling_hours=operations.cooling_off().total_seconds() / 3600,
                            minor=consent.needs_consent(subject), deletable=subject.role in operations.DELETABLE_ROLES)
 
 
