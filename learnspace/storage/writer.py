@@ -43,17 +43,21 @@ class ObjectWriter:
         """Nothing to do: parts go out as they fill up."""
 
     def write(self, data) -> int:
-        """Buffer *data*; send every full part."""
+        """Buffer *data*; send each part as soon as it is full (the buffer never grows past one part)."""
         if self.closed:
             raise ValueError("write to a closed ObjectWriter")
-        self._buffer += data
+        view = memoryview(data).cast("B")
+        while view:
+            take = self._part_bytes - len(self._buffer)
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) == self._part_bytes:
+                full, self._buffer = self._buffer, bytearray()
+                self._send(full)
         self._written += len(data)
-        while len(self._buffer) >= self._part_bytes:
-            self._send(bytes(self._buffer[:self._part_bytes]))
-            del self._buffer[:self._part_bytes]
         return len(data)
 
-    def _send(self, chunk: bytes) -> None:
+    def _send(self, chunk: bytearray) -> None:
         number = len(self._parts) + 1
         etag = self._storage.upload_part(self.key, self._upload_id, number, chunk)
         self._parts.append(PartInfo(number, len(chunk), etag))
@@ -64,8 +68,8 @@ class ObjectWriter:
             return
         try:
             if self._buffer or not self._parts:
-                self._send(bytes(self._buffer))
-                self._buffer = bytearray()
+                last, self._buffer = self._buffer, bytearray()
+                self._send(last)
             self._storage.complete_multipart(self.key, self._upload_id, self._parts)
         except BaseException:
             self.abort()
