@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 ID, CONTENT, PSEUDO, NONE = "identifying", "content", "pseudonymous", "none"
 ENCRYPTED, HASHED, MASKED, SCOPED, PLAIN = "encrypted", "hashed", "masked", "access-scoped", "none"
-KIND_NAMES = {ID: "可识别个人身份", CONTENT: "个人内容", PSEUDO: "假名化（仅通过编号关联到人）", NONE: "非个人信息"}
+KIND_NAMES = {ID: "可识别身份", CONTENT: "个人内容", PSEUDO: "假名化", NONE: "非个人信息"}
+PROTECTION_NAMES = {ENCRYPTED: "加密", HASHED: "哈希", MASKED: "遮盖", SCOPED: "按权限范围可见", PLAIN: "无"}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Download and deletion of a person's data: the requests (web, CLI) and the jobs that carry them out.
+"""Download and deletion of a person's data: the requests (from the web pages) and the jobs that carry them out.
 
 Decisions (README, "个人信息：下载与注销"):
 - An export is a zip written by the worker straight into MinIO (storage.ObjectWriter: one part in memory),
-  downloadable for EXPORT_DAYS through links that live LINK_SECONDS; then the worker removes it.
+  downloadable for EXPORT_DAYS through short-lived signed links (LEARNSPACE_PRESIGN_SECONDS); then the
+  worker removes it.
 - The ID card is in the zip only masked: the zip sits in object storage for days and travels by link; the
   person knows their own number, and an admin in scope can show the full one (audited, idcard.reveal).
 - Deletion is confirmed by the person's password (or, for a school admin acting for a guardian, by typing
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import zipfile
 from datetime import timedelta
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 
 #: the zip can be downloaded this long, then the worker removes it
 EXPORT_DAYS = 7
-#: one download link lives this long (each click on 下载 makes a new one, audited)
-LINK_SECONDS = 300
 #: default wait between a confirmed deletion request and its execution (PRIVACY_COOLING_OFF_HOURS overrides)
 COOLING_OFF_HOURS = 72
 EXPORT_PREFIX = "privacy/exports/"
@@ -48,8 +48,10 @@ BLOCK = 1024 * 1024
 
 
 def cooling_off() -> timedelta:
-    """Return the configured wait before a deletion runs."""
-    return timedelta(hours=float(current_app.config.get("PRIVACY_COOLING_OFF_HOURS", COOLING_OFF_HOURS)))
+    """Return the configured wait before a deletion runs (LEARNSPACE_PRIVACY_COOLING_OFF_HOURS, 72)."""
+    hours = current_app.config.get("PRIVACY_COOLING_OFF_HOURS",
+                                   os.environ.get("LEARNSPACE_PRIVACY_COOLING_OFF_HOURS", COOLING_OFF_HOURS))
+    return timedelta(hours=max(0.0, float(hours)))
 
 
 def _check_self(subject: User, by: User) -> str:
@@ -131,7 +133,8 @@ def download_url(req: PrivacyRequest) -> str:
     if req.expires_dt is not None and req.expires_dt <= utcnow():
         raise Conflict("数据包已过期，请重新申请")
     audit.record("privacy.export_download", target=f"user:{req.subject_id}", detail=f"request={req.id}")
-    return presigned_get_url(req.object_key, expires_seconds=LINK_SECONDS,
+    # Each click on 下载 signs a new link, as short-lived as playback links: the browser follows it at once.
+    return presigned_get_url(req.object_key, expires_seconds=current_app.config["LEARNSPACE"].presign_seconds,
                              download_name=f"个人数据-{req.created_dt:%Y%m%d}-{req.id}.zip",
                              content_type="application/zip")
 

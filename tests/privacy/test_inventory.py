@@ -62,3 +62,15 @@ def test_a_new_or_a_dropped_column_is_reported():
     missing, stale = inventory.check(mapped)
     assert missing == ["new_table.id", "users.nickname"]
     assert stale == ["comments.body"]
+
+
+def test_the_inventory_command_lists_personal_columns_with_their_protection():
+    from click.testing import CliRunner
+
+    from learnspace.privacy.cli import privacy_group
+
+    out = CliRunner().invoke(privacy_group, ["inventory"]).output
+    assert "users  [删除]" in out
+    assert "id_card_encrypted        可识别身份，保护：加密" in out
+    assert "catalog_nodes" not in out  # no personal column there
+    assert "catalog_nodes" in CliRunner().invoke(privacy_group, ["inventory", "--all"]).output
