@@ -90,6 +90,12 @@ def gather(user_id: int) -> dict[str, list[dict]]:
         for row in db.session.execute(select(*wanted).where(table.c.lesson_id.in_(lesson_ids)).order_by(table.c.id)):
             if row.id not in seen:
                 data["lesson_files"].append({k: _value(v) for k, v in row._mapping.items()})
+    # What others did about them (an admin saw their ID card, moved them, reset a code): when and what, not who.
+    audit = db.metadata.tables["audit_entries"]
+    data["audit_entries_about_you"] = [
+        {"created_dt": _value(r.created_dt), "action": r.action, "result": r.result}
+        for r in db.session.execute(select(audit.c.created_dt, audit.c.action, audit.c.result)
+                                    .where(audit.c.target == f"user:{user_id}").order_by(audit.c.id))]
     data["privacy_requests"] = [
         {"id": r.id, "kind": r.kind, "via": r.via, "state": r.state, "created_dt": _value(r.created_dt),
          "finished_dt": _value(r.finished_dt)}

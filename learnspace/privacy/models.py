@@ -51,6 +51,9 @@ class PrivacyRequest(db.Model):
         CheckConstraint("state IN ('pending', 'running', 'done', 'cancelled', 'failed', 'expired')", name="state"),
     )
 
+    #: not a column: operations.requests_of sets it when the request's job failed for good
+    job_failed = False
+
     @property
     def kind_name(self) -> str:
         return KINDS.get(self.kind, self.kind)

@@ -28,7 +28,7 @@ from ..audit import operations as audit
 from ..db import utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..jobs import Permanent, enqueue, handler
+from ..jobs import Permanent, enqueue, handler, state_of
 from ..storage import ObjectWriter, get_storage
 from ..storage.delivery import presigned_get_url
 from . import collect, erase
@@ -62,10 +62,26 @@ def _check_self(subject: User, by: User) -> str:
     return "admin"  # the caller checked the admin's scope (accounts.scope.require_person)
 
 
+def _job_failed(req: PrivacyRequest) -> bool:
+    """Tell whether the job of a pending or running request failed for good (the admin job page can retry it)."""
+    if req.state not in ("pending", "running"):
+        return False
+    job = state_of(f"privacy:{req.id}")
+    return job is not None and job.state == "failed"
+
+
 def requests_of(subject: User) -> list[PrivacyRequest]:
-    """Return the person's requests, newest first."""
-    return list(db.session.scalars(select(PrivacyRequest).where(PrivacyRequest.subject_id == subject.id)
-                                   .order_by(PrivacyRequest.id.desc())))
+    """Return the person's requests, newest first; ``job_failed`` marks those whose job gave up."""
+    found = list(db.session.scalars(select(PrivacyRequest).where(PrivacyRequest.subject_id == subject.id)
+                                    .order_by(PrivacyRequest.id.desc())))
+    for req in found:
+        req.job_failed = _job_failed(req)
+    return found
+
+
+def _live(subject: User, kind: str) -> bool:
+    return any(r.kind == kind and r.state in ("pending", "running") and not r.job_failed
+               for r in requests_of(subject))
 
 
 def get_request(request_id: int, subject: User) -> PrivacyRequest:
@@ -79,10 +95,7 @@ def get_request(request_id: int, subject: User) -> PrivacyRequest:
 def request_export(subject: User, by: User) -> PrivacyRequest:
     """Queue the making of a zip of all the person's data; the worker builds it."""
     via = _check_self(subject, by)
-    busy = db.session.scalar(select(PrivacyRequest.id).where(
-        PrivacyRequest.subject_id == subject.id, PrivacyRequest.kind == "export",
-        PrivacyRequest.state.in_(("pending", "running"))))
-    if busy:
+    if _live(subject, "export"):
         raise Conflict("数据包正在准备中，完成后即可下载，请稍候刷新页面")
     req = PrivacyRequest(kind="export", subject_id=subject.id, requested_by_id=by.id, via=via, state="pending")
     db.session.add(req)
@@ -103,9 +116,7 @@ def request_deletion(subject: User, by: User, *, password: str = "", confirm_nam
             raise ValidationError("密码不正确，请输入您当前的登录密码以确认注销")
     elif (confirm_name or "").strip() != subject.real_name:
         raise ValidationError(f"请输入{'您的' if via == 'self' else '此人的'}姓名“{subject.real_name}”以确认注销")
-    if db.session.scalar(select(PrivacyRequest.id).where(
-            PrivacyRequest.subject_id == subject.id, PrivacyRequest.kind == "delete",
-            PrivacyRequest.state.in_(("pending", "running")))):
+    if _live(subject, "delete"):
         raise Conflict("已有一个注销申请在等待执行")
     run_after = utcnow() + cooling_off()
     req = PrivacyRequest(kind="delete", subject_id=subject.id, requested_by_id=by.id, via=via, state="pending",
@@ -204,6 +215,9 @@ def export_job(payload: dict) -> None:
         files = [f for f in files if f.path not in missing]
     size = _write_zip(key, body, files)
     req = db.session.get(PrivacyRequest, request_id)
+    if req is None or req.subject_id is None:  # the person was deleted meanwhile: their zip must not stay
+        storage.remove_many([key])
+        return
     now = utcnow()
     req.state, req.object_key, req.size, req.finished_dt = "done", key, size, now
     req.expires_dt = now + timedelta(days=EXPORT_DAYS)

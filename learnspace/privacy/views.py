@@ -18,7 +18,8 @@ bp = Blueprint("privacy", __name__)
 
 def _page(subject, *, admin: bool):
     requests = operations.requests_of(subject)
-    pending_delete = next((r for r in requests if r.kind == "delete" and r.state == "pending"), None)
+    pending_delete = next((r for r in requests if r.kind == "delete" and r.state == "pending" and not r.job_failed),
+                          None)
     return render_template("privacy/data.html", subject=subject, admin=admin, requests=requests,
                            pending_delete=pending_delete, form=ActionForm(), delete_form=DeleteForm(),
                            export_days=operations.EXPORT_DAYS,

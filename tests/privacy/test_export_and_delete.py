@@ -155,6 +155,7 @@ def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app,
     assert [r["title"] for r in tables["lessons"]] == ["认识钟表"]
     assert {r["body"] for r in tables["comments"]} == {"赵德明的提问：百分数怎么教？", "谢谢"}
     assert tables["user_sessions"] and any(r["action"] == "auth.login" for r in tables["audit_entries"])
+    assert any(r["action"] == "privacy.export_request" for r in tables["audit_entries_about_you"])
     assert len(tables["lesson_files"]) == 2 and tables["lesson_notes"][0]["body"] == "赵德明的笔记"
     stored = {info.filename: archive.read(info.filename) for info in archive.infolist()
               if info.filename.startswith("files/")}

@@ -126,3 +126,28 @@ def test_admins_cannot_delete_themselves_here_and_an_old_zip_is_removed(app, wor
         assert db.session.get(PrivacyRequest, req.id).state == "expired"
     gone = client.get(f"/me/data/{req.id}/download", follow_redirects=True)
     assert "数据包尚未准备好或已过期" in gone.get_data(as_text=True)
+
+
+def test_a_request_whose_job_gave_up_says_so_and_can_be_made_again(app, world, client):
+    from learnspace.extensions import db
+    from learnspace.jobs import run_due
+    from learnspace.jobs.models import Job
+    from learnspace.privacy.models import PrivacyRequest
+
+    with app.app_context():
+        teacher = add_person(world.schools["a1"], "teacher", name="陈重试")
+    login(client, _login_name(app, teacher), PASSWORD)
+    post_form(client, "/me/data", "/me/data/export", {})
+    again = post_form(client, "/me/data", "/me/data/export", {}, follow_redirects=True)
+    assert "数据包正在准备中" in again.get_data(as_text=True)  # one at a time
+    with app.app_context():  # the worker gave up on it (say MinIO was down for every try)
+        db.session.execute(update(Job).values(state="failed", last_error="StorageError"))
+        db.session.commit()
+    page = client.get("/me/data").get_data(as_text=True)
+    assert "失败，请重新申请或联系管理员" in page
+    retried = post_form(client, "/me/data", "/me/data/export", {}, follow_redirects=True)
+    assert "已开始准备数据包" in retried.get_data(as_text=True)
+    with app.app_context():
+        run_due()
+        states = db.session.scalars(select(PrivacyRequest.state).order_by(PrivacyRequest.id)).all()
+        assert states == ["pending", "done"]
