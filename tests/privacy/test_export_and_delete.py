@@ -7,12 +7,13 @@ import json
 import urllib.request
 import zipfile
 
-from sqlalchemy import JSON, LargeBinary, String, Text, func, select
+from sqlalchemy import func, select
 
 from tests.fixtures.helpers import login, post_form
 from tests.fixtures.media import store_ready_file
 from tests.fixtures.search import index_now, publish_lesson
 from tests.fixtures.world import PASSWORD
+from tests.privacy.scan import leftovers
 from tests.study.people import add_person, birthday_years_ago
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -75,29 +76,6 @@ def _teacher_active_count(school_id: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _leftovers(user_id: int, needles: list[str]) -> list[str]:
-    """Scan every table: FK columns to users for the id, every text/JSON column for the person's words."""
-    from learnspace.extensions import db
-
-    found = []
-    for table in db.metadata.sorted_tables:
-        for column in table.columns:
-            if any(fk.column.table.name == "users" for fk in column.foreign_keys) or (
-                    table.name == "users" and column.name == "id"):
-                n = db.session.scalar(select(func.count()).select_from(table).where(column == user_id))
-                if n:
-                    found.append(f"{table.name}.{column.name} = {user_id} ({n} rows)")
-            elif isinstance(column.type, (String, Text, JSON)):
-                for value in db.session.scalars(select(column).where(column.is_not(None))):
-                    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-                    hits = [n for n in needles if n and n in text]
-                    if hits:
-                        found.append(f"{table.name}.{column.name} contains {hits}")
-            elif isinstance(column.type, LargeBinary):
-                continue  # ciphertext: the users row it belongs to is checked by its id
-    return found
-
-
 def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app, world, client):
     from learnspace.accounts import idcard
     from learnspace.accounts.models import User
@@ -124,6 +102,8 @@ def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app,
         active_before, activations_before = _teacher_active_count(school_id)
         assert active_before >= 1 and activations_before >= 2
         teacher_login = teacher.login_name
+        found = leftovers(ids["teacher"], needles)  # the scan sees the person while they exist
+        assert "users.id = %d (1 rows)" % ids["teacher"] in found and any("comments.body" in f for f in found)
 
     # --- download ---
     assert login(client, teacher_login, PASSWORD).status_code == 302
@@ -165,6 +145,24 @@ def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app,
         entries = db.session.execute(select(db.metadata.tables["audit_entries"].c.action)).scalars().all()
         assert {"privacy.export_request", "privacy.export_ready", "privacy.export_download"} <= set(entries)
 
+    # --- the pupil's zip: their activity, progress and comment ---
+    pupil = app.test_client()
+    with app.app_context():
+        pupil_login = db.session.get(User, ids["pupil"]).login_name
+    login(pupil, pupil_login, PASSWORD)
+    post_form(pupil, "/me/data", "/me/data/export", {})
+    with app.app_context():
+        run_due()
+        pupil_req, pupil_key = db.session.execute(select(PrivacyRequest.id, PrivacyRequest.object_key)
+                                                  .where(PrivacyRequest.subject_id == ids["pupil"])).one()
+    pupil_zip = zipfile.ZipFile(io.BytesIO(_fetch(pupil.get(f"/me/data/{pupil_req}/download").location)))
+    pupil_tables = json.loads(pupil_zip.read("data.json"))["tables"]
+    assert {r["kind"] for r in pupil_tables["activity_days"]} >= {"watch", "comment"}
+    assert [r["lesson_id"] for r in pupil_tables["watch_progress"]] == [ids["lesson"]]
+    assert [r["body"] for r in pupil_tables["comments"]] == ["钱多多：讲得清楚"]
+    assert [r["followed_id"] for r in pupil_tables["follows"]] == [ids["teacher"]]
+    assert [n for n in pupil_zip.namelist() if n.startswith("files/")] == []
+
     # --- deletion: a wrong password is refused, the right one queues it (no cooling-off in this test) ---
     refused = post_form(client, "/me/data", "/me/data/delete", {"password": "wrong-one-1"}, follow_redirects=True)
     assert "密码不正确" in refused.get_data(as_text=True)
@@ -181,11 +179,12 @@ def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app,
         index_now()
 
         # the database: no row points at the person, no text names them
-        assert _leftovers(ids["teacher"], needles) == []
+        assert leftovers(ids["teacher"], needles) == []
         # MinIO: none of their objects, not the export either
         left = set(storage.list_keys(""))
         assert not left & (set(originals) | {export_key})
-        assert not [k for k in left if k.startswith((lesson_prefix, photo_prefix, "privacy/exports/"))]
+        assert not [k for k in left if k.startswith((lesson_prefix, photo_prefix, f"privacy/exports/{req.id}/"))]
+        assert [k for k in left if k.startswith("privacy/exports/")] == [pupil_key]  # the pupil's stays
         # the index: no document of theirs (the other teacher's lesson is still found)
         searcher = generations.get_searcher()
         assert list(searcher.documents(teacher_id=str(ids["teacher"]))) == []
@@ -203,3 +202,5 @@ def test_a_teacher_downloads_everything_then_deletion_leaves_nothing_behind(app,
 
     # the session ended with the account
     assert client.get("/me/data").status_code == 302
+    with app.app_context():
+        storage.remove_many([pupil_key])  # MinIO is not emptied between tests

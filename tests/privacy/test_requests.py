@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from tests.fixtures.helpers import login, post_form
 from tests.fixtures.world import PASSWORD
+from tests.privacy.scan import leftovers
 from tests.study.people import add_person, birthday_years_ago
 
 
@@ -26,6 +27,10 @@ def test_a_pupil_under_14_is_sent_to_the_school_admin_who_acts_for_the_guardian(
 
     with app.app_context():
         kid = add_person(world.schools["a1"], name="何小朵", born=birthday_years_ago(9), consent=True)
+        from learnspace.accounts import idcard
+        person = db.session.get(User, kid)
+        kid_name, kid_number, kid_id_card = (person.real_name, person.student_number,
+                                             idcard.decrypt(person.id_card_encrypted))
     login(client, _login_name(app, kid), PASSWORD)
     page = client.get("/me/data").get_data(as_text=True)
     assert "请由监护人联系学校管理员办理" in page and "申请下载数据" not in page
@@ -71,10 +76,11 @@ def test_a_pupil_under_14_is_sent_to_the_school_admin_who_acts_for_the_guardian(
         assert run_due() == 1
         db.session.expire_all()
         assert db.session.get(User, kid) is None
+        assert leftovers(kid, [kid_name, kid_number, kid_id_card]) == []
         assert db.session.get(PrivacyRequest, deletion.id).state == "done"
         assert db.session.get(PrivacyRequest, req.id) is None
         from learnspace.storage import get_storage
-        assert get_storage().list_keys("privacy/exports/") == []
+        assert get_storage().list_keys(f"privacy/exports/{req.id}/") == []
 
 
 def test_a_deletion_can_be_withdrawn_during_the_cooling_off(app, world, client):
