@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.fixtures.helpers import login, post_form
@@ -157,3 +158,26 @@ def test_a_request_whose_job_gave_up_says_so_and_can_be_made_again(app, world, c
         run_due()
         states = db.session.scalars(select(PrivacyRequest.state).order_by(PrivacyRequest.id)).all()
         assert states == ["pending", "done"]
+
+
+def test_someone_without_a_password_confirms_by_typing_their_name(app, world, client):
+    """People who sign in only through the identity provider have no password to re-enter."""
+    from learnspace.accounts.models import User
+    from learnspace.extensions import db
+    from learnspace.privacy import operations
+    from learnspace.privacy.models import PrivacyRequest
+
+    with app.app_context():
+        teacher_id = add_person(world.schools["a1"], "teacher", name="林统一")
+        teacher = db.session.get(User, teacher_id)
+        teacher.password_hash = None
+        db.session.commit()
+        from learnspace.errors import ValidationError
+        with pytest.raises(ValidationError, match="请输入您的姓名“林统一”以确认注销"):
+            operations.request_deletion(teacher, teacher, password="anything", confirm_name="林")
+        db.session.rollback()
+        teacher = db.session.get(User, teacher_id)
+        req = operations.request_deletion(teacher, teacher, confirm_name="林统一")
+        db.session.commit()
+        assert (req.via, req.state) == ("self", "pending")
+        assert db.session.scalar(select(PrivacyRequest.kind)) == "delete"
