@@ -19,7 +19,7 @@ import zipfile
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..accounts import consent
 from ..accounts import operations as accounts
@@ -132,7 +132,14 @@ def cancel_deletion(req: PrivacyRequest, by: User) -> PrivacyRequest:
     """Withdraw a deletion still in its cooling-off; its queued job then does nothing."""
     if req.kind != "delete" or req.state != "pending":
         raise Conflict("只有等待执行的注销申请可以撤销")
-    req.state, req.finished_dt = "cancelled", utcnow()
+    # A conditional UPDATE: if the worker has just started the deletion (it holds the row), this waits for
+    # it and then matches nothing, instead of writing "cancelled" over a deletion that happened.
+    changed = db.session.execute(
+        update(PrivacyRequest).where(PrivacyRequest.id == req.id, PrivacyRequest.state == "pending")
+        .values(state="cancelled", finished_dt=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict("注销已开始执行，无法撤销")
+    db.session.expire(req)
     audit.record("privacy.delete_cancel", target=f"user:{req.subject_id}", detail=f"request={req.id}")
     return req
 
@@ -243,7 +250,8 @@ def expire_job(payload: dict) -> None:
 @handler("privacy.delete", max_attempts=5, lease_seconds=3600)
 def delete_job(payload: dict) -> None:
     """Delete a person's data once the cooling-off is over (idempotent: a retry finishes what is left)."""
-    req = db.session.get(PrivacyRequest, payload["request_id"])
+    # Locked for the whole deletion: a withdrawal at this moment waits, then finds it no longer pending.
+    req = db.session.get(PrivacyRequest, payload["request_id"], with_for_update=True)
     if req is None or req.state not in ("pending", "running"):
         return
     if req.run_after_dt > utcnow():
