@@ -45,6 +45,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from . import storage
     from .accounts import oidc
     from .lessons import search_labels, search_source, verification  # noqa: F401  (registers the upload job)
+    from .privacy import operations as privacy  # noqa: F401  (registers the export and deletion jobs)
     from .search import writer
     storage.init_app(app)
     oidc.init_app(app)
@@ -63,6 +64,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .lessons.playback import bp as playback_bp
     from .lessons.views import bp as lessons_bp
     from .moderation.views import bp as moderation_bp
+    from .privacy.views import bp as privacy_bp
     from .search.views import bp as search_bp
     from .spaces.views import bp as spaces_bp
     from .stats.views import bp as stats_bp
@@ -71,7 +73,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     init_login(app)
     _connect_domains(app)
     for blueprint in (health_bp, accounts_bp, spaces_bp, admin_bp, catalog_bp, lessons_bp, uploads_bp, playback_bp,
-                      search_bp, directory_bp, study_bp, comments_bp, moderation_bp, stats_bp):
+                      search_bp, directory_bp, study_bp, comments_bp, moderation_bp, stats_bp, privacy_bp):
         app.register_blueprint(blueprint)
 
     from .security import init_security_headers

@@ -15,6 +15,7 @@ from .jobs.cli import register as register_jobs
 from .lessons.cli import reconcile_command
 from .moderation.cli import blocked_words
 from .orgs.cli import register as register_orgs
+from .privacy.cli import privacy_group
 from .search.cli import register as register_search
 from .search.generations import ensure_index
 from .stats.cli import register as register_stats
@@ -72,6 +73,7 @@ def register_commands() -> None:
     main.add_command(reconcile_command)
     main.add_command(blocked_words)
     main.add_command(storage_group)
+    main.add_command(privacy_group)
 
     stats = click.Group("stats", help="Activation and usage statistics 开通与使用统计.")
     main.add_command(stats)

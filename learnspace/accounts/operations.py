@@ -294,3 +294,8 @@ def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str
     row.used_dt = now
     audit.record("activation.redeem", target=f"user:{user.id}", actor_id=user.id)
     return user
+
+
+def password_confirms(user: User, password: str) -> bool:
+    """Tell whether *password* is the person's current one (a re-confirmation, e.g. before deleting data)."""
+    return bool(password) and _password_matches(user, password)

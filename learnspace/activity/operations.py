@@ -61,3 +61,8 @@ def days_active(user_id: int, since: date) -> list[date]:
     return list(db.session.scalars(select(ActivityDay.day).distinct()
                                    .where(ActivityDay.user_id == user_id, ActivityDay.day >= since)
                                    .order_by(ActivityDay.day)))
+
+
+def keep_counts_of_deleted(user_id: int) -> None:
+    """Keep the anonymous roll-up counts a person made when they are deleted in this transaction (PIPL erasure)."""
+    rollups.keep_history([user_id])

@@ -2,6 +2,7 @@
 from .backends import MemoryStorage, MinioStorage, get_storage, init_app
 from .errors import StorageError
 from .multipart import PartInfo, PartRefused, UploadNotFound
+from .writer import ObjectWriter
 
-__all__ = ["MemoryStorage", "MinioStorage", "PartInfo", "PartRefused", "StorageError", "UploadNotFound",
+__all__ = ["MemoryStorage", "MinioStorage", "ObjectWriter", "PartInfo", "PartRefused", "StorageError", "UploadNotFound",
            "get_storage", "init_app"]

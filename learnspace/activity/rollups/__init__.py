@@ -25,9 +25,9 @@ from .reads import (
 )
 from .sources import ROLES
 from .truth import Rollups, ground_truth, rebuild, stored
-from .upkeep import activity_recorded, settle, space_activated
+from .upkeep import activity_recorded, keep_history, settle, space_activated
 
-__all__ = ["ALL", "PERIODS", "ROLES", "DayFigures", "RangeFigures", "Rollups", "Totals", "active_in",
+__all__ = ["ALL", "PERIODS", "ROLES", "DayFigures", "RangeFigures", "Rollups", "Totals", "active_in", "keep_history",
            "active_in_periods", "activity_recorded", "add_roles", "chains", "daily", "ground_truth",
            "new_activations", "next_period", "period_active", "period_start", "range_figures", "rebuild",
            "region_key", "role_totals", "school_key", "settle", "space_activated", "stored", "totals",

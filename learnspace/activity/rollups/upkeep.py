@@ -28,6 +28,7 @@ _OWNERS = "rollups.owners"        # session.info: user ids whose current school 
 _FULL = "rollups.full"            # session.info: an unattributable bulk change; recount every school
 _LESSON_SCHOOLS = "rollups.lesson_schools"  # session.info: school ids whose lesson views need a recount
 _LESSON_DAYS = "rollups.lesson_days"        # session.info: (school id, day) whose lessons made need a recount
+_KEEP_HISTORY = "rollups.keep_history"      # session.info: user ids deleted with their past counts kept
 #: the figures of rollup_totals and rollup_days, in the order recounts and the ground truth give them
 TOTAL_FIGURES = ("rostered", "activated", "publishing_teachers", "views")
 DAY_FIGURES = ("new_activations", "active", "uploaded", "published")
@@ -147,8 +148,22 @@ def space_activated(user_id: int, activated_dt: datetime, school_id: int | None)
     _insert_marks(user_id, role, [(p, s, school) for (p, s), school in first.items()])
 
 
+def keep_history(user_ids, session: Session | None = None) -> None:
+    """Keep the past counts of these people when they are deleted in this transaction (a PIPL erasure).
+
+    Their marks still go (they name the person), but the day/period counters and new activations they
+    made stay: anonymous figures. ``truth.rebuild()`` recounts from living rows, so it drops them.
+    """
+    session = session if session is not None else db.session()
+    _note(session, _KEEP_HISTORY, user_ids)
+
+
 def _forget_users(session: Session, user_ids) -> None:
     """Take deleted people's (or deleted spaces') activations and marks out of the day/period counters."""
+    kept = set(user_ids) & session.info.get(_KEEP_HISTORY, set())
+    if kept:
+        session.execute(delete(ActiveMark.__table__).where(ActiveMark.__table__.c.user_id.in_(sorted(kept))))
+        user_ids = set(user_ids) - kept
     if not user_ids:
         return
     users, spaces = sources.table("users"), sources.table("spaces")
@@ -357,6 +372,7 @@ def forget_notes(session: Session) -> None:
     """Drop what this transaction noted for recounting (a rebuild recounts everything anyway)."""
     for key in _SESSION_KEYS:
         session.info.pop(key, None)
+    session.info.pop(_KEEP_HISTORY, None)
 
 
 def settle(session: Session | None = None) -> None:
