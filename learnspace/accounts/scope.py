@@ -71,3 +71,20 @@ def require_person(admin: User, person: User) -> None:
     if person.school is None or not can_manage_school(admin, person.school):
         audit.record_denied("admin.scope", target=f"user:{person.id}")
         raise PermissionDenied("您无权查看或管理该用户（不在您的管辖范围内）")
+
+
+def require_account(admin: User, person: User) -> None:
+    """Like require_person, but also for administrators who belong to no school (platform and region admins).
+
+    A platform admin manages every such account; a region admin the region admins strictly below their region.
+    """
+    if person.school is not None:
+        require_person(admin, person)
+        return
+    require_admin(admin)
+    allowed = admin.role == "platform_admin" or (
+        admin.role == "region_admin" and person.role == "region_admin" and bool(person.region_code)
+        and person.region_code != admin.region_code and can_manage_region(admin, person.region_code))
+    if not allowed:
+        audit.record_denied("admin.scope", target=f"user:{person.id}")
+        raise PermissionDenied("您无权查看或管理该用户（不在您的管辖范围内）")

@@ -32,7 +32,15 @@ class RosterForm(FlaskForm):
 class CodesForm(FlaskForm):
     grade = StringField("年级", validators=[Length(max=16)])
     class_name = StringField("班级", validators=[Length(max=32)])
-    output = SelectField("输出", choices=[("html", "打印页面"), ("xlsx", "Excel 文件")])
+    kind = SelectField("类型", choices=[("activation", "激活码"), ("reset", "重置码")], default="activation")
+    #: "1" once the admin has seen which slips become void (the confirmation page sends it)
+    confirm = StringField("确认", validators=[Length(max=1)])
+
+
+class ResetCodeForm(FlaskForm):
+    """Issue a reset code for one person; ``confirm`` as in CodesForm."""
+
+    confirm = StringField("确认", validators=[Length(max=1)])
 
 
 class TransferForm(FlaskForm):
