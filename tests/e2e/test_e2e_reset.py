@@ -63,6 +63,19 @@ def test_pupil_forgets_password_admin_issues_reset_code_pupil_sets_a_new_one(app
     assert [(r[0], r[5]) for r in rows] == [("张小明", code)]
     printed.close()
 
+    # Pressing 生成重置码 again does not silently void the slip: it first says which slip would become void.
+    with admin.context.expect_page() as new_tab:
+        page.get_by_role("button", name="生成重置码").click()
+    asked = new_tab.value
+    asked.wait_for_load_state()
+    expect(asked.get_by_role("heading", name="确认重新生成重置码")).to_be_visible()
+    expect(asked.locator("#void-list tbody tr")).to_have_count(1)
+    expect(asked.locator("#void-list")).to_contain_text("张小明")
+    admin.shot("regenerate-confirm", asked)
+    asked.get_by_role("link", name="取消").click()
+    expect(asked.get_by_role("heading", name="张小明")).to_be_visible()
+    asked.close()
+
     # Back on the pupil's phone: 忘记密码？ → the reset form.
     ppage.get_by_role("link", name="忘记密码？").click()
     expect(ppage.get_by_role("heading", name=re.compile("忘记密码"))).to_be_visible()
