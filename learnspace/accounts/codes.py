@@ -216,8 +216,9 @@ def _find(raw_code: str, kind: str) -> ActivationCode | None:
     code = normalize_code(raw_code)
     if len(code) != CODE_LENGTH:
         return None
+    # Locked: of two requests racing with one code, the second waits and then sees it used.
     return db.session.scalar(select(ActivationCode).where(ActivationCode.code_hash == _code_hash(code),
-                                                          ActivationCode.kind == kind))
+                                                          ActivationCode.kind == kind).with_for_update())
 
 
 def _refusal(row: ActivationCode | None, now) -> str:
