@@ -170,3 +170,35 @@ def test_login_page_points_to_the_reset_page(app):
     assert 'href="/reset"' in page and "忘记密码？" in page
     form = app.test_client().get("/reset").get_data(as_text=True)
     assert "password-rule" in form and "重置码" in form
+
+
+def _cli(app, *args):
+    from learnspace.cli import main
+
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_cli_reset_code_lets_the_operator_reset_the_last_platform_admin(app, world):
+    """learnspace reset-code prints a code once; the admin redeems it; a second needs --replace."""
+    import re
+
+    result = _cli(app, "reset-code", "platform")
+    assert result.exit_code == 0, result.output
+    code = re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{2}", result.output).group(0)
+    again = _cli(app, "reset-code", "platform")
+    assert again.exit_code != 0 and "--replace" in again.output
+    assert reset_with_code(app.test_client(), "platform", "平台管理员", code).status_code == 302
+    assert login(app.test_client(), "platform", NEW).status_code == 302
+    assert [e["ip"] for e in audit_log(app) if e["action"] == "codes.issue"] == ["cli"]
+
+
+def test_cli_reset_code_applies_the_admins_scope(app, world):
+    """--admin school-a1 cannot reset a county admin (refused, audited, nothing issued); an unknown account is named."""
+    refused = _cli(app, "reset-code", "county-a", "--admin", "school-a1")
+    assert refused.exit_code != 0 and "无权" in refused.output
+    assert any(e["action"] == "admin.scope" and e["result"] == "denied" for e in audit_log(app))
+    assert _used(app) == []
+    unknown = _cli(app, "reset-code", "nobody")
+    assert unknown.exit_code != 0 and "找不到账号" in unknown.output
+    give_login(app, world.people["student_a1"])
+    assert _cli(app, "reset-code", NUMBER, "--admin", "school-a1").exit_code == 0
