@@ -65,16 +65,6 @@ def people_of_school(school: School, query: str = "", grade: str = "", class_nam
     return rows, total
 
 
-def classes_of_school(school: School) -> list[tuple[str, str, int]]:
-    """List (grade, class, number of not-yet-activated people) of a school."""
-    stmt = (select(User.grade, User.class_name, func.count(User.id))
-            .outerjoin(Space, Space.owner_id == User.id)
-            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(("student", "teacher")))
-            .group_by(User.grade, User.class_name))
-    rows = [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
-    return sorted(rows, key=lambda row: (grade_sort_key(row[0]), row[1] == "", row[1]))
-
-
 def unactivated_people(school: School, grade: str, class_name: str) -> list[User]:
     """Return the people of one class who have no space yet."""
     stmt = (select(User).outerjoin(Space, Space.owner_id == User.id)

@@ -114,16 +114,16 @@ def test_issuing_is_audited_with_a_count_but_no_codes(app, world):
     assert code not in repr(audit_log(app)) and code.replace("-", "") not in repr(audit_log(app))
 
 
-def test_school_page_lists_classes_still_waiting_for_codes(app, world):
-    """The school page shows each class with its number of people not yet activated."""
-    from learnspace.admin.operations import classes_of_school
+def test_school_page_lists_classes_with_people_waiting_and_activated(app, world):
+    """Each class with its number of people not yet activated (activation codes) and activated (reset codes)."""
+    from learnspace.admin.operations import code_classes
     from learnspace.extensions import db
     from learnspace.orgs.models import School
 
     with app.app_context():
         school = db.session.scalar(select(School).where(School.code == world.schools["a1"]))
-        assert sorted(classes_of_school(school)) == [("", "", 1), ("三年级", "1班", 1)]
+        assert sorted(code_classes(school)) == [("", "", 1, 0), ("三年级", "1班", 1, 0)]
     give_login(app, world.people["student_a1"])
     with app.app_context():
         school = db.session.scalar(select(School).where(School.code == world.schools["a1"]))
-        assert classes_of_school(school) == [("", "", 1)]
+        assert code_classes(school) == [("三年级", "1班", 0, 1), ("", "", 1, 0)]
