@@ -86,6 +86,11 @@ def live_codes(people: list[User], kind: str) -> list[ActivationCode]:
         .order_by(ActivationCode.id)))
 
 
+def fingerprint(codes: list[ActivationCode]) -> str:
+    """A short digest of which codes a confirmation page listed, so a confirmed POST voids exactly those."""
+    return hashlib.sha256(",".join(str(c.id) for c in sorted(codes, key=lambda c: c.id)).encode()).hexdigest()[:32]
+
+
 def issue_batch(kind: str, people: list[User], *, school: School | None, grade: str | None = None,
                 class_name: str | None = None, person: User | None = None, replace: bool = False) -> CodeBatch:
     """Make one batch with a fresh code per person; with *replace*, void their live codes of that kind first."""

@@ -164,9 +164,13 @@ def issue_reset_code(user_id: int):
 def _issue_or_confirm(form, kind, people, *, action, back, **where):
     """Make the batch and show its slips; if people hold live codes, first list what would become void."""
     live = code_ops.live_codes(people, kind)
-    if live and form.confirm.data != "1":
+    fingerprint = code_ops.fingerprint(live)
+    if live and (form.confirm.data != "1" or form.voids.data != fingerprint):
+        # Also when the live slips changed since the page was shown: void only what the admin saw listed.
+        changed = form.confirm.data == "1"
         response = Response(render_template("admin/codes_confirm.html", form=form, kind=kind, live=live,
-                                            people=people, action=action, back=back, **where))
+                                            fingerprint=fingerprint, changed=changed, people=people, action=action,
+                                            back=back, **where))
         response.headers["Cache-Control"] = "no-store"
         return response
     batch = code_ops.issue_batch(kind, people, replace=bool(live), **where)

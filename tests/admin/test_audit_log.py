@@ -10,6 +10,7 @@ from tests.fixtures.people import (
     activate_with_code,
     audit_log,
     codes_from_html,
+    confirmation_fields,
     give_login,
     issue_codes,
     issue_reset_code,
@@ -118,10 +119,9 @@ def case_code_issue(app, world):
 def case_code_regenerate(app, world):
     admin = signed_in(app, "school-a1")
     issue_codes(admin, world.schools["a1"], "三年级", "1班")
-    token = token_from(admin, f"/admin/schools/{world.schools['a1']}")
-    return (lambda: admin.post(f"/admin/schools/{world.schools['a1']}/codes",
-                               data={"grade": "三年级", "class_name": "1班", "kind": "activation", "confirm": "1",
-                                     "csrf_token": token}),
+    asked = issue_codes(admin, world.schools["a1"], "三年级", "1班")  # the confirmation page: nothing audited yet
+    data = {"grade": "三年级", "class_name": "1班", "kind": "activation", **confirmation_fields(asked)}
+    return (lambda: admin.post(f"/admin/schools/{world.schools['a1']}/codes", data=data),
             _user_id(app, "school-a1"))
 
 

@@ -86,6 +86,29 @@ def test_regenerating_lists_the_slips_that_become_void_and_voids_exactly_those(a
     assert len(voids) == 1 and voids[0]["detail"].startswith("activation 1 codes")
 
 
+def test_a_confirmation_whose_list_went_stale_voids_nothing_and_asks_again(app, world):
+    """If the live slips changed after the page listed them, the confirmed POST is refused with the new list."""
+    from learnspace.accounts.models import ActivationCode
+    from learnspace.extensions import db
+    from tests.fixtures.people import confirmation_fields
+
+    client = signed_in(app, world.admins["school_a1"])
+    issue_codes(client, world.schools["a1"], "三年级", "1班")
+    asked = issue_codes(client, world.schools["a1"], "三年级", "1班")
+    stale = confirmation_fields(asked)
+    other = signed_in(app, world.admins["county_a"])  # meanwhile another admin regenerates (confirmed)
+    issue_codes(other, world.schools["a1"], "三年级", "1班", confirm=True)
+    with app.app_context():
+        before = sorted((c.id, c.revoked_dt is None) for c in db.session.scalars(select(ActivationCode)))
+    again = client.post(f"/admin/schools/{world.schools['a1']}/codes",
+                        data={"grade": "三年级", "class_name": "1班", "kind": "activation", **stale})
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "名单有了变化" in page and "确认重新生成激活码" in page
+    with app.app_context():
+        after = sorted((c.id, c.revoked_dt is None) for c in db.session.scalars(select(ActivationCode)))
+    assert after == before  # nothing voided, nothing issued
+
+
 def test_confirming_without_a_csrf_token_changes_nothing(app, world):
     """The regeneration POST is CSRF-protected like every other."""
     from learnspace.accounts.models import ActivationCode
