@@ -182,10 +182,10 @@ def _batch_in_scope(batch_id: int):
     batch = code_ops.get_batch(batch_id)
     if batch is None:
         raise NotFound("找不到这一批激活码/重置码")
-    if batch.school is not None:
-        require_school(_admin(), batch.school)
-    elif batch.user is not None:
+    if batch.user is not None:  # one person: whoever manages them now (they may have moved school since)
         require_account(_admin(), batch.user)
+    elif batch.school is not None:
+        require_school(_admin(), batch.school)
     elif _admin().role != "platform_admin":
         raise PermissionDenied("您无权查看这一批激活码/重置码")
     return batch
