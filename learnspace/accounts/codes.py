@@ -150,6 +150,8 @@ def batch_slips(batch: CodeBatch) -> list[tuple[User, str]]:
 
 @dataclass
 class BatchCounts:
+    """How a batch's codes stand: issued, then each used, voided, or expired unused (the rest are live)."""
+
     issued: int = 0
     used: int = 0
     void: int = 0

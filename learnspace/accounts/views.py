@@ -103,8 +103,8 @@ def reset_password():
             status = exc.status_code
         else:
             db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()  # the reset ended every session of that person; this browser may hold another's
+            if current_user.is_authenticated and current_user.id == user.id:
+                logout_user()  # the reset ended every session of this person, this browser's too
             flash(f"密码已重设，{user.real_name}。其他设备上的登录已全部退出，请用账号 {user.login_name} 和新密码登录。",
                   "success")
             return redirect(url_for(".login"))

@@ -1,4 +1,4 @@
-"""Admin pages: regions, schools, people, roster import and activation codes."""
+"""Admin pages: regions, schools, people, roster import, activation and reset code batches."""
 from __future__ import annotations
 
 import io
