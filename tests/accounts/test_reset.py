@@ -164,10 +164,13 @@ def test_reset_code_post_needs_a_csrf_token(app, world):
     assert _used(app) == []
 
 
-def test_login_page_points_to_the_reset_page(app):
-    """忘记密码？ is on the sign-in page (also where a lockout is reported) and /reset shows the password rule."""
+def test_login_page_points_to_the_reset_page(app, world):
+    """忘记密码？ is on the sign-in page, also where a lockout is reported, and /reset shows the password rule."""
     page = app.test_client().get("/login").get_data(as_text=True)
     assert 'href="/reset"' in page and "忘记密码？" in page
+    # The refusal (wrong password, or the lockout's "联系学校管理员") is shown on that page, beside the link.
+    refused = login(app.test_client(), "platform", "Wrong2026pass")
+    assert refused.status_code >= 400 and 'href="/reset"' in refused.get_data(as_text=True)
     form = app.test_client().get("/reset").get_data(as_text=True)
     assert "password-rule" in form and "重置码" in form
 
