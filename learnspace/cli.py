@@ -6,6 +6,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
 from .accounts.cli import register as register_accounts
+from .accounts.codes_cli import register as register_codes
 from .activity.cli import register as register_rollups
 from .catalog.cli import import_catalog_command
 from .catalog.operations import load_shipped
@@ -66,6 +67,7 @@ def init_command():
 def register_commands() -> None:
     register_orgs(main)
     register_accounts(main)
+    register_codes(main)
     register_search(main)
     register_jobs(main)
     main.add_command(demo_command)

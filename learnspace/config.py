@@ -97,6 +97,8 @@ class Settings:
     login_ip_limit: int
     login_window_minutes: int
     activation_code_days: int
+    reset_code_days: int
+    code_reprint_hours: int
     max_roster_bytes: int
     recording_max_bytes: int
     document_max_bytes: int
@@ -151,6 +153,10 @@ def load_config() -> dict:
         login_ip_limit=_env_int("LOGIN_IP_LIMIT", 30),
         login_window_minutes=_env_int("LOGIN_WINDOW_MINUTES", 15),
         activation_code_days=_env_int("ACTIVATION_CODE_DAYS", 30),
+        # Reset codes open an existing account, so they live shorter than activation codes.
+        reset_code_days=_env_int("RESET_CODE_DAYS", 3),
+        # How long a batch's slips can be printed and exported again; then the worker wipes their plaintext.
+        code_reprint_hours=_env_int("CODE_REPRINT_HOURS", 24),
         max_roster_bytes=_env_int("MAX_ROSTER_BYTES", 64 * 1024 * 1024),
         recording_max_bytes=_env_int("RECORDING_MAX_BYTES", 4 * 1024**3),
         document_max_bytes=_env_int("DOCUMENT_MAX_BYTES", 500 * 1024**2),

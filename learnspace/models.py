@@ -1,6 +1,7 @@
 """Import every domain's models so metadata (and Alembic) sees all tables."""
 from .accounts.models import (  # noqa: F401
     ActivationCode,
+    CodeBatch,
     GuardianConsent,
     Identity,
     SchoolClaimReport,

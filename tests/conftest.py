@@ -38,6 +38,8 @@ SQLITE_SET = {
     "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
     # Time-stamps compared in SQL: text on SQLite, so the UTC conversion on the way in matters.
     "accounts/test_login.py": "sign-in throttling counts the events newer than a cut-off",
+    "admin/test_code_batches.py": "code batches: live codes and the reprint window compared with now in SQL",
+    "accounts/test_reset.py": "reset codes: expiry compared in SQL, throttled failures, sessions ended",
     "directory/test_recent.py": "recent changes since a China-time midnight",
     "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
         "space visits: ON CONFLICT DO NOTHING",

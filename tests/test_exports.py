@@ -9,7 +9,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 
 from learnspace import exports
-from tests.fixtures.people import issue_codes, signed_in, token_from
+from tests.fixtures.people import batch_xlsx, issue_codes, issue_reset_code, signed_in, token_from
 from tests.fixtures.stats import RANGE, build_stats_world
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -117,8 +117,16 @@ def hostile(app, world):
     return sw
 
 
+def _user_id_named(app, real_name: str) -> int:
+    from learnspace.accounts.models import User
+    from learnspace.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.real_name == real_name))
+
+
 def test_every_export_is_data_even_with_hostile_names(app, hostile, tmp_path):
-    """Statistics and ranking (CSV, XLSX, web and CLI) and activation codes: no formulas, names quoted."""
+    """Statistics and ranking (CSV, XLSX, web and CLI), activation and reset codes: no formulas, names quoted."""
     from learnspace.cli import main
 
     seen = []
@@ -146,11 +154,19 @@ def test_every_export_is_data_even_with_hostile_names(app, hostile, tmp_path):
         seen += parse(target.read_bytes(), f"cli {fmt}")
 
     client = signed_in(app, hostile.admins["platform"])
-    response = issue_codes(client, hostile.schools["a1"], EVIL_GRADE, EVIL_CLASS, output="xlsx")
+    printed = issue_codes(client, hostile.schools["a1"], EVIL_GRADE, EVIL_CLASS)
+    response = batch_xlsx(client, printed)
     assert response.status_code == 200
     codes = _xlsx_rows(response.get_data(), "activation codes")
     assert codes[0][0].startswith("'" + EVIL_SCHOOL)
     assert codes[2][0] == "'" + EVIL_PERSON and codes[2][3:5] == ["'" + EVIL_GRADE, "'" + EVIL_CLASS]
+    # A reset-code batch for one person: the same export helper, the same guarantees.
+    evil = _user_id_named(app, EVIL_PERSON)
+    response = batch_xlsx(client, issue_reset_code(client, evil))
+    assert response.status_code == 200
+    resets = _xlsx_rows(response.get_data(), "reset codes")
+    assert resets[0][0].startswith("'" + EVIL_SCHOOL) and resets[1][5] == "重置码"
+    assert resets[2][0] == "'" + EVIL_PERSON and resets[2][3:5] == ["'" + EVIL_GRADE, "'" + EVIL_CLASS]
 
     # The hostile names did reach the exports, as quoted text, so the checks above looked at them.
     text = {v for row in seen for v in row if isinstance(v, str)}

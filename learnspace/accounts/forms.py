@@ -19,6 +19,15 @@ class ActivationForm(FlaskForm):
                                                  EqualTo("password", "两次输入的密码不一致")])
 
 
+class ResetForm(FlaskForm):
+    number = StringField("账号", validators=[DataRequired("请输入学籍号、教师编号或用户名"), Length(max=64)])
+    real_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=64)])
+    code = StringField("重置码", validators=[DataRequired("请输入重置码"), Length(max=32)])
+    password = PasswordField("新密码", validators=[DataRequired("请设置新密码"), Length(max=128)])
+    confirm = PasswordField("确认新密码", validators=[DataRequired("请再次输入新密码"),
+                                                   EqualTo("password", "两次输入的密码不一致")])
+
+
 class ConsentForm(FlaskForm):
     guardian_name = StringField("监护人姓名")
     relation = SelectField("与学生关系", choices=[(r, r) for r in GUARDIAN_RELATIONS], validate_choice=False)

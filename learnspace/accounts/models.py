@@ -1,4 +1,4 @@
-"""Real-name people, their sign-in identities, sessions and activation codes."""
+"""Real-name people, their sign-in identities, sessions and activation/reset codes."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -117,15 +117,60 @@ class UserSession(db.Model):
         return f"<UserSession {self.id} user={self.user_id}>"
 
 
+#: what a code does: activate a rostered person's space, or set a new password for a person who forgot it
+CODE_KINDS = ("activation", "reset")
+CODE_KIND_NAMES = {"activation": "激活码", "reset": "重置码"}
+
+
+class CodeBatch(db.Model):
+    """One generation of activation or reset codes (a class, or one person): its print page and XLSX show it."""
+
+    __tablename__ = "code_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: one of CODE_KINDS
+    kind: Mapped[str] = mapped_column(String(12))
+    #: the school of the people (None for administrators who belong to no school)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    grade: Mapped[str | None] = mapped_column(String(16))
+    class_name: Mapped[str | None] = mapped_column(String(32))
+    #: set when the batch was made for one person (a reset from the person's page)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the slips can be printed (and exported) again until then; afterwards the worker wipes the plaintext
+    reprint_until_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    school: Mapped[School | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (CheckConstraint("kind IN ('activation', 'reset')", name="kind"),)
+
+    @property
+    def kind_name(self) -> str:
+        return CODE_KIND_NAMES[self.kind]
+
+    def __repr__(self) -> str:
+        return f"<CodeBatch {self.id} {self.kind}>"
+
+
 class ActivationCode(db.Model):
-    """A one-time code a rostered person uses to activate their space."""
+    """A one-time code: activates a rostered person's space (kind activation) or resets a password (kind reset)."""
 
     __tablename__ = "activation_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    #: keyed hash of the code; the code itself is shown once and never stored
+    #: keyed hash of the code, what redemption looks up
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: one of CODE_KINDS
+    kind: Mapped[str] = mapped_column(String(12), default="activation", server_default="activation")
+    #: the generation this code came from (None for codes made before batches existed)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("code_batches.id", ondelete="CASCADE"), index=True)
+    #: AES-GCM nonce + ciphertext of the code, kept only while the batch may be reprinted
+    code_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -134,6 +179,7 @@ class ActivationCode(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    batch: Mapped[CodeBatch | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<ActivationCode {self.id} user={self.user_id}>"

@@ -1,8 +1,7 @@
-"""Verbs of the accounts domain: people, passwords, sessions, activation codes, transfers."""
+"""Verbs of the accounts domain: people, passwords, sessions, transfers (activation and reset codes: codes.py)."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -19,15 +18,12 @@ from ..errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from ..extensions import db
 from ..orgs.models import School
 from . import idcard, throttle
-from .models import ROLES, ActivationCode, SchoolTransfer, User, UserSession
+from .models import ROLES, SchoolTransfer, User, UserSession
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 
 LOGIN_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-#: no 0/O, 1/I/L: codes are read off paper by children
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 10
 
 
 def settings():
@@ -224,76 +220,6 @@ def revoke_sessions(user: User) -> None:
     db.session.execute(update(UserSession).where(UserSession.user_id == user.id,
                                                  UserSession.revoked_dt.is_(None))
                        .values(revoked_dt=utcnow()))
-
-
-# --- activation codes ----------------------------------------------------------
-
-def normalize_code(raw: str) -> str:
-    """Upper-case a typed code and drop spaces and dashes."""
-    return re.sub(r"[\s\-]", "", (raw or "")).upper()
-
-
-def format_code(code: str) -> str:
-    """Group a code for printing: ABCD-EFGH-JK."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
-
-
-def _code_hash(code: str) -> str:
-    key = hmac.new(settings().data_key, b"learnspace activation codes", hashlib.sha256).digest()
-    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
-
-
-def issue_activation_codes(users: list[User]) -> list[tuple[User, str]]:
-    """Create one fresh code per person, replacing their earlier unused codes."""
-    now = utcnow()
-    expires = now + timedelta(days=settings().activation_code_days)
-    ids = [u.id for u in users]
-    if ids:
-        db.session.execute(update(ActivationCode).where(
-            ActivationCode.user_id.in_(ids), ActivationCode.used_dt.is_(None),
-            ActivationCode.revoked_dt.is_(None)).values(revoked_dt=now))
-    issued = []
-    for user in users:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        db.session.add(ActivationCode(user_id=user.id, code_hash=_code_hash(code), expires_dt=expires,
-                                      created_by_id=audit.current_actor_id()))
-        issued.append((user, format_code(code)))
-    db.session.flush()
-    return issued
-
-
-def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str) -> User:
-    """Check name and code, set the password and mark the code used; returns the person."""
-    check_password_strength(password)
-    s = settings()
-    window = timedelta(minutes=s.login_window_minutes)
-    if throttle.failures("activation-ip", ip, window) >= s.login_account_limit * 2:
-        audit.record("activation.redeem", result="denied", detail="rate limited", keep=True)
-        raise RateLimited(f"尝试次数过多，请 {s.login_window_minutes} 分钟后再试。")
-    code = normalize_code(raw_code)
-    row = None
-    if len(code) == CODE_LENGTH:
-        row = db.session.scalar(select(ActivationCode).where(ActivationCode.code_hash == _code_hash(code)))
-    now = utcnow()
-    valid = (row is not None and row.used_dt is None and row.revoked_dt is None and row.expires_dt > now
-             and row.user.real_name == (real_name or "").strip() and not row.user.is_disabled)
-    if not valid:
-        throttle.record_failure("activation-ip", ip)
-        reason = ("unknown code" if row is None else "used" if row.used_dt else "revoked" if row.revoked_dt
-                  else "expired" if row.expires_dt <= now else "name mismatch")
-        audit.record("activation.redeem", result="failure", target=row and f"user:{row.user_id}", detail=reason,
-                     keep=True)
-        raise ValidationError("姓名或激活码不正确，或激活码已使用、已过期。请核对后重试，或请老师重新打印激活码。")
-    user = row.user
-    if not user.login_name:
-        wanted = user.teacher_number or user.student_number
-        if db.session.scalar(select(User.id).where(User.login_name == wanted, User.id != user.id)):
-            raise ValidationError(f"账号“{wanted}”已被其他用户占用，请联系学校管理员处理")
-        user.login_name = wanted
-    set_password(user, password)
-    row.used_dt = now
-    audit.record("activation.redeem", target=f"user:{user.id}", actor_id=user.id)
-    return user
 
 
 def password_confirms(user: User, password: str) -> bool:

@@ -13,8 +13,8 @@ from ..extensions import db, login_manager
 from ..orgs import operations as orgs
 from ..orgs.grades import grade_sort_key
 from ..transactions import rollback_keeping
-from . import consent, identities, oidc, operations
-from .forms import ActionForm, ConsentForm, LoginForm
+from . import codes, consent, identities, oidc, operations
+from .forms import ActionForm, ConsentForm, LoginForm, ResetForm
 from .login import client_ip, sign_in
 from .models import LoginPrincipal, User
 from .scope import require_school
@@ -87,6 +87,30 @@ def login():
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or _landing_for(user))
     return render_template("accounts/login.html", form=form, providers=oidc.providers()), status
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_password():
+    form = ResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = codes.redeem_reset_code(form.number.data, form.real_name.data, form.code.data,
+                                           form.password.data, client_ip())
+        except LearnSpaceError as exc:
+            rollback_keeping()  # undo everything but the failure count and the audit entry
+            flash(exc.message, "error")
+            status = exc.status_code
+        else:
+            db.session.commit()
+            if current_user.is_authenticated and current_user.id == user.id:
+                logout_user()  # the reset ended every session of this person, this browser's too
+            flash(f"密码已重设，{user.real_name}。其他设备上的登录已全部退出，请用账号 {user.login_name} 和新密码登录。",
+                  "success")
+            return redirect(url_for(".login"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/reset.html", form=form), status
 
 
 def _provider_or_404(name: str) -> oidc.Provider:

@@ -32,7 +32,18 @@ class RosterForm(FlaskForm):
 class CodesForm(FlaskForm):
     grade = StringField("年级", validators=[Length(max=16)])
     class_name = StringField("班级", validators=[Length(max=32)])
-    output = SelectField("输出", choices=[("html", "打印页面"), ("xlsx", "Excel 文件")])
+    kind = SelectField("类型", choices=[("activation", "激活码"), ("reset", "重置码")], default="activation")
+    #: "1" once the admin has seen which slips become void (the confirmation page sends it)
+    confirm = StringField("确认", validators=[Length(max=1)])
+    #: fingerprint of the slips the confirmation page listed: only exactly those are voided
+    voids = StringField("作废", validators=[Length(max=64)])
+
+
+class ResetCodeForm(FlaskForm):
+    """Issue a reset code for one person; ``confirm`` and ``voids`` as in CodesForm."""
+
+    confirm = StringField("确认", validators=[Length(max=1)])
+    voids = StringField("作废", validators=[Length(max=64)])
 
 
 class TransferForm(FlaskForm):

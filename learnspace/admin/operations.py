@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from .. import exports
-from ..accounts.models import User
+from ..accounts.models import CodeBatch, User
 from ..accounts.scope import region_scope, school_scope
 from ..extensions import db
 from ..orgs.grades import grade_order, grade_sort_key
@@ -71,16 +71,6 @@ def people_of_school(school: School, query: str = "", grade: str = "", class_nam
     return rows, total
 
 
-def classes_of_school(school: School) -> list[tuple[str, str, int]]:
-    """List (grade, class, number of not-yet-activated people) of a school."""
-    stmt = (select(User.grade, User.class_name, func.count(User.id))
-            .outerjoin(Space, Space.owner_id == User.id)
-            .where(User.school_id == school.id, Space.id.is_(None), User.role.in_(ROSTER_ROLES))
-            .group_by(User.grade, User.class_name))
-    rows = [(g or "", c or "", n) for g, c, n in db.session.execute(stmt)]
-    return sorted(rows, key=lambda row: (grade_sort_key(row[0]), row[1] == "", row[1]))
-
-
 def unactivated_people(school: School, grade: str, class_name: str) -> list[User]:
     """Return the people of one class who have no space yet."""
     stmt = (select(User).outerjoin(Space, Space.owner_id == User.id)
@@ -91,21 +81,44 @@ def unactivated_people(school: School, grade: str, class_name: str) -> list[User
     return list(db.session.scalars(stmt))
 
 
-def codes_workbook(school: School, issued: list[tuple[User, str]], expires_text: str) -> bytes:
-    """Build an XLSX with one row per person and their activation code."""
+def code_classes(school: School) -> list[tuple[str, str, int, int]]:
+    """List (grade, class, not yet activated, activated) of a school's students and teachers who can sign in."""
+    stmt = (select(User.grade, User.class_name, func.count(User.id) - func.count(Space.id), func.count(Space.id))
+            .outerjoin(Space, Space.owner_id == User.id)
+            .where(User.school_id == school.id, User.role.in_(ROSTER_ROLES), User.is_disabled.is_(False))
+            .group_by(User.grade, User.class_name))
+    rows = [(g or "", c or "", waiting, activated) for g, c, waiting, activated in db.session.execute(stmt)]
+    return sorted(rows, key=lambda row: (grade_sort_key(row[0]), row[1] == "", row[1]))
+
+
+def activated_people(school: School, grade: str, class_name: str) -> list[User]:
+    """Return the people of one class who have a space (those a reset code is for)."""
+    stmt = (select(User).join(Space, Space.owner_id == User.id)
+            .where(User.school_id == school.id, User.role.in_(ROSTER_ROLES),
+                   User.is_disabled.is_(False),
+                   func.coalesce(User.grade, "") == grade, func.coalesce(User.class_name, "") == class_name)
+            .order_by(User.role.desc(), User.id))
+    return list(db.session.scalars(stmt))
+
+
+def codes_workbook(batch: CodeBatch, slips: list[tuple[User, str]], expires_text: str) -> bytes:
+    """Build an XLSX with one row per person and their code, from the same batch as the print page."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "激活码"
-    exports.append_row(sheet, [f"{school.name} 个人学习空间激活码（{expires_text}前有效，仅可使用一次）"])
-    exports.append_row(sheet, ["姓名", "角色", "学籍号/教师编号", "年级", "班级", "激活码"])
+    sheet.title = batch.kind_name
+    owner = batch.school.name if batch.school else "管理员账号"
+    purpose = "个人学习空间激活码" if batch.kind == "activation" else "密码重置码"
+    exports.append_row(sheet, [f"{owner} {purpose}（第 {batch.id} 批，{expires_text}前有效，仅可使用一次）"])
+    exports.append_row(sheet, ["姓名", "角色", "学籍号/教师编号", "年级", "班级", batch.kind_name])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
-    for user, code in issued:
-        exports.append_row(sheet, [user.real_name, user.role_name, user.student_number or user.teacher_number or "",
-                      user.grade or "", user.class_name or "", code])
+    for user, code in slips:
+        exports.append_row(sheet, [user.real_name, user.role_name,
+                                   user.student_number or user.teacher_number or user.login_name or "",
+                                   user.grade or "", user.class_name or "", code])
     for column, width in zip("ABCDEF", (12, 8, 24, 10, 10, 18)):
         sheet.column_dimensions[column].width = width
     return exports.workbook_bytes(book)

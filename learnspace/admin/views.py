@@ -1,4 +1,4 @@
-"""Admin pages: regions, schools, people, roster import and activation codes."""
+"""Admin pages: regions, schools, people, roster import, activation and reset code batches."""
 from __future__ import annotations
 
 import io
@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from ..accounts import admins, identities, oidc
+from ..accounts import codes as code_ops
 from ..accounts import operations as accounts
 from ..accounts.models import Identity, SchoolClaimReport
 from ..accounts.roster import RosterRejected, import_roster
@@ -23,7 +24,7 @@ from ..templating import local_date
 from ..transactions import rollback_keeping
 from . import account_pages, operations
 from . import accounts as accounts_reads
-from .forms import CodesForm, EmptyForm, RegionForm, RosterForm, SchoolForm, TransferForm
+from .forms import CodesForm, EmptyForm, RegionForm, ResetCodeForm, RosterForm, SchoolForm, TransferForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 account_pages.register(bp)  # /admin/accounts: admin accounts within the admin's scope
@@ -86,9 +87,11 @@ def school(code: str):
     page = max(request.args.get("page", 1, type=int), 1)
     q = request.args.get("q", "").strip()[:64]
     rows, total = operations.people_of_school(school, q, page=page)
+    batches = code_ops.recent_batches(school)
     return render_template("admin/school.html", school=school, rows=rows, total=total, page=page, q=q,
                            reports=identities.open_school_claim_reports(school.id), provider_titles=_provider_titles(),
-                           classes=operations.classes_of_school(school), codes_form=CodesForm(),
+                           classes=operations.code_classes(school), codes_form=CodesForm(),
+                           batches=batches, batch_counts=code_ops.batch_counts([b.id for b in batches]), now=utcnow(),
                            counts=operations.scope_counts_for_school(school),
                            school_admins=operations.school_admins_of(school), roster_meaning=operations.ROSTER_MEANING)
 
@@ -131,26 +134,101 @@ def codes(code: str):
     if not form.validate_on_submit():
         flash("请求无效，请刷新页面后重试", "error")
         return redirect(url_for(".school", code=code))
-    people = operations.unactivated_people(school, form.grade.data or "", form.class_name.data or "")
+    kind, grade, class_name = form.kind.data, form.grade.data or "", form.class_name.data or ""
+    if kind == "activation":
+        people = operations.unactivated_people(school, grade, class_name)
+    else:
+        people = operations.activated_people(school, grade, class_name)
     if not people:
-        flash("该班级没有尚未开通空间的人员", "info")
+        flash("该班级没有尚未开通空间的人员" if kind == "activation" else "该班级没有已开通空间、可以重置密码的人员",
+              "info")
         return redirect(url_for(".school", code=code))
-    issued = accounts.issue_activation_codes(people)
-    audit.record("activation.issue", target=f"school:{school.code}", detail=f"{len(issued)} codes")
-    db.session.commit()
-    expires = local_date(utcnow() + timedelta(days=accounts.settings().activation_code_days))
-    if form.output.data == "xlsx":
-        body = operations.codes_workbook(school, issued, expires)
-        name = f"激活码-{school.name}-{form.grade.data or ''}{form.class_name.data or ''}.xlsx"
-        # send_file writes an ASCII fallback plus an RFC 5987 filename* for the Chinese name.
-        response = send_file(io.BytesIO(body), as_attachment=True, download_name=name, max_age=0,
-                             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _issue_or_confirm(form, kind, people, school=school, grade=grade, class_name=class_name,
+                             action=url_for(".codes", code=code), back=url_for(".school", code=code) + "#codes")
+
+
+@bp.post("/people/<int:user_id>/reset-code")
+def issue_reset_code(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    form = ResetCodeForm()
+    if not form.validate_on_submit():
+        flash("请求无效，请刷新页面后重试", "error")
+        return redirect(url_for(".person", user_id=user_id))
+    if person.id == _admin().id:
+        raise PermissionDenied("不能给自己发放重置码；忘记密码请联系其他管理员")
+    if person.is_disabled:
+        flash("该账号已停用，请先重新启用再发放重置码", "error")
+        return redirect(url_for(".person", user_id=user_id))
+    return _issue_or_confirm(form, "reset", [person], school=person.school, person=person,
+                             action=url_for(".issue_reset_code", user_id=user_id),
+                             back=url_for(".person", user_id=user_id) if person.school else url_for(".dashboard"))
+
+
+def _issue_or_confirm(form, kind, people, *, action, back, **where):
+    """Make the batch and show its slips; if people hold live codes, first list what would become void."""
+    live = code_ops.live_codes(people, kind)
+    fingerprint = code_ops.fingerprint(live)
+    if live and (form.confirm.data != "1" or form.voids.data != fingerprint):
+        # Also when the live slips changed since the page was shown: void only what the admin saw listed.
+        changed = form.confirm.data == "1"
+        response = Response(render_template("admin/codes_confirm.html", form=form, kind=kind, live=live,
+                                            fingerprint=fingerprint, changed=changed, people=people, action=action,
+                                            back=back, **where))
         response.headers["Cache-Control"] = "no-store"
         return response
-    response = Response(render_template("admin/codes_print.html", school=school, issued=issued, expires=expires,
-                                        grade=form.grade.data, class_name=form.class_name.data))
+    batch = code_ops.issue_batch(kind, people, replace=bool(live), **where)
+    db.session.commit()
+    return redirect(url_for(".code_batch", batch_id=batch.id), 303)
+
+
+def _batch_in_scope(batch_id: int):
+    batch = code_ops.get_batch(batch_id)
+    if batch is None:
+        raise NotFound("找不到这一批激活码/重置码")
+    if batch.user is not None:  # one person: whoever manages them now (they may have moved school since)
+        require_person(_admin(), batch.user)
+    elif batch.school is not None:
+        require_school(_admin(), batch.school)
+    elif _admin().role != "platform_admin":
+        raise PermissionDenied("您无权查看这一批激活码/重置码")
+    return batch
+
+
+def _no_store(response):
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/codes/<int:batch_id>")
+def code_batch(batch_id: int):
+    batch = _batch_in_scope(batch_id)
+    slips = code_ops.batch_slips(batch)
+    if slips:
+        audit.record("codes.print", target=f"batch:{batch.id}", detail=f"{len(slips)} slips")
+        db.session.commit()
+    counts = code_ops.batch_counts([batch.id])[batch.id]
+    return _no_store(Response(render_template(
+        "admin/codes_print.html", batch=batch, slips=slips, counts=counts, reprintable=code_ops.reprintable(batch),
+        expires=local_date(batch.expires_dt), reprint_until=batch.reprint_until_dt, form=CodesForm(),
+        reset_form=ResetCodeForm())))
+
+
+@bp.get("/codes/<int:batch_id>/xlsx")
+def code_batch_xlsx(batch_id: int):
+    batch = _batch_in_scope(batch_id)
+    slips = code_ops.batch_slips(batch)
+    if not slips:
+        flash("这一批的激活码/重置码已不能再导出（已过可重新打印的时限，或都已使用、作废）", "error")
+        return redirect(url_for(".code_batch", batch_id=batch.id))
+    audit.record("codes.export", target=f"batch:{batch.id}", detail=f"{len(slips)} slips")
+    db.session.commit()
+    body = operations.codes_workbook(batch, slips, local_date(batch.expires_dt))
+    where = batch.user.real_name if batch.user else f"{batch.grade or ''}{batch.class_name or ''}"
+    name = f"{batch.kind_name}-{batch.school.name if batch.school else '管理员'}-{where}.xlsx"
+    # send_file writes an ASCII fallback plus an RFC 5987 filename* for the Chinese name.
+    return _no_store(send_file(io.BytesIO(body), as_attachment=True, download_name=name, max_age=0,
+                               mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 
 
 def _provider_titles() -> dict[str, str]:
@@ -162,6 +240,7 @@ def _person_page(person, full_id):
     return render_template("admin/person.html", person=person, full_id=full_id, form=EmptyForm(),
                            state=state, last_sign_in=accounts_reads.last_sign_in(person),
                            scope=admins.scope_words(person) if person.is_admin else None,
+                           reset_form=ResetCodeForm(), code_batches=code_ops.batches_of_person(person),
                            transfer_form=TransferForm(), space=spaces.space_of(person),
                            identities=identities.identities_of(person),
                            provider_titles=_provider_titles(), is_self=person.id == _admin().id)

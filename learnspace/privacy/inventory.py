@@ -75,9 +75,15 @@ INVENTORY: dict[str, Table] = {
                  "revoked_dt": _P}),
     "activation_codes": Table(
         "delete", "激活码只存哈希，随人删除；代发的管理员在其被删时置空。", owner=("user_id",),
-        refs=("created_by_id",), secret=("code_hash",),
+        refs=("created_by_id",), secret=("code_hash", "code_encrypted"),
         columns={"id": _N, "user_id": _P, "code_hash": (PSEUDO, HASHED), "created_dt": _P, "expires_dt": _P,
-                 "used_dt": _P, "revoked_dt": _P, "created_by_id": _P}),
+                 "used_dt": _P, "revoked_dt": _P, "created_by_id": _P, "kind": _N, "batch_id": _N,
+                 # the printable code, kept only for the reprint window, then wiped by the worker
+                 "code_encrypted": (PSEUDO, ENCRYPTED)}),
+    "code_batches": Table(
+        "anonymise", "一批激活码/重置码属于学校；单人批次的本人和生成的管理员被删时置空。", refs=("user_id", "created_by_id"),
+        columns={"id": _N, "kind": _N, "school_id": _N, "grade": _N, "class_name": _N, "user_id": _P,
+                 "created_by_id": _P, "created_dt": _N, "expires_dt": _N, "reprint_until_dt": _N}),
     "school_transfers": Table(
         "delete", "本人的转学记录，随人删除。", owner=("user_id",), refs=("actor_id",),
         columns={"id": _N, "user_id": _P, "from_school_id": _P, "to_school_id": _P, "moved_dt": _P,

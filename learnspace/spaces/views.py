@@ -5,7 +5,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from .. import panels
-from ..accounts import operations as accounts
+from ..accounts import codes
 from ..accounts.forms import ActivationForm
 from ..accounts.login import client_ip, sign_in
 from ..accounts.models import User
@@ -223,8 +223,8 @@ def activate():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.redeem_activation_code(form.real_name.data, form.code.data,
-                                                   form.password.data, client_ip())
+            user = codes.redeem_activation_code(form.real_name.data, form.code.data,
+                                                form.password.data, client_ip())
             operations.activate(user, "code")
         except LearnSpaceError as exc:
             rollback_keeping()  # undo everything but the failure count and the audit entry

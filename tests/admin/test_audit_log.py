@@ -6,7 +6,18 @@ import io
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.fixtures.people import activate_with_code, audit_log, codes_from_html, issue_codes, signed_in, token_from
+from tests.fixtures.people import (
+    activate_with_code,
+    audit_log,
+    codes_from_html,
+    confirmation_fields,
+    give_login,
+    issue_codes,
+    issue_reset_code,
+    reset_with_code,
+    signed_in,
+    token_from,
+)
 from tests.fixtures.world import PASSWORD, valid_id
 
 WRONG = "Wr0ng-password"
@@ -100,8 +111,44 @@ def case_code_issue(app, world):
     admin = signed_in(app, "school-a1")
     token = token_from(admin, f"/admin/schools/{world.schools['a1']}")
     return (lambda: admin.post(f"/admin/schools/{world.schools['a1']}/codes",
-                               data={"grade": "三年级", "class_name": "1班", "output": "xlsx", "csrf_token": token}),
+                               data={"grade": "三年级", "class_name": "1班", "kind": "activation",
+                                     "csrf_token": token}),
             _user_id(app, "school-a1"))
+
+
+def case_code_regenerate(app, world):
+    admin = signed_in(app, "school-a1")
+    issue_codes(admin, world.schools["a1"], "三年级", "1班")
+    asked = issue_codes(admin, world.schools["a1"], "三年级", "1班")  # the confirmation page: nothing audited yet
+    data = {"grade": "三年级", "class_name": "1班", "kind": "activation", **confirmation_fields(asked)}
+    return (lambda: admin.post(f"/admin/schools/{world.schools['a1']}/codes", data=data),
+            _user_id(app, "school-a1"))
+
+
+def case_reset_code_issue(app, world):
+    admin = signed_in(app, "school-a1")
+    token = token_from(admin, f"/admin/people/{world.people['student_a1']}")
+    return (lambda: admin.post(f"/admin/people/{world.people['student_a1']}/reset-code", data={"csrf_token": token}),
+            _user_id(app, "school-a1"))
+
+
+def _reset_code_for_student(app, world) -> str:
+    give_login(app, world.people["student_a1"])
+    page = issue_reset_code(signed_in(app, "school-a1"), world.people["student_a1"])
+    return codes_from_html(page.get_data(as_text=True))["张小明"]
+
+
+def case_password_reset(app, world):
+    code = _reset_code_for_student(app, world)
+    client = app.test_client()
+    return (lambda: reset_with_code(client, "G430102201501010011", "张小明", code, NEW_PASSWORD),
+            world.people["student_a1"])
+
+
+def case_password_reset_failure(app, world):
+    code = _reset_code_for_student(app, world)
+    client = app.test_client()
+    return lambda: reset_with_code(client, "G430102201501010011", "王小红", code, NEW_PASSWORD), None
 
 
 def case_idcard_reveal(app, world):
@@ -156,7 +203,11 @@ AUDITED = [
     # Redeeming a code also activates the space: two facts, one entry each.
     ("activation redeem", case_activation_redeem, [("activation.redeem", "success"), ("space.activate", "success")]),
     ("activation redeem failure", case_activation_redeem_failure, [("activation.redeem", "failure")]),
-    ("code issue", case_code_issue, [("activation.issue", "success")]),
+    ("code issue", case_code_issue, [("codes.issue", "success")]),
+    ("code regenerate", case_code_regenerate, [("codes.void", "success"), ("codes.issue", "success")]),
+    ("reset code issue", case_reset_code_issue, [("codes.issue", "success")]),
+    ("password reset", case_password_reset, [("password.reset", "success")]),
+    ("password reset failure", case_password_reset_failure, [("password.reset", "failure")]),
     ("id-card reveal", case_idcard_reveal, [("idcard.reveal", "success")]),
     ("disable", case_disable, [("user.disable", "success")]),
     ("transfer", case_transfer, [("user.transfer", "success")]),

@@ -174,11 +174,11 @@ def test_activation_codes_are_issued_only_in_scope(app, world, pair):
     token = token_from(client, "/admin/roster")
     grade, klass = ("三年级", "1班") if school == "a1" else ("三年级", "2班")
     response = client.post(f"/admin/schools/{world.schools[school]}/codes",
-                           data={"grade": grade, "class_name": klass, "output": "html", "csrf_token": token})
+                           data={"grade": grade, "class_name": klass, "kind": "activation", "csrf_token": token})
     with app.app_context():
         codes = db.session.scalar(select(func.count(ActivationCode.id)))
     if school in SCOPE[admin]:
-        assert response.status_code == 200 and codes == 1
+        assert response.status_code == 303 and codes == 1  # on to the batch's print page
     else:
         assert codes == 0
         _assert_refused(response, app, f"school:{world.schools[school]}")
@@ -428,7 +428,7 @@ def test_admin_post_without_csrf_token_changes_nothing(app, world):
     person = world.people["student_a1"]
     assert client.post(f"/admin/people/{person}/disable").status_code == 400
     assert client.post(f"/admin/schools/{world.schools['a1']}/codes",
-                       data={"grade": "三年级", "class_name": "1班", "output": "html"}).status_code == 400
+                       data={"grade": "三年级", "class_name": "1班", "kind": "activation"}).status_code == 400
     assert client.post("/admin/regions", data={"code": "440000", "name": "广东省"}).status_code == 400
     with app.app_context():
         assert not db.session.get(User, person).is_disabled

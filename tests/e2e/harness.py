@@ -230,8 +230,9 @@ CLASS_ROSTER = [
 ]
 
 
-def print_codes(visit: Visit, grade: str, class_name: str, shot_name: str = "codes-print"):
-    """On a school page, print the class's activation codes; returns the new tab with the slips."""
+def print_codes(visit: Visit, grade: str, class_name: str, shot_name: str = "codes-print",
+                button: str = "生成激活码"):
+    """On a school page, generate the class's activation (or reset) codes; returns the new tab with the slips."""
     page = visit.page
     section = page.locator("#codes")
     expect(section.get_by_role("heading", name="发放激活码")).to_be_visible()
@@ -239,7 +240,7 @@ def print_codes(visit: Visit, grade: str, class_name: str, shot_name: str = "cod
         has=page.locator("td", has_text=re.compile(f"^{re.escape(grade)}$"))).filter(
         has=page.locator("td", has_text=re.compile(f"^{re.escape(class_name)}$")))
     with visit.context.expect_page() as new_tab:
-        row.get_by_role("button", name="打印页面").click()
+        row.get_by_role("button", name=button).click()
     printed = new_tab.value
     printed.wait_for_load_state()
     visit.shot(shot_name, printed)

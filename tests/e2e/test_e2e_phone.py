@@ -79,6 +79,10 @@ def test_admin_and_new_space_pages_fit_a_phone(app, world, open_browser):
     assert_fits(admin, printed)
     code = code_for(printed, "陈一鸣")
     printed.close()
+    page.reload()  # the new batch in 最近生成的批次
+    expect(page.locator("#batch-list tbody tr")).to_have_count(1)
+    assert_fits(admin)
+    admin.shot("school-batches")
 
     student = open_browser(PHONE)
     student.page.goto("/activate")

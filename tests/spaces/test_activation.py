@@ -14,9 +14,9 @@ from tests.fixtures.people import activate_with_code, audit_log, codes_from_html
 NEW_PASSWORD = "Space2026ok"
 
 
-def _codes_for_class(app, world, school="a1", grade="三年级", class_name="1班", admin="school_a1"):
+def _codes_for_class(app, world, school="a1", grade="三年级", class_name="1班", admin="school_a1", confirm=False):
     admin_client = signed_in(app, world.admins[admin])
-    response = issue_codes(admin_client, world.schools[school], grade, class_name)
+    response = issue_codes(admin_client, world.schools[school], grade, class_name, confirm=confirm)
     assert response.status_code == 200
     return codes_from_html(response.get_data(as_text=True))
 
@@ -133,9 +133,9 @@ def test_codes_expire_after_the_configured_number_of_days(app, world):
 
 
 def test_regenerated_code_invalidates_the_older_one(app, world):
-    """Printing codes again for a class makes the earlier, unused codes stop working."""
+    """Generating codes again for a class (confirmed) makes the earlier, unused codes stop working."""
     old = _codes_for_class(app, world)["张小明"]
-    new = _codes_for_class(app, world)["张小明"]
+    new = _codes_for_class(app, world, confirm=True)["张小明"]
     assert old != new
     refused = activate_with_code(app.test_client(), "张小明", old)
     assert refused.status_code == 400
