@@ -13,8 +13,8 @@ from ..extensions import db, login_manager
 from ..orgs import operations as orgs
 from ..orgs.grades import grade_sort_key
 from ..transactions import rollback_keeping
-from . import consent, identities, oidc, operations
-from .forms import ActionForm, ConsentForm, LoginForm
+from . import consent, identities, oidc, operations, passwords
+from .forms import ActionForm, ChangePasswordForm, ConsentForm, LoginForm
 from .login import client_ip, sign_in
 from .models import LoginPrincipal, User
 from .scope import require_school
@@ -156,6 +156,45 @@ def logout():
         if end_url:
             return redirect(end_url)
     return redirect(url_for("accounts.login"))
+
+
+# --- changing one's own password ------------------------------------------------------------------
+
+def _signed_in_through_provider(user) -> str | None:
+    """The provider this browser signed in through, when it is linked to the person (self-service reset)."""
+    name = session.get("oidc_provider")
+    if name and any(identity.provider == name for identity in identities.identities_of(user)):
+        return name
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user.user
+    provider = _signed_in_through_provider(user)
+    form = ChangePasswordForm()
+    status = 200
+    if user.password_hash and form.validate_on_submit():
+        try:
+            ended = passwords.change_password(user, form.new_password.data, current_user.token,
+                                              current_password=form.current_password.data,
+                                              via_provider=provider is not None, ip=client_ip())
+        except LearnSpaceError as exc:
+            rollback_keeping()  # keep the failure count and the audit entry of a wrong current password
+            flash(exc.message, "error")
+            status = exc.status_code
+        else:
+            db.session.commit()
+            flash("密码已修改。" + (f"您在其他 {ended} 处的登录已全部退出，" if ended else "")
+                  + "以后请用新密码登录。", "success")
+            return redirect(url_for(".change_password"))
+    elif request.method == "POST":
+        status = 400
+    titles = {p.name: p.title for p in oidc.providers()}
+    return render_template("accounts/password.html", form=form, has_password=bool(user.password_hash),
+                           provider_title=titles.get(provider, provider) if provider else None,
+                           linked=[titles.get(i.provider, i.provider) for i in identities.identities_of(user)]), status
 
 
 # --- guardian consent (school admins) -------------------------------------------------------------
