@@ -38,6 +38,7 @@ SQLITE_SET = {
     "study/test_learning.py": "watch progress and watch days: ON CONFLICT DO UPDATE",
     # Time-stamps compared in SQL: text on SQLite, so the UTC conversion on the way in matters.
     "accounts/test_login.py": "sign-in throttling counts the events newer than a cut-off",
+    "accounts/test_throttle.py": "progressive delays: the n-th newest failure and the latest one, compared in SQL",
     "directory/test_recent.py": "recent changes since a China-time midnight",
     "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
         "space visits: ON CONFLICT DO NOTHING",
