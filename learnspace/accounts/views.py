@@ -1,6 +1,7 @@
 """Sign-in and sign-out (local and through identity providers), and the school admin's guardian consent page."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -136,6 +137,7 @@ def oidc_callback(name: str):
         flash(f"欢迎，{person.real_name}！{'；'.join(welcome)}，以后用{provider.title}一键登录即可。", "success")
     sign_in(person)
     session["oidc_provider"] = name
+    session["oidc_signed_in_at"] = int(time.time())  # a recent provider sign-in may reset the local password
     db.session.commit()
     return redirect(next_url or _landing_for(person))
 
@@ -160,9 +162,15 @@ def logout():
 
 # --- changing one's own password ------------------------------------------------------------------
 
+#: a provider sign-in this recent lets the person set a new local password without the current one
+PROVIDER_RESET_SECONDS = 15 * 60
+
+
 def _signed_in_through_provider(user) -> str | None:
-    """The provider this browser signed in through, when it is linked to the person (self-service reset)."""
+    """The provider this browser signed in through lately, when it is linked to the person (self-service reset)."""
     name = session.get("oidc_provider")
+    if time.time() - session.get("oidc_signed_in_at", 0) > PROVIDER_RESET_SECONDS:
+        return None  # a browser left signed in for long must not let anyone pick a new password
     if name and any(identity.provider == name for identity in identities.identities_of(user)):
         return name
     return None

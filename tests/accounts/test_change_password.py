@@ -117,3 +117,42 @@ def test_person_without_a_local_password_is_told_so(app, world):
     assert refused.status_code == 400 and "没有单独的登录密码" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, world.people["student_b1"]).password_hash is None
+
+
+def test_signed_in_through_the_linked_provider_sets_a_new_password_without_the_current_one(app, world, oidc_world):
+    """Self-service reset: a teacher who signed in through the provider (just now, this browser) needs no
+    current password; a browser signed in with the password still does."""
+    from tests.fixtures.oidc import sign_in_via
+
+    teacher = give_login(app, world.people["teacher_a1"])
+    by_password = signed_in(app, teacher, ip="192.0.2.11")
+    oidc_world.set_user("t-li", name="李老师", teacher_number="T4301020001001", school_code="4301020001",
+                        role="teacher")
+    by_provider = app.test_client()
+    assert sign_in_via(by_provider, oidc_world, "hunan", "t-li").status_code == 302
+    assert "当前密码" in by_password.get(URL).get_data(as_text=True)
+    page = by_provider.get(URL).get_data(as_text=True)
+    assert "无需输入当前密码" in page and 'name="current_password"' not in page
+    assert _post(by_provider, "", "12345678").status_code == 400  # the policy still applies
+    assert _post(by_provider, "", NEW).status_code == 302
+    assert by_password.get("/space").status_code == 302  # the other browser is signed out
+    assert login(app.test_client(), teacher, NEW).status_code == 302
+    entries = [e for e in audit_log(app) if e["action"] == "user.password_change"]
+    assert len(entries) == 1 and "via provider" in entries[0]["detail"]
+
+
+def test_an_old_provider_sign_in_asks_for_the_current_password_again(app, world, oidc_world):
+    """The self-service reset lasts 15 minutes after the provider sign-in; then the current password is asked."""
+    from tests.fixtures.oidc import sign_in_via
+
+    teacher = give_login(app, world.people["teacher_a1"])
+    oidc_world.set_user("t-li", name="李老师", teacher_number="T4301020001001", school_code="4301020001",
+                        role="teacher")
+    client = app.test_client()
+    assert sign_in_via(client, oidc_world, "hunan", "t-li").status_code == 302
+    with client.session_transaction() as session:
+        session["oidc_signed_in_at"] -= 16 * 60
+    assert 'name="current_password"' in client.get(URL).get_data(as_text=True)
+    refused = _post(client, "", NEW)
+    assert refused.status_code == 400 and "当前密码不正确" in refused.get_data(as_text=True)
+    assert login(app.test_client(), teacher, PASSWORD).status_code == 302
