@@ -27,6 +27,8 @@ MAX_LENGTH = 128
 MIN_SCORE = 2
 #: this many consecutive characters of the ID-card number may not appear in a password (birth date, last six)
 ID_WINDOW = 6
+#: the example in templates/accounts/_password_rule.html: shown to everyone, so never a password
+RULE_EXAMPLE = "lanmaochi3gepingguo"
 ADVICE = "请换一个别人猜不到的密码：可以把几个不相关的词（拼音也行）和数字、符号组合起来。"
 
 #: zxcvbn's warnings, in Chinese
@@ -82,6 +84,8 @@ def check_password_strength(password: str, user: User | None = None, login_name:
         raise ValidationError(f"密码不能超过 {MAX_LENGTH} 位")
     terms = _personal_terms(user, login_name)
     folded = _fold(password)
+    if RULE_EXAMPLE in folded:
+        raise ValidationError(f"不能直接使用页面上的示例密码，人人都看得到。{ADVICE}")
     for what, value in terms:
         if value in folded:
             raise ValidationError(f"密码不能包含您的{what}：这些信息同学和老师都可能知道。{ADVICE}")

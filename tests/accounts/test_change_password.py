@@ -8,7 +8,7 @@ from tests.fixtures.people import audit_log, client_at, give_login, signed_in
 from tests.fixtures.world import PASSWORD
 
 URL = "/account/password"
-NEW = "Lanmao-chi3ge-pingguo"
+NEW = "Hongtaiyang-qilai7-mao"
 
 
 def _post(client, current, new, confirm=None):
