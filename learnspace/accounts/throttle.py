@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 
 from ..db import utcnow
 from ..extensions import db
+from ..jobs import periodic
 from ..transactions import keep_after_rollback
 from .models import ThrottleEvent
 
@@ -173,3 +174,9 @@ def prune(older_than: timedelta = MEMORY) -> int:
     """Delete events older than the longest memory; returns how many went."""
     result = db.session.execute(delete(ThrottleEvent).where(ThrottleEvent.created_dt < utcnow() - older_than))
     return result.rowcount or 0
+
+
+@periodic("accounts.throttle_prune", every_seconds=3600)
+def _prune_old_failures() -> None:
+    prune()
+    db.session.commit()

@@ -172,3 +172,16 @@ def test_bad_trusted_network_is_a_clear_startup_error(monkeypatch, value):
     with pytest.raises(ConfigError, match="LEARNSPACE_TRUSTED_NETWORKS") as info:
         load_config()
     assert value in str(info.value)
+
+
+def test_failures_older_than_a_day_are_pruned_by_the_worker(app, world):
+    """The periodic task every `learnspace worker` runs deletes failure rows past the 24-hour memory."""
+    from learnspace.jobs.registry import PERIODIC
+
+    login(client_at(app, SCHOOL_IP), "old-guess", WRONG)
+    age_throttle_rows(app, 25 * 3600)
+    login(client_at(app, SCHOOL_IP), "new-guess", WRONG)
+    assert throttle_rows(app) == 6
+    with app.app_context():
+        PERIODIC["accounts.throttle_prune"].run()
+    assert throttle_rows(app) == 3
