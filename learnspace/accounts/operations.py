@@ -131,7 +131,7 @@ def transfer_school(user: User, new_school: School) -> SchoolTransfer:
 def authenticate(login_name: str, password: str, ip: str) -> User:
     """Check a local password; failures delay further tries per account+IP, per account and per IP."""
     login_name = (login_name or "").strip()
-    wait = throttle.login_wait(login_name, ip)
+    wait = throttle.login_wait(login_name, ip) if throttle.hold_account(login_name) else 1
     if wait:
         audit.record("auth.login", result="denied", detail=f"throttled {wait}s", keep=True)
         raise RateLimited(throttle.wait_message(wait))

@@ -21,7 +21,7 @@ import math
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from ..db import utcnow
 from ..extensions import db
@@ -104,11 +104,37 @@ def _ip_wait(scope: str, ip: str, now: datetime) -> int:
     return _left(last + timedelta(seconds=spacing), now)
 
 
-def _record(key: str, account: str | None = None) -> None:
-    keep_after_rollback(ThrottleEvent(key_hash=key, account_hash=account))
+def _record(*rows: tuple[str, str | None]) -> None:
+    """Write failure rows (key, account) that outlive the refused request's rollback.
+
+    On PostgreSQL they are committed at once on a connection of their own, while this transaction still holds
+    the account's lock (hold_account): the next attempt, which waits for that lock, already counts them.
+    SQLite cannot take a second writer while this transaction holds the database, so the rows are kept
+    through the rollback instead (transactions.keep_after_rollback).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(insert(ThrottleEvent), [
+                {"key_hash": key, "account_hash": account, "created_dt": utcnow()} for key, account in rows])
+    else:
+        for key, account in rows:
+            keep_after_rollback(ThrottleEvent(key_hash=key, account_hash=account))
 
 
 # --- sign-in -------------------------------------------------------------------------------------------
+
+def hold_account(login_name: str) -> bool:
+    """Take the account's sign-in lock for this transaction; False when another request holds it right now.
+
+    Without it, guesses sent in parallel would all pass the count before any of them is recorded. On
+    PostgreSQL a transaction-level advisory lock, tried without waiting (a flood must not tie up the few
+    workers); SQLite transactions already run one at a time (BEGIN IMMEDIATE, learnspace.db).
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    lock_id = int(_account(login_name)[:15], 16)  # 60 bits: fits PostgreSQL's bigint
+    return bool(db.session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
+
 
 def login_wait(login_name: str, ip: str) -> int:
     """Seconds before a sign-in to *login_name* from *ip* may be checked (0: now)."""
@@ -120,9 +146,7 @@ def login_wait(login_name: str, ip: str) -> int:
 def login_failed(login_name: str, ip: str) -> None:
     """Count a wrong password (or unknown account); the rows survive the rollback of the refused request."""
     account = _account(login_name)
-    _record(_account_ip(login_name, ip), account)
-    _record(account, account)
-    _record(_key("login-ip", ip))
+    _record((_account_ip(login_name, ip), account), (account, account), (_key("login-ip", ip), None))
 
 
 def login_succeeded(login_name: str, ip: str) -> None:
@@ -159,9 +183,7 @@ def code_wait(ip: str, target: str | None = None) -> int:
 
 def code_failed(ip: str, target: str | None = None) -> None:
     """Count a wrong code (per IP) and, when the code's person is known, a wrong name for that person."""
-    _record(_key("code-ip", ip))
-    if target:
-        _record(_key("code-target", target))
+    _record((_key("code-ip", ip), None), *([(_key("code-target", target), None)] if target else []))
 
 
 def wait_message(seconds: int) -> str:
