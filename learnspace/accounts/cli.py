@@ -38,7 +38,7 @@ def register(group: click.Group) -> None:
     @click.option("--role", type=click.Choice([r for r in ROLES if r.endswith("admin")]), default="platform_admin")
     @click.option("--school", "school_code", help="school code, for a school_admin")
     @click.option("--region", "region_code", help="6-digit region code, for a region_admin")
-    @click.password_option(help="at least 8 characters with letters and digits")
+    @click.password_option(help="at least 8 characters, hard to guess, without the login name (see the README)")
     @with_appcontext
     def create_admin(login_name, real_name, role, school_code, region_code, password):
         """Create an administrator who signs in with a local password."""
@@ -49,6 +49,20 @@ def register(group: click.Group) -> None:
             user = operations.create_admin(login_name, real_name, password, role, school, region_code)
             audit.record("user.create_admin", target=f"user:{user.id}", detail=role)
         click.echo(f"created {role} {login_name}")
+
+    @group.command("unlock")
+    @click.argument("login_name")
+    @click.option("--admin", "admin_login", help="act as this admin: their scope applies and the audit log names them")
+    @with_appcontext
+    def unlock(login_name, admin_login):
+        """Clear a person's failed sign-ins (解除登录限制) so they can sign in at once."""
+        with command_transaction():
+            admin = acting_admin(admin_login)
+            person = db.session.scalar(select(User).where(User.login_name == login_name))
+            if person is None:
+                raise LearnSpaceError(f"找不到账号“{login_name}”")
+            removed = operations.clear_lockout(person, by=admin)
+        click.echo(f"已解除 {login_name} 的登录限制（清除 {removed} 条失败记录）")
 
     @group.command("import-roster")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))

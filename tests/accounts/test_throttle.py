@@ -185,3 +185,23 @@ def test_failures_older_than_a_day_are_pruned_by_the_worker(app, world):
     with app.app_context():
         PERIODIC["accounts.throttle_prune"].run()
     assert throttle_rows(app) == 3
+
+
+def test_cli_unlock_clears_within_the_admins_scope(app, world):
+    """`learnspace unlock LOGIN [--admin ADMIN]`: the same operation, scope-checked and audited."""
+    from learnspace.cli import main
+
+    pupil = give_login(app, world.people["student_a1"])
+    for _ in range(5):
+        login(client_at(app, SCHOOL_IP), pupil, WRONG)
+    runner = app.test_cli_runner()
+    refused = runner.invoke(main, ["unlock", pupil, "--admin", world.admins["school_b1"]])
+    assert refused.exit_code != 0 and "无权" in refused.output
+    assert throttle_rows(app) == 15
+    unknown = runner.invoke(main, ["unlock", "nobody-such"])
+    assert unknown.exit_code != 0 and "找不到账号" in unknown.output
+    done = runner.invoke(main, ["unlock", pupil, "--admin", world.admins["school_a1"]])
+    assert done.exit_code == 0 and "已解除" in done.output, done.output
+    assert throttle_rows(app) == 5  # the address's own count stays
+    assert login(client_at(app, SCHOOL_IP), pupil, PASSWORD).status_code == 302
+    assert [e["result"] for e in audit_log(app) if e["action"] == "user.unlock"] == ["success"]
