@@ -18,6 +18,7 @@ from ..extensions import db
 from ..orgs.models import School
 from . import idcard, passwords, throttle
 from .models import ROLES, ActivationCode, SchoolTransfer, User, UserSession
+from .passwords import check_password_strength, set_password  # noqa: F401  (public entry points; policy in passwords.py)
 from .scope import require_person
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ CODE_LENGTH = 10
 def settings():
     return current_app.config["LEARNSPACE"]
 
-
-# --- passwords (the policy and hashing live in passwords.py) -------------------
-
-from .passwords import check_password_strength, set_password  # noqa: E402,F401  (public entry points)
 
 # --- people ----------------------------------------------------------------
 

@@ -186,6 +186,21 @@ def code_failed(ip: str, target: str | None = None) -> None:
     _record((_key("code-ip", ip), None), *([(_key("code-target", target), None)] if target else []))
 
 
+def failures(scope: str, value: str, window: timedelta) -> int:
+    """Count failures recorded for *value* in *scope* within the window (a plain counter, no delays)."""
+    return _stats(_key(scope, value), utcnow() - window)[0]
+
+
+def record_failure(scope: str, value: str) -> None:
+    """Count one failed attempt for *value* in *scope*; it survives the rollback of the refused request."""
+    _record((_key(scope, value), None))
+
+
+def clear(scope: str, value: str) -> None:
+    """Forget the failures of *value* in *scope*."""
+    db.session.execute(delete(ThrottleEvent).where(ThrottleEvent.key_hash == _key(scope, value)))
+
+
 def wait_message(seconds: int) -> str:
     """The Chinese answer to a throttled attempt."""
     minutes = f"（约 {math.ceil(seconds / 60)} 分钟）" if seconds >= 120 else ""

@@ -205,3 +205,21 @@ def test_cli_unlock_clears_within_the_admins_scope(app, world):
     assert throttle_rows(app) == 5  # the address's own count stays
     assert login(client_at(app, SCHOOL_IP), pupil, PASSWORD).status_code == 302
     assert [e["result"] for e in audit_log(app) if e["action"] == "user.unlock"] == ["success"]
+
+
+def test_plain_counters_for_other_flows(app, world):
+    """record_failure / failures / clear: a plain per-key counter other flows may use, stored as hashes."""
+    from datetime import timedelta
+
+    from learnspace.accounts import throttle
+    from learnspace.extensions import db
+
+    with app.test_request_context():
+        for _ in range(3):
+            throttle.record_failure("reset-ip", "192.0.2.99")
+        db.session.commit()
+        assert throttle.failures("reset-ip", "192.0.2.99", timedelta(minutes=15)) == 3
+        assert throttle.failures("reset-ip", "192.0.2.98", timedelta(minutes=15)) == 0
+        throttle.clear("reset-ip", "192.0.2.99")
+        db.session.commit()
+        assert throttle.failures("reset-ip", "192.0.2.99", timedelta(minutes=15)) == 0
