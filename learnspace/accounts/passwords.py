@@ -131,6 +131,8 @@ def change_password(user: User, new_password: str, keep_token: str | None, *, cu
     if not via_provider:
         # Throttled like sign-in: a browser left signed in must not become a way to guess the password.
         if wait := throttle.login_wait(user.login_name or "", ip):
+            audit.record("user.password_change", result="denied", target=f"user:{user.id}",
+                         detail=f"throttled {wait}s", keep=True)
             raise RateLimited(throttle.wait_message(wait))
         if not password_matches(user, current_password or ""):
             throttle.login_failed(user.login_name or "", ip)

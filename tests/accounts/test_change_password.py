@@ -89,6 +89,8 @@ def test_guessing_the_current_password_is_throttled_like_sign_in(app, world):
         assert _post(here, f"Guess-number-{i}x", NEW).status_code == 400
     slowed = _post(here, PASSWORD, NEW)
     assert slowed.status_code == 429 and "秒后再试" in slowed.get_data(as_text=True)
+    results = [e["result"] for e in audit_log(app) if e["action"] == "user.password_change"]
+    assert results == ["failure"] * 5 + ["denied"]
     assert _hash(app, teacher) == before
     assert login(client_at(app, "192.0.2.10"), teacher, PASSWORD).status_code == 429  # sign-in waits too
 
