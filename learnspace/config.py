@@ -7,6 +7,7 @@ under the var directory with mode 0600 and are created on first start.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -54,6 +55,19 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"LEARNSPACE_{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_networks(name: str) -> tuple:
+    """Parse a comma-separated list of CIDR networks, e.g. ``203.0.113.0/24,2001:db8::/48``."""
+    networks = []
+    for part in (_env(name) or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip()))
+            except ValueError as exc:
+                raise ConfigError(f"LEARNSPACE_{name}: {part.strip()!r} is not a network in CIDR form "
+                                  f"(e.g. 203.0.113.0/24; host bits must be zero): {exc}") from exc
+    return tuple(networks)
+
+
 def _secret_file(path: Path, make) -> str:
     """Return the secret stored in *path*, creating it (mode 0600) when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +110,8 @@ class Settings:
     login_account_limit: int
     login_ip_limit: int
     login_window_minutes: int
+    login_trusted_ip_limit: int
+    trusted_networks: tuple
     activation_code_days: int
     reset_code_days: int
     code_reprint_hours: int
@@ -149,9 +165,13 @@ def load_config() -> dict:
         session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 120),
         session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", 12),
         secure_cookies=_env("SECURE_COOKIES", "0") == "1",
-        login_account_limit=_env_int("LOGIN_ACCOUNT_LIMIT", 5),
-        login_ip_limit=_env_int("LOGIN_IP_LIMIT", 30),
+        # Checked guesses per account per window from all addresses; above the per-IP ceilings an address
+        # is slowed (accounts/throttle.py); school egress networks get the higher ceiling.
+        login_account_limit=_env_int("LOGIN_ACCOUNT_LIMIT", 10),
+        login_ip_limit=_env_int("LOGIN_IP_LIMIT", 100),
+        login_trusted_ip_limit=_env_int("LOGIN_TRUSTED_IP_LIMIT", 1000),
         login_window_minutes=_env_int("LOGIN_WINDOW_MINUTES", 15),
+        trusted_networks=_env_networks("TRUSTED_NETWORKS"),
         activation_code_days=_env_int("ACTIVATION_CODE_DAYS", 30),
         # Reset codes open an existing account, so they live shorter than activation codes.
         reset_code_days=_env_int("RESET_CODE_DAYS", 3),

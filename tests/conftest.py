@@ -40,6 +40,7 @@ SQLITE_SET = {
     "accounts/test_login.py": "sign-in throttling counts the events newer than a cut-off",
     "admin/test_code_batches.py": "code batches: live codes and the reprint window compared with now in SQL",
     "accounts/test_reset.py": "reset codes: expiry compared in SQL, throttled failures, sessions ended",
+    "accounts/test_throttle.py": "progressive delays: the n-th newest failure and the latest one, compared in SQL",
     "directory/test_recent.py": "recent changes since a China-time midnight",
     "spaces/test_teacher_space.py::test_visits_count_distinct_visitor_days_not_reloads_or_the_owner":
         "space visits: ON CONFLICT DO NOTHING",

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..orgs.operations import get_school_by_code
 from ..progress import ProgressBar
 from ..transactions import command_transaction, rollback_keeping
-from . import admins
+from . import admins, operations
 from .models import ROLES, User
 from .roster import RosterRejected, import_roster
 from .scope import require_school
@@ -39,7 +39,7 @@ def register(group: click.Group) -> None:
     @click.option("--school", "school_code", help="school code, for a school_admin")
     @click.option("--region", "region_code", help="6-digit region code, for a region_admin")
     @click.option("--admin", "admin_login", help="act as this admin: the account must lie in their scope")
-    @click.password_option(help="at least 8 characters with letters and digits")
+    @click.password_option(help="at least 8 characters, hard to guess, without the login name (see the README)")
     @with_appcontext
     def create_admin(login_name, real_name, role, school_code, region_code, admin_login, password):
         """Create an administrator who signs in with a local password (same checks as the web page)."""
@@ -48,6 +48,20 @@ def register(group: click.Group) -> None:
             admins.create_admin_account(by, login_name, real_name, role, region_code=region_code,
                                         school_code=school_code, password=password)
         click.echo(f"created {role} {login_name}")
+
+    @group.command("unlock")
+    @click.argument("login_name")
+    @click.option("--admin", "admin_login", help="act as this admin: their scope applies and the audit log names them")
+    @with_appcontext
+    def unlock(login_name, admin_login):
+        """Clear a person's failed sign-ins (解除登录限制) so they can sign in at once."""
+        with command_transaction():
+            admin = acting_admin(admin_login)
+            person = db.session.scalar(select(User).where(User.login_name == login_name))
+            if person is None:
+                raise LearnSpaceError(f"找不到账号“{login_name}”")
+            removed = operations.clear_lockout(person, by=admin)
+        click.echo(f"已解除 {login_name} 的登录限制（清除 {removed} 条失败记录）")
 
     @group.command("import-roster")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -212,11 +212,13 @@ def _wipe_plaintext() -> None:
 
 # --- redeeming -------------------------------------------------------------------
 
-def _too_many(scope: str, ip: str, action: str) -> None:
-    s = settings()
-    if throttle.failures(scope, ip, timedelta(minutes=s.login_window_minutes)) >= s.login_account_limit * 2:
-        audit.record(action, result="denied", detail="rate limited", keep=True)
-        raise RateLimited(f"尝试次数过多，请 {s.login_window_minutes} 分钟后再试。")
+def _throttled(row: ActivationCode | None, ip: str, action: str) -> str | None:
+    """Refuse while this address (or the code's person) must wait; returns the throttle target."""
+    target = row and f"user:{row.user_id}"
+    if wait := throttle.code_wait(ip, target):
+        audit.record(action, result="denied", detail=f"throttled {wait}s", keep=True)
+        raise RateLimited(throttle.wait_message(wait))
+    return target
 
 
 def _find(raw_code: str, kind: str) -> ActivationCode | None:
@@ -249,11 +251,11 @@ def _give_login_name(user: User) -> None:
 
 def redeem_activation_code(real_name: str, raw_code: str, password: str, ip: str) -> User:
     """Check name and activation code, set the password and mark the code used; returns the person."""
-    _too_many("activation-ip", ip, "activation.redeem")
     row = _find(raw_code, "activation")
+    target = _throttled(row, ip, "activation.redeem")
     now = utcnow()
     if not (_usable(row, now) and row.user.real_name == (real_name or "").strip()):
-        throttle.record_failure("activation-ip", ip)
+        throttle.code_failed(ip, target)
         audit.record("activation.redeem", result="failure", target=row and f"user:{row.user_id}",
                      detail=_refusal(row, now), keep=True)
         raise ValidationError("姓名或激活码不正确，或激活码已使用、已过期。请核对后重试，或请老师重新打印激活码。")
@@ -276,12 +278,12 @@ def _number_matches(user: User, typed: str) -> bool:
 
 def redeem_reset_code(number: str, real_name: str, raw_code: str, password: str, ip: str) -> User:
     """Check number, name and reset code, set the new password, end every session; returns the person."""
-    _too_many("reset-ip", ip, "password.reset")
     row = _find(raw_code, "reset")
+    target = _throttled(row, ip, "password.reset")
     now = utcnow()
     if not (_usable(row, now) and row.user.real_name == (real_name or "").strip()
             and _number_matches(row.user, number)):
-        throttle.record_failure("reset-ip", ip)
+        throttle.code_failed(ip, target)
         audit.record("password.reset", result="failure", target=row and f"user:{row.user_id}",
                      detail=_refusal(row, now), keep=True)
         raise ValidationError(RESET_REFUSED)
@@ -292,6 +294,6 @@ def redeem_reset_code(number: str, real_name: str, raw_code: str, password: str,
     row.code_encrypted = None
     revoke_sessions(user)
     # The forgotten password may have locked the account: the new one must work at once.
-    throttle.clear("login-account", user.login_name)
+    throttle.clear_account(user.login_name)
     audit.record("password.reset", target=f"user:{user.id}", actor_id=user.id)
     return user

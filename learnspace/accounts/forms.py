@@ -28,6 +28,13 @@ class ResetForm(FlaskForm):
                                                    EqualTo("password", "两次输入的密码不一致")])
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码", validators=[Length(max=128)])
+    new_password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128)])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"),
+                                                   EqualTo("new_password", "两次输入的新密码不一致")])
+
+
 class ConsentForm(FlaskForm):
     guardian_name = StringField("监护人姓名")
     relation = SelectField("与学生关系", choices=[(r, r) for r in GUARDIAN_RELATIONS], validate_choice=False)

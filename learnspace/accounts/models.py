@@ -209,6 +209,8 @@ class ThrottleEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: SHA-256 of "<scope>:<account or IP>", so no login name or address is stored
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: SHA-256 of the account the attempt was for (None for per-address rows), so an admin can clear it
+    account_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     def __repr__(self) -> str:

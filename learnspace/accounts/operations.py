@@ -7,8 +7,6 @@ import re
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import or_, select, update
 
@@ -17,46 +15,18 @@ from ..db import utcnow
 from ..errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from ..extensions import db
 from ..orgs.models import School
-from . import idcard, throttle
+from . import idcard, passwords, throttle
 from .models import ROLES, SchoolTransfer, User, UserSession
+from .passwords import check_password_strength, set_password  # noqa: F401  (public entry points; policy in passwords.py)
+from .scope import require_person
 
 log = logging.getLogger(__name__)
-_hasher = PasswordHasher()
 
 LOGIN_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
 
 def settings():
     return current_app.config["LEARNSPACE"]
-
-
-# --- passwords -------------------------------------------------------------
-
-def check_password_strength(password: str) -> None:
-    """Refuse passwords a classmate could guess."""
-    if len(password or "") < 8:
-        raise ValidationError("密码至少 8 位")
-    if len(password) > 128:
-        raise ValidationError("密码不能超过 128 位")
-    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        raise ValidationError("密码需同时包含字母和数字")
-
-
-def set_password(user: User, password: str) -> None:
-    """Check and store a new password as an argon2 hash."""
-    check_password_strength(password)
-    user.password_hash = _hasher.hash(password)
-
-
-def _password_matches(user: User | None, password: str) -> bool:
-    if user is None or not user.password_hash:
-        # Spend the same time as a real check so timing does not reveal accounts.
-        _hasher.hash("timing-equaliser")
-        return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # --- people ----------------------------------------------------------------
@@ -153,29 +123,39 @@ def transfer_school(user: User, new_school: School) -> SchoolTransfer:
 # --- local sign-in -----------------------------------------------------------
 
 def authenticate(login_name: str, password: str, ip: str) -> User:
-    """Check a local password, counting failures per account and per IP."""
-    s = settings()
-    window = timedelta(minutes=s.login_window_minutes)
+    """Check a local password; failures delay further tries per account+IP, per account and per IP."""
     login_name = (login_name or "").strip()
-    if (throttle.failures("login-ip", ip, window) >= s.login_ip_limit
-            or throttle.failures("login-account", login_name, window) >= s.login_account_limit):
-        audit.record("auth.login", result="denied", detail="rate limited", keep=True)
-        raise RateLimited(f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试，或联系学校管理员。")
+    wait = throttle.login_wait(login_name, ip) if throttle.hold_account(login_name) else 1
+    if wait:
+        audit.record("auth.login", result="denied", detail=f"throttled {wait}s", keep=True)
+        raise RateLimited(throttle.wait_message(wait))
     user = db.session.scalar(select(User).where(User.login_name == login_name)) if login_name else None
-    if not _password_matches(user, password or ""):
-        throttle.record_failure("login-ip", ip)
-        throttle.record_failure("login-account", login_name)
+    if not passwords.password_matches(user, password or ""):
+        throttle.login_failed(login_name, ip)
         audit.record("auth.login", result="failure", target=f"user:{user.id}" if user else None,
                      detail="wrong password" if user else "unknown account", keep=True)
         raise ValidationError("账号或密码不正确")
     if user.is_disabled:
         audit.record("auth.login", result="denied", target=f"user:{user.id}", detail="account disabled", keep=True)
         raise PermissionDenied("该账号已停用，请联系学校管理员")
-    throttle.clear("login-account", login_name)
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    throttle.login_succeeded(login_name, ip)
+    passwords.rehash_if_needed(user, password)
     audit.record("auth.login", target=f"user:{user.id}", actor_id=user.id)
     return user
+
+
+def lockout_failures(user: User) -> int:
+    """How many failed sign-ins are still counted against the person (0: nothing to clear)."""
+    return throttle.account_failures(user.login_name or "")
+
+
+def clear_lockout(user: User, by: User | None = None) -> int:
+    """Forget the person's failed sign-ins from every address, so they can sign in at once; audited."""
+    if by is not None:
+        require_person(by, user)
+    removed = throttle.clear_account(user.login_name or "") if user.login_name else 0
+    audit.record("user.unlock", target=f"user:{user.id}", detail=f"{removed} failure records cleared")
+    return removed
 
 
 # --- server-side sessions ----------------------------------------------------
@@ -224,4 +204,4 @@ def revoke_sessions(user: User) -> None:
 
 def password_confirms(user: User, password: str) -> bool:
     """Tell whether *password* is the person's current one (a re-confirmation, e.g. before deleting data)."""
-    return bool(password) and _password_matches(user, password)
+    return bool(password) and passwords.password_matches(user, password)

@@ -1,6 +1,7 @@
 """Sign-in and sign-out (local and through identity providers), and the school admin's guardian consent page."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -13,8 +14,8 @@ from ..extensions import db, login_manager
 from ..orgs import operations as orgs
 from ..orgs.grades import grade_sort_key
 from ..transactions import rollback_keeping
-from . import codes, consent, identities, oidc, operations
-from .forms import ActionForm, ConsentForm, LoginForm, ResetForm
+from . import codes, consent, identities, oidc, operations, passwords
+from .forms import ActionForm, ChangePasswordForm, ConsentForm, LoginForm, ResetForm
 from .login import client_ip, sign_in
 from .models import LoginPrincipal, User
 from .scope import require_school
@@ -160,6 +161,7 @@ def oidc_callback(name: str):
         flash(f"欢迎，{person.real_name}！{'；'.join(welcome)}，以后用{provider.title}一键登录即可。", "success")
     sign_in(person)
     session["oidc_provider"] = name
+    session["oidc_signed_in_at"] = int(time.time())  # a recent provider sign-in may reset the local password
     db.session.commit()
     return redirect(next_url or _landing_for(person))
 
@@ -180,6 +182,51 @@ def logout():
         if end_url:
             return redirect(end_url)
     return redirect(url_for("accounts.login"))
+
+
+# --- changing one's own password ------------------------------------------------------------------
+
+#: a provider sign-in this recent lets the person set a new local password without the current one
+PROVIDER_RESET_SECONDS = 15 * 60
+
+
+def _signed_in_through_provider(user) -> str | None:
+    """The provider this browser signed in through lately, when it is linked to the person (self-service reset)."""
+    name = session.get("oidc_provider")
+    if time.time() - session.get("oidc_signed_in_at", 0) > PROVIDER_RESET_SECONDS:
+        return None  # a browser left signed in for long must not let anyone pick a new password
+    if name and any(identity.provider == name for identity in identities.identities_of(user)):
+        return name
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user.user
+    provider = _signed_in_through_provider(user)
+    form = ChangePasswordForm()
+    status = 200
+    if user.password_hash and form.validate_on_submit():
+        try:
+            ended = passwords.change_password(user, form.new_password.data, current_user.token,
+                                              current_password=form.current_password.data,
+                                              via_provider=provider is not None, ip=client_ip())
+        except LearnSpaceError as exc:
+            rollback_keeping()  # keep the failure count and the audit entry of a wrong current password
+            flash(exc.message, "error")
+            status = exc.status_code
+        else:
+            db.session.commit()
+            flash("密码已修改。" + (f"您在其他 {ended} 处的登录已全部退出，" if ended else "")
+                  + "以后请用新密码登录。", "success")
+            return redirect(url_for(".change_password"))
+    elif request.method == "POST":
+        status = 400
+    titles = {p.name: p.title for p in oidc.providers()}
+    return render_template("accounts/password.html", form=form, has_password=bool(user.password_hash),
+                           provider_title=titles.get(provider, provider) if provider else None,
+                           linked=[titles.get(i.provider, i.provider) for i in identities.identities_of(user)]), status
 
 
 # --- guardian consent (school admins) -------------------------------------------------------------

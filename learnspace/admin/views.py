@@ -243,7 +243,8 @@ def _person_page(person, full_id):
                            reset_form=ResetCodeForm(), code_batches=code_ops.batches_of_person(person),
                            transfer_form=TransferForm(), space=spaces.space_of(person),
                            identities=identities.identities_of(person),
-                           provider_titles=_provider_titles(), is_self=person.id == _admin().id)
+                           provider_titles=_provider_titles(), is_self=person.id == _admin().id,
+                           failures=accounts.lockout_failures(person))
 
 
 @bp.route("/people/<int:user_id>", methods=["GET"])
@@ -285,6 +286,17 @@ def enable(user_id: int):
         accounts.enable_user(person)
         db.session.commit()
         flash("账号已重新启用，此人可以重新登录", "success")
+    return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/people/<int:user_id>/unlock")
+def unlock(user_id: int):
+    person = accounts.get_user(user_id)
+    require_person(_admin(), person)
+    if EmptyForm().validate_on_submit():
+        accounts.clear_lockout(person, by=_admin())
+        db.session.commit()
+        flash("已解除登录限制，此人现在就可以登录", "success")
     return redirect(url_for(".person", user_id=user_id))
 
 

@@ -6,6 +6,7 @@ database's ON DELETE rules are here:
   which takes their comments and others' study records of them along (FK cascades);
 - others' replies to the person's comments are kept, as top-level comments of the lesson;
 - export zips are removed, export requests deleted; the deletion request stays, unlinked (subject_id NULL);
+- failed sign-ins counted against the person's login name are removed;
 - the anonymous roll-up counts the person made are kept (activity.keep_counts_of_deleted);
 - the users row goes, and with it (ON DELETE CASCADE) sessions, identities, codes, space, profile,
   follows, visits, study records, activity days, likes, reports and consents; actor columns of other rows
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
 
+from ..accounts import throttle
 from ..accounts.models import User
 from ..activity import operations as activity
 from ..comments.models import Comment
@@ -79,6 +81,8 @@ def erase_person(user: User) -> dict[str, int]:
         .where(db.metadata.tables["activity_days"].c.user_id == user_id))
 
     activity.keep_counts_of_deleted(user_id)
+    if user.login_name:  # failed sign-ins are keyed by a hash of the login name: they go too
+        throttle.clear_account(user.login_name)
     db.session.delete(user)
     db.session.flush()
     db.session.expire_all()  # rows removed by ON DELETE rules are not in the identity map's view

@@ -99,8 +99,10 @@ INVENTORY: dict[str, Table] = {
                  "notice_version": _N, "given_dt": _P, "recorded_by_id": _P, "recorded_dt": _P,
                  "withdrawn_dt": _P, "withdrawn_by_id": _P}),
     "throttle_events": Table(
-        "keep", "登录失败计数只存“范围:账号或IP”的 SHA-256，不含账号本身，数分钟后自然失效。",
-        columns={"id": _N, "key_hash": (PSEUDO, HASHED), "created_dt": _N}),
+        "keep", "登录失败计数只存“范围:账号或IP”和账号的 SHA-256，不含账号本身；注销时按账号删除，其余 24 小时后由后台删除。",
+        columns={"id": _N, "key_hash": (PSEUDO, HASHED), "created_dt": _N,
+                 # SHA-256 of the login name, so an admin can clear one person's failures from every address
+                 "account_hash": (PSEUDO, HASHED)}),
     # --- spaces -------------------------------------------------------------------------------------
     "spaces": Table(
         "delete", "本人的学习空间，随人删除；开通数已计入统计汇总，汇总数保留。", owner=("owner_id",),

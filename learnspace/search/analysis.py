@@ -206,6 +206,11 @@ def _pinyin(word: str) -> tuple[str, str]:
     return full, initials
 
 
+def name_pinyin(name: str) -> tuple[str, str]:
+    """Return (full pinyin, initials) of a person's name, e.g. 张小明 → ("zhangxiaoming", "zxm"); for password checks."""
+    return _pinyin("".join(ch for ch in (name or "") if not ch.isspace()))
+
+
 @lru_cache(maxsize=100_000)
 def _words(run: str) -> tuple[str, ...]:
     return tuple(w for w in _jieba().cut(run) if w)
