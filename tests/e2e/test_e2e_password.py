@@ -92,3 +92,23 @@ def test_school_admin_clears_a_pupils_sign_in_delay(app, world, open_browser):
 
     sign_in(child, pupil, PASSWORD, "pupil-gets-in")
     expect(child.page.get_by_role("heading", level=1)).to_have_text("张小明的个人空间")
+
+
+def test_a_class_of_mistyping_pupils_behind_one_address_does_not_stop_the_teacher(app, world, open_browser):
+    """30 pupils behind the school's one NAT address each mistype; the teacher's correct password still gets in."""
+    teacher = give_login(app, world.people["teacher_a1"])
+    classroom = open_browser(viewport=PHONE)  # every browser here reaches the app from the same address
+    page = classroom.page
+    page.goto("/login")
+    for pupil in range(30):  # the refused form comes back: type into it again, as the next pupil would
+        page.get_by_label("账号", exact=True).fill(f"G4301020001{pupil:04d}")
+        page.get_by_label("密码", exact=True).fill("wrong-password-1")
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("alert")).to_contain_text("账号或密码不正确")
+    classroom.shot("class-after-30-mistakes")
+
+    desk = open_browser()
+    page = sign_in(desk, teacher, PASSWORD, "teacher-login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("李老师的个人空间")
+    desk.shot("teacher-signed-in")
