@@ -52,7 +52,8 @@ CATALOG_DIR = ROOT / "learnspace" / "catalog" / "data"
 
 # --- the catalogue -----------------------------------------------------------------------------
 
-_NUMBERING = re.compile(r"^(第[一二三四五六七八九十百]+[章单元节课]\s*|\d+(\.\d+)*\s+|[一二三四五六七八九十]+\s+)")
+# “第一单元” is one numbering (not “第一单” + a topic “元”)
+_NUMBERING = re.compile(r"^(第[一二三四五六七八九十百]+(?:章|单元|节|课)\s*|\d+(\.\d+)*\s+|[一二三四五六七八九十]+\s+)")
 _GRADE = re.compile(r"^(.{1,3}年级|高[一二三])")
 
 
