@@ -28,6 +28,7 @@ import importlib.util
 import json
 import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,8 @@ KINDS = {"facet": 0.95, "chapter": 0.95, "teacher": None, "pinyin_full": 0.9, "p
 FIELD_KEYS = {"stage": "stage", "subject": "subject", "grade": "grade", "edition": "edition",
               "lesson_type": "lesson_type", "teacher": "teacher_name", "school": "school_name"}
 KEYS = set(FIELD_KEYS) | {"nodes"}
+#: the fields of one judged query
+FIELDS = {"id", "kind", "q", "relevant", "partial", "note"}
 PARTIAL_GAIN = 0.5
 
 
@@ -72,8 +75,8 @@ def check_queries(queries: list[dict], node_keys: set[str]) -> list[str]:
         if not isinstance(item, dict):
             problems.append(f"{where}: not an object")
             continue
-        if set(item) - {"id", "kind", "q", "relevant", "partial", "note"}:
-            problems.append(f"{where}: unknown fields {sorted(set(item) - {'id', 'kind', 'q', 'relevant', 'partial', 'note'})}")
+        if set(item) - FIELDS:
+            problems.append(f"{where}: unknown fields {sorted(set(item) - FIELDS)}")
         if not isinstance(item.get("id"), str) or item["id"] in seen:
             problems.append(f"{where}: id missing or repeated")
         seen.add(item.get("id"))
@@ -192,37 +195,44 @@ def evaluate(queries: list[dict], truth: Truth, run_search) -> list[dict]:
     rows = []
     for item in queries:
         relevant, partial = truth.judge(item)
+        start = time.perf_counter()
         ranked, result = run_search(item["q"])
+        elapsed = time.perf_counter() - start
         rows.append({"id": item["id"], "kind": item["kind"], "q": item["q"], "relevant": len(relevant),
                      "found": result.total, "recall": recall_at(ranked, relevant),
-                     "ndcg": ndcg_at(ranked, relevant, partial), "note": result.message or result.note or "",
-                     "top": [truth_title for truth_title in result_titles(result)[:3]]})
+                     "ndcg": ndcg_at(ranked, relevant, partial), "ms": elapsed * 1000,
+                     "note": result.message or result.note or "", "top": result_titles(result)[:3]})
     return rows
 
 
 def result_titles(result) -> list[str]:
+    """Each hit as “title · grade subject edition”, for the list of worst queries."""
     return [f"{hit['title']} · {hit.get('grade') or ''}{hit.get('subject') or ''} {hit.get('edition') or ''}".strip()
             for hit in result.hits]
 
 
 def summary(rows: list[dict]) -> dict[str, dict]:
-    """Kind → {n, recall, ndcg, target}, plus "overall"."""
+    """Kind → {n, recall, ndcg, target, nothing (queries that found no lesson), median_ms}, plus "overall"."""
     table = {}
     for kind in list(KINDS) + ["overall"]:
         chosen = [row for row in rows if kind == "overall" or row["kind"] == kind]
         if chosen:
             table[kind] = {"n": len(chosen), "recall": sum(r["recall"] for r in chosen) / len(chosen),
-                           "ndcg": sum(r["ndcg"] for r in chosen) / len(chosen), "target": KINDS.get(kind)}
+                           "ndcg": sum(r["ndcg"] for r in chosen) / len(chosen), "target": KINDS.get(kind),
+                           "nothing": sum(1 for r in chosen if not r["found"]),
+                           "median_ms": statistics.median(r["ms"] for r in chosen)}
     return table
 
 
 def print_report(rows: list[dict], worst: int) -> None:
     table = summary(rows)
-    print(f"\n  {'kind':<16} {'n':>4} {'recall@10':>10} {'nDCG@10':>9} {'target':>8}")
+    print(f"\n  {'kind':<16} {'n':>4} {'recall@10':>10} {'nDCG@10':>9} {'found 0':>8} {'median ms':>10} "
+          f"{'target':>8}")
     for kind, figures in table.items():
         target = figures["target"]
         mark = "" if target is None else ("  ok" if figures["recall"] >= target else "  BELOW")
         print(f"  {kind:<16} {figures['n']:>4} {figures['recall']:>10.3f} {figures['ndcg']:>9.3f} "
+              f"{figures['nothing']:>8} {figures['median_ms']:>10.1f} "
               f"{'≥ %.2f' % target if target else '-':>8}{mark}")
     print(f"\nworst {worst} queries (recall@10, nDCG@10, relevant lessons, lessons found, first results):")
     for row in sorted(rows, key=lambda r: (r["recall"], r["ndcg"]))[:worst]:
@@ -258,6 +268,7 @@ def main(argv=None) -> int:
         from learnspace.search.query import Viewer, search
 
         warm_up()
+        search(Viewer(), q="课堂")  # open the searcher and read the arrays before anything is timed
         viewer = Viewer()  # anonymous: sees exactly the public lessons
 
         def run_search(q):
