@@ -85,12 +85,18 @@ class Node:
 
 
 def load_catalogue() -> list[Node]:
-    """Return every node of the shipped catalogue with ids in load order (stages.json first, like init)."""
+    """Return every node of the shipped catalogue with the ids a fresh ``learnspace init`` gives them."""
     nodes: dict[str, Node] = {}
     counter = iter(range(1, 1_000_000))
 
+    def number(new: list[Node]) -> None:
+        # init loads stages.json, then each file in name order, writing one level at a time
+        levels = ("stage", "subject", "edition", "volume", "chapter", "section")
+        for node in sorted(new, key=lambda n: levels.index(n.level)):
+            node.id = next(counter)
+
     def add(raw: dict, parent: Node | None) -> None:
-        node = Node(next(counter), raw["key"], raw["name"], raw["level"], parent)
+        node = Node(0, raw["key"], raw["name"], raw["level"], parent)
         if parent is not None:
             node.stage, node.subject, node.edition, node.grade = (parent.stage, parent.subject, parent.edition,
                                                                   parent.grade)
@@ -106,9 +112,12 @@ def load_catalogue() -> list[Node]:
 
     for raw in json.loads((CATALOG_DIR / "stages.json").read_text("utf-8")):
         add(raw, None)
+    number(list(nodes.values()))
     for path in sorted(CATALOG_DIR.glob("*-*.json")):
         raw = json.loads(path.read_text("utf-8"))
+        before = len(nodes)
         add(raw, nodes[raw["parent_key"]])
+        number(list(nodes.values())[before:])
     return list(nodes.values())
 
 
