@@ -186,7 +186,7 @@ def load_catalogue_rows(catalogue) -> None:
     db.session.commit()
     ids = dict(db.session.query(CatalogNode.key, CatalogNode.id))
     moved = [node.key for node in catalogue if ids.get(node.key) != node.id]
-    if moved:  # the generator numbers nodes depth-first; names, keys and facet values agree
+    if moved:  # load_catalogue numbers nodes as init does; if that drifts, names, keys and facets still agree
         print(f"note: the index's node ids are the generator's; {len(moved)} of {len(ids)} differ from the database's")
 
 
@@ -209,8 +209,9 @@ def open_index(lessons: int, rebuild: bool = False):
             built = bench.build_production_index(lessons)
         print(f"built the index of {built:,} lessons in {time.perf_counter() - start:.1f} s ({work})")
         done.write_text(str(built))
-        return app
-    print(f"reusing the index of {done.read_text()} lessons in {work}")
+    else:
+        print(f"reusing the index of {done.read_text()} lessons in {work}")
+    # a fresh app, as after a restart: anything read from the database at start sees the catalogue
     return bench.make_app(work)
 
 
