@@ -16,7 +16,8 @@ ancestors); ``partial`` lessons are worth half in nDCG and nothing in recall.
 recall@10 = relevant lessons in the top 10 / min(10, number of relevant lessons), so a query with
 thousands of relevant lessons (数学) scores 1.0 when its first ten are all relevant.
 nDCG@10 uses gain 1 for relevant and 0.5 for partial lessons, log2 discounts, and the ideal order
-of the whole corpus.
+of the whole corpus. recall@all = relevant lessons anywhere in the results / relevant lessons
+(does 数学 list every 数学 lesson, not only those that say 数学?).
 
 Run:  .venv/bin/python scripts/bench/relevance.py [--lessons 20000] [--worst 15] [--rebuild] [--json out.json]
 """
@@ -37,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 QUERIES = Path(__file__).resolve().parent / "relevance" / "queries.json"
 CACHE = ROOT / "var" / "bench-relevance"
 TOP = 10
+#: results per page when paging through every result for recall@all (the search's maximum)
+PAGE = 100
 #: query kinds, in the order of the table, and the issue's recall@10 target for each (None: no target)
 KINDS = {"facet": 0.95, "chapter": 0.95, "teacher": None, "pinyin_full": 0.9, "pinyin_prefix": 0.9,
          "pinyin_initials": 0.9, "typo": 0.9, "mixed": None}
@@ -217,8 +220,11 @@ def open_index(lessons: int, rebuild: bool = False):
 
 # --- the run -----------------------------------------------------------------------------------------
 
-def evaluate(queries: list[dict], truth: Truth, run_search) -> list[dict]:
-    """Run every query through *run_search(q) -> (ranked ids, result)*; return one row of figures per query."""
+def evaluate(queries: list[dict], truth: Truth, run_search, find_all=None) -> list[dict]:
+    """Run every query through *run_search(q) -> (ranked ids, result)*; return one row of figures per query.
+
+    *find_all(q, total) -> ids*, when given, pages through all *total* results for recall@all.
+    """
     rows = []
     for item in queries:
         relevant, partial = truth.judge(item)
@@ -232,6 +238,9 @@ def evaluate(queries: list[dict], truth: Truth, run_search) -> list[dict]:
                      "found": result.total, "recall": recall_at(ranked, relevant),
                      "ndcg": ndcg_at(ranked, relevant, partial), "ms": elapsed * 1000,
                      "note": result.message or result.note or "", "top": result_titles(result)[:3]})
+        if find_all is not None:
+            found = find_all(item["q"], result.total) if result.total else set()
+            rows[-1]["recall_all"] = len(found & relevant) / len(relevant)
     return rows
 
 
@@ -250,18 +259,22 @@ def summary(rows: list[dict]) -> dict[str, dict]:
             table[kind] = {"n": len(chosen), "recall": sum(r["recall"] for r in chosen) / len(chosen),
                            "ndcg": sum(r["ndcg"] for r in chosen) / len(chosen), "target": KINDS.get(kind),
                            "nothing": sum(1 for r in chosen if not r["found"]),
+                           "recall_all": (sum(r["recall_all"] for r in chosen) / len(chosen)
+                                          if all("recall_all" in r for r in chosen) else None),
                            "median_ms": statistics.median(r["ms"] for r in chosen)}
     return table
 
 
 def print_report(rows: list[dict], worst: int) -> None:
     table = summary(rows)
-    print(f"\n  {'kind':<16} {'n':>4} {'recall@10':>10} {'nDCG@10':>9} {'found 0':>8} {'median ms':>10} "
+    print(f"\n  {'kind':<16} {'n':>4} {'recall@10':>10} {'nDCG@10':>9} {'recall@all':>10} {'found 0':>8} "
+          f"{'median ms':>10} "
           f"{'target':>8}")
     for kind, figures in table.items():
         target = figures["target"]
         mark = "" if target is None else ("  ok" if figures["recall"] >= target else "  BELOW")
-        print(f"  {kind:<16} {figures['n']:>4} {figures['recall']:>10.3f} {figures['ndcg']:>9.3f} "
+        every = "-" if figures["recall_all"] is None else f"{figures['recall_all']:.3f}"
+        print(f"  {kind:<16} {figures['n']:>4} {figures['recall']:>10.3f} {figures['ndcg']:>9.3f} {every:>10} "
               f"{figures['nothing']:>8} {figures['median_ms']:>10.1f} "
               f"{'≥ %.2f' % target if target else '-':>8}{mark}")
     print(f"\nworst {worst} queries (recall@10, nDCG@10, relevant lessons, lessons found, first results):")
@@ -280,6 +293,7 @@ def main(argv=None) -> int:
     parser.add_argument("--queries", type=Path, default=QUERIES, help="judged queries (default %(default)s)")
     parser.add_argument("--worst", type=int, default=15, help="how many of the worst queries to list")
     parser.add_argument("--rebuild", action="store_true", help="build the index even when var/ has it")
+    parser.add_argument("--top-only", action="store_true", help="skip recall@all (paging through every result)")
     parser.add_argument("--json", type=Path, help="also write every query's figures to this file")
     args = parser.parse_args(argv)
 
@@ -305,8 +319,14 @@ def main(argv=None) -> int:
             result = search(viewer, q=q, per_page=TOP)
             return [hit["id"] for hit in result.hits], result
 
+        def find_all(q, total):
+            found = set()
+            for page in range(1, math.ceil(total / PAGE) + 1):
+                found.update(hit["id"] for hit in search(viewer, q=q, per_page=PAGE, page=page).hits)
+            return found
+
         start = time.perf_counter()
-        rows = evaluate(queries, truth, run_search)
+        rows = evaluate(queries, truth, run_search, None if args.top_only else find_all)
         print(f"ran {len(rows)} queries in {time.perf_counter() - start:.1f} s")
     print_report(rows, args.worst)
     if args.json:
