@@ -19,7 +19,8 @@ nDCG@10 uses gain 1 for relevant and 0.5 for partial lessons, log2 discounts, an
 of the whole corpus. recall@all = relevant lessons anywhere in the results / relevant lessons
 (does 数学 list every 数学 lesson, not only those that say 数学?).
 
-Run:  .venv/bin/python scripts/bench/relevance.py [--lessons 20000] [--worst 15] [--rebuild] [--json out.json]
+Run:  .venv/bin/python scripts/bench/relevance.py [--lessons 20000] [--worst 15] [--rebuild] [--top-only]
+      [--json out.json]
 """
 from __future__ import annotations
 
