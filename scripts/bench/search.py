@@ -52,7 +52,8 @@ CATALOG_DIR = ROOT / "learnspace" / "catalog" / "data"
 
 # --- the catalogue -----------------------------------------------------------------------------
 
-_NUMBERING = re.compile(r"^(第[一二三四五六七八九十百]+[章单元节课]\s*|\d+(\.\d+)*\s+|[一二三四五六七八九十]+\s+)")
+# “第一单元” is one numbering (not “第一单” + a topic “元”)
+_NUMBERING = re.compile(r"^(第[一二三四五六七八九十百]+(?:章|单元|节|课)\s*|\d+(\.\d+)*\s+|[一二三四五六七八九十]+\s+)")
 _GRADE = re.compile(r"^(.{1,3}年级|高[一二三])")
 
 
@@ -84,12 +85,18 @@ class Node:
 
 
 def load_catalogue() -> list[Node]:
-    """Return every node of the shipped catalogue with ids in load order (stages.json first, like init)."""
+    """Return every node of the shipped catalogue with the ids a fresh ``learnspace init`` gives them."""
     nodes: dict[str, Node] = {}
     counter = iter(range(1, 1_000_000))
 
+    def number(new: list[Node]) -> None:
+        # init loads stages.json, then each file in name order, writing one level at a time
+        levels = ("stage", "subject", "edition", "volume", "chapter", "section")
+        for node in sorted(new, key=lambda n: levels.index(n.level)):
+            node.id = next(counter)
+
     def add(raw: dict, parent: Node | None) -> None:
-        node = Node(next(counter), raw["key"], raw["name"], raw["level"], parent)
+        node = Node(0, raw["key"], raw["name"], raw["level"], parent)
         if parent is not None:
             node.stage, node.subject, node.edition, node.grade = (parent.stage, parent.subject, parent.edition,
                                                                   parent.grade)
@@ -105,9 +112,12 @@ def load_catalogue() -> list[Node]:
 
     for raw in json.loads((CATALOG_DIR / "stages.json").read_text("utf-8")):
         add(raw, None)
+    number(list(nodes.values()))
     for path in sorted(CATALOG_DIR.glob("*-*.json")):
         raw = json.loads(path.read_text("utf-8"))
+        before = len(nodes)
         add(raw, nodes[raw["parent_key"]])
+        number(list(nodes.values())[before:])
     return list(nodes.values())
 
 
