@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fixtures.people import give_login, signed_in
-from tests.fixtures.search import build_search_world
+from tests.fixtures.search import add_chinese_lesson, build_search_world
 
 HOSTILE = [
     "subject=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
@@ -29,24 +29,11 @@ def fw(app, world):
     """The search world (four 初中 数学 八年级 lessons, one private 小学 one) plus a public 小学 语文 三年级 lesson."""
     from learnspace.extensions import db
     from learnspace.search.writer import rebuild
-    from tests.fixtures.lessons import _node
-    from tests.fixtures.search import index_now, publish_lesson
 
     with app.app_context():
         rebuild()
         data = build_search_world(world)
-        stage = _node("t-primary-f", "stage", "小学", None, stage="小学")
-        subject = _node("t-primary-chinese", "subject", "语文", stage, stage="小学", subject="语文")
-        edition = _node("t-primary-chinese-bb", "edition", "统编版", subject, stage="小学", subject="语文",
-                        edition="统编版")
-        volume = _node("t-primary-chinese-bb-g3a", "volume", "三年级上册", edition, stage="小学", subject="语文",
-                       edition="统编版", grade="三年级")
-        chapter = _node("t-primary-chinese-bb-g3a-u1", "chapter", "第一单元", volume, stage="小学", subject="语文",
-                        edition="统编版", grade="三年级")
-        db.session.commit()
-        data["lessons"]["poem"] = publish_lesson(data["teachers"]["wang"], "古诗三首", node=chapter.id, days_ago=5)
-        data["nodes"]["chinese_chapter"] = chapter.id
-        index_now()
+        add_chinese_lesson(data)
         db.session.remove()
     data["world"] = world
     return data
