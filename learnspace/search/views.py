@@ -11,9 +11,9 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from . import query
-from .panel import FACET_SHOWN, FACET_TITLES, build_facets
+
 # the facet label and order registry lives in panel (shared with the 课程 list and the catalogue); names kept here
-from .panel import facet_labels, register_facet_labels, register_facet_order  # noqa: F401
+from .panel import FACET_SHOWN, FACET_TITLES, build_facets, facet_labels, register_facet_labels, register_facet_order  # noqa: F401
 from .query import FILTER_FIELDS, SORTS, Viewer
 
 bp = Blueprint("search", __name__)
