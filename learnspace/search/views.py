@@ -10,11 +10,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from . import query
-
-# the facet label and order registry lives in panel (shared with the 课程 list and the catalogue); names kept here
-from .panel import FACET_SHOWN, FACET_TITLES, build_facets, facet_labels, register_facet_labels, register_facet_order  # noqa: F401
+from . import panel, query
+from .panel import FACET_SHOWN, FACET_TITLES, build_facets, facet_labels
 from .query import FILTER_FIELDS, SORTS, Viewer
+
+#: kept importable from here: the registry moved to panel, shared with the 课程 list and the catalogue
+register_facet_labels, register_facet_order = panel.register_facet_labels, panel.register_facet_order
 
 bp = Blueprint("search", __name__)
 
