@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..catalog import operations as catalog_ops
 from ..catalog.models import LEVEL_NAMES, LEVELS
 from ..lessons.models import STATUSES
+from ..lessons.operations import FACET_COUNT_LIMIT, facet_values
 from ..orgs import operations as orgs
 from ..orgs.models import REGION_LEVEL_NAMES
 from ..search.panel import FACET_SHOWN, LIST_FIELDS, build_facets, page_url
@@ -121,7 +122,9 @@ def catalog(node_id: int | None):
         return page_url("directory.catalog", {"node_id": node_id, **filters}, **changes)
 
     total = lesson_counts.get(node.id, 0) if node else sum(lesson_counts.get(item.id, 0) for item in items)
-    facets = build_facets(operations.catalog_facet_counts(viewer, node, filters), filters, total, link, LIST_FIELDS)
+    counts = (operations.catalog_facet_counts(viewer, node, filters) if total <= FACET_COUNT_LIMIT
+              else facet_values(filters))
+    facets = build_facets(counts, filters, total, link, LIST_FIELDS)
     return render_template("directory/catalog.html", node=node, items=items, counts=counts, sections=sections,
                            crumbs=catalog_ops.ancestors(node) if node else [], lesson_counts=lesson_counts,
                            lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level,

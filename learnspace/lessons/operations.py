@@ -288,6 +288,32 @@ def facet_counts(user: User | None, filters: dict[str, str] | None = None, *, te
     return {name: sorted(values.items(), key=lambda item: (-item[1], item[0])) for name, values in totals.items()}
 
 
+#: above this many matching lessons the 课程 list and the catalogue offer filter values without counts: the grouped
+#: count reads every matching row (about 250 ms at 200,000 visible lessons on PostgreSQL), the values below do not
+FACET_COUNT_LIMIT = 20_000
+
+
+def facet_values(filters: dict[str, str] | None = None) -> dict[str, list[tuple[str, None]]]:
+    """Filter name → (value, None) of every value a lesson can have, without counts (cheap at any size).
+
+    Stage, subject, edition and grade come from the catalogue (narrowed by the chosen ones), lesson types and
+    languages from their fixed lists.
+    """
+    filters = filters or {}
+    nodes = [CatalogNode.stage, CatalogNode.subject, CatalogNode.edition, CatalogNode.grade]
+    stmt = select(*nodes).where(*[getattr(CatalogNode, name) == filters[name]
+                                  for name in ("stage", "subject", "edition", "grade") if name in filters]).distinct()
+    found: dict[str, set[str]] = {"stage": set(), "subject": set(), "edition": set(), "grade": set()}
+    for row in db.session.execute(stmt):
+        for name, value in zip(found, row):
+            if value:
+                found[name].add(value)
+    values = {name: sorted(found[name]) for name in found}
+    values["lesson_type"] = list(LESSON_TYPES) if "lesson_type" not in filters else [filters["lesson_type"]]
+    values["language"] = list(LANGUAGES) if "language" not in filters else [filters["language"]]
+    return {name: [(value, None) for value in values[name]] for name in FILTER_COLUMNS}
+
+
 def preferred_edition_ids(school_id: int | None) -> list[int]:
     """Return the catalogue edition nodes *school_id* has chosen, for offering them first."""
     # Read the choice table directly: it is the catalogue's stable model, and a school

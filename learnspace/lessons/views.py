@@ -135,8 +135,9 @@ def index():
     def link(**changes):
         return page_url("lessons.index", params, **changes)
 
-    facets = build_facets(operations.facet_counts(viewer, filters, teacher_id=teacher_id), filters, total, link,
-                          LIST_FIELDS)
+    counts = (operations.facet_counts(viewer, filters, teacher_id=teacher_id)
+              if total <= operations.FACET_COUNT_LIMIT else operations.facet_values(filters))
+    facets = build_facets(counts, filters, total, link, LIST_FIELDS)
     return render_template("lessons/index.html", lessons=lessons, total=total, page=page, per_page=PER_PAGE,
                            teacher_id=teacher_id, teacher=teacher, statuses=STATUSES, visibilities=VISIBILITIES,
                            can_create=viewer is not None and viewer.role == "teacher", filters=filters,

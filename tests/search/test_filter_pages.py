@@ -159,3 +159,20 @@ def test_catalogue_takes_the_same_filters(app, fw):
     assert titles(review) == ["勾股定理的证明方法"] and "课例（1）" in review
     find = re.search(r'href="(/search\?[^"]+)"', review).group(1)
     assert params(unescape(find)) == {"node": str(fw["nodes"]["chapter"]), "lesson_type": "复习课"}
+
+
+def test_large_lists_offer_the_values_without_counts(client, fw, monkeypatch):
+    from learnspace.lessons import operations
+
+    # Above the limit the grouped count is skipped: values come from the catalogue and the fixed lists.
+    monkeypatch.setattr(operations, "FACET_COUNT_LIMIT", 1)
+    html = page(client, "/lessons")
+    assert '<span class="count">' not in html
+    for field, name in (("subject", "语文"), ("grade", "八年级"), ("lesson_type", "实验课"), ("language", "藏语")):
+        section = re.search(r'data-facet="%s".*?</section>' % field, html, re.S).group(0)
+        assert f">{name}</a>" in section, (field, section)
+    grades = re.findall(r'>([一二三四五六七八九]年级)</a>', re.search(r'data-facet="grade".*?</section>', html, re.S)[0])
+    assert len(grades) >= 2 and grades == sorted(grades, key=lambda g: "一二三四五六七八九".index(g[0]))  # not by code
+    narrowed = page(client, "/lessons?subject=语文")
+    assert titles(narrowed) == ["古诗三首"]
+    assert 'data-facet="subject"' in narrowed and "学科：语文" in narrowed
