@@ -3,7 +3,7 @@
 Thin on purpose: parse the request, build a :class:`Viewer` from the signed-in person, call
 :func:`query.search`, render. No domain package is imported here; facet values that are ids
 (catalogue nodes) or codes (languages) get their names from label functions that the owning
-domain registers with :func:`register_facet_labels`.
+domain registers with :func:`panel.register_facet_labels` (the panel is shared with the 课程 list and the catalogue).
 """
 from __future__ import annotations
 
