@@ -128,5 +128,5 @@ def catalog(node_id: int | None):
     return render_template("directory/catalog.html", node=node, items=items, counts=counts, sections=sections,
                            crumbs=catalog_ops.ancestors(node) if node else [], lesson_counts=lesson_counts,
                            lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level,
-                           filters=filters, facets=facets, link=link, facet_shown=FACET_SHOWN,
+                           filters=filters, facets=facets, link=link, facet_shown=FACET_SHOWN, total=total,
                            clear_url=url_for("directory.catalog", node_id=node_id))

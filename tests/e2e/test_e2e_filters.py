@@ -122,6 +122,7 @@ def test_phone_catalogue_filter_sheet(fw, open_browser):
     with page.expect_navigation():
         sheet.get_by_role("link", name=re.compile("^语文")).click()
     expect(sheet).to_be_visible()
+    expect(sheet.get_by_role("link", name="查看 1 节课程")).to_be_visible()
     visit.shot("catalogue-sheet")
     sheet.get_by_role("button", name="关闭筛选").click()
     expect(page.get_by_role("button", name="筛选 (1)")).to_be_focused()

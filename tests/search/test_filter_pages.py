@@ -143,7 +143,7 @@ def test_catalogue_takes_the_same_filters(app, fw):
     student = signed_in(app, give_login(app, fw["world"].people["student_a1"]))
     root = page(student, "/catalog?subject=语文")
     # Stages cannot conflict with a subject: both stay; their lesson counts count 语文 lessons only.
-    assert "学科：语文" in root and "筛选 (1)" in root
+    assert "学科：语文" in root and "筛选 (1)" in root and "查看 1 节课程" in root
     stage_link = re.search(r'<a class="card" href="([^"]+)">\s*<h2>初中</h2>.*?(\d+) 节课', root, re.S)
     assert stage_link and stage_link.group(2) == "0"
     assert params(unescape(stage_link.group(1))) == {"subject": "语文"}  # the filter follows the link
