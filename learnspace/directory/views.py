@@ -122,9 +122,9 @@ def catalog(node_id: int | None):
         return page_url("directory.catalog", {"node_id": node_id, **filters}, **changes)
 
     total = lesson_counts.get(node.id, 0) if node else sum(lesson_counts.get(item.id, 0) for item in items)
-    counts = (operations.catalog_facet_counts(viewer, node, filters) if total <= FACET_COUNT_LIMIT
-              else facet_values(filters))
-    facets = build_facets(counts, filters, total, link, LIST_FIELDS)
+    by_value = (operations.catalog_facet_counts(viewer, node, filters) if total <= FACET_COUNT_LIMIT
+                else facet_values(filters))
+    facets = build_facets(by_value, filters, total, link, LIST_FIELDS)
     return render_template("directory/catalog.html", node=node, items=items, counts=counts, sections=sections,
                            crumbs=catalog_ops.ancestors(node) if node else [], lesson_counts=lesson_counts,
                            lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level,

@@ -146,6 +146,7 @@ def test_catalogue_takes_the_same_filters(app, fw):
     assert "学科：语文" in root and "筛选 (1)" in root and "查看 1 节课程" in root
     stage_link = re.search(r'<a class="card" href="([^"]+)">\s*<h2>初中</h2>.*?(\d+) 节课', root, re.S)
     assert stage_link and stage_link.group(2) == "0"
+    assert re.search(r'<h2>初中</h2>\s*<p class="hint">1 个学科', root)  # the branch's own size is unchanged
     assert params(unescape(stage_link.group(1))) == {"subject": "语文"}  # the filter follows the link
     junior = page(student, unescape(stage_link.group(1)))
     assert "<h2>数学</h2>" not in junior  # the 数学 subject node is ruled out by subject=语文
