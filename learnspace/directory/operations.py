@@ -34,6 +34,7 @@ from ..china_time import CHINA, local_day
 from ..errors import NotFound
 from ..extensions import db
 from ..lessons.models import Lesson
+from ..lessons.operations import facet_counts, filter_clauses
 from ..lessons.permissions import visible_clause
 from ..orgs import operations as orgs
 from ..orgs.models import Region, School
@@ -180,10 +181,10 @@ def teachers_of_school(viewer: User | None, school: School) -> list[TeacherEntry
 
 
 def newest_lessons(viewer: User | None, *, school: School | None = None, node: CatalogNode | None = None,
-                   limit: int = SCHOOL_LESSONS) -> list[Lesson]:
-    """Return the newest lessons *viewer* may see, of one school or under one catalogue node."""
+                   limit: int = SCHOOL_LESSONS, filters: dict[str, str] | None = None) -> list[Lesson]:
+    """Return the newest lessons *viewer* may see, of one school or under one catalogue node, narrowed by *filters*."""
     newest = func.coalesce(Lesson.published_dt, Lesson.created_dt)
-    stmt = (select(Lesson).where(visible_clause(viewer))
+    stmt = (select(Lesson).where(visible_clause(viewer), *filter_clauses(filters))
             .options(selectinload(Lesson.files), selectinload(Lesson.teacher), selectinload(Lesson.school))
             .order_by(newest.desc(), Lesson.id.desc()).limit(limit))
     if school is not None:
@@ -246,8 +247,9 @@ def _common_path(nodes: list[CatalogNode]) -> str:
     return "/" + "".join(f"{p}/" for p in shared)
 
 
-def lesson_counts(viewer: User | None, nodes: list[CatalogNode]) -> dict[int, int]:
-    """Return node id → lessons *viewer* may see at that node or anywhere below it.
+def lesson_counts(viewer: User | None, nodes: list[CatalogNode],
+                  filters: dict[str, str] | None = None) -> dict[int, int]:
+    """Return node id → lessons *viewer* may see (passing *filters*) at that node or anywhere below it.
 
     One grouped query: visible lessons counted per catalogue path under the nodes'
     common ancestor; each path then adds its count to every listed node on it.
@@ -256,7 +258,7 @@ def lesson_counts(viewer: User | None, nodes: list[CatalogNode]) -> dict[int, in
         return {}
     counts = {n.id: 0 for n in nodes}
     stmt = (select(CatalogNode.path, func.count(Lesson.id)).join(Lesson, Lesson.catalog_node_id == CatalogNode.id)
-            .where(visible_clause(viewer)).group_by(CatalogNode.path))
+            .where(visible_clause(viewer), *filter_clauses(filters)).group_by(CatalogNode.path))
     common = _common_path(nodes)
     if common != "/":
         stmt = stmt.where(CatalogNode.path.startswith(common, autoescape=True))
@@ -266,3 +268,22 @@ def lesson_counts(viewer: User | None, nodes: list[CatalogNode]) -> dict[int, in
             if node_id in counts:
                 counts[node_id] += number
     return counts
+
+
+#: catalogue node attributes a list filter can rule out (lesson type and language narrow only the lessons)
+NODE_FILTERS = ("stage", "subject", "edition", "grade")
+
+
+def node_fits(node: CatalogNode, filters: dict[str, str]) -> bool:
+    """Whether *node* can hold lessons passing *filters*: an attribute it has (stage … grade) must agree."""
+    return all(getattr(node, name) in (None, "", filters[name]) for name in NODE_FILTERS if name in filters)
+
+
+def catalog_facet_counts(viewer: User | None, node: CatalogNode | None,
+                         filters: dict[str, str]) -> dict[str, list[tuple[str, int]]]:
+    """Filter name → (value, lessons) of the visible lessons under *node* (the whole catalogue if None)."""
+    where = []
+    if node is not None:
+        where.append(Lesson.catalog_node_id.in_(
+            select(CatalogNode.id).where(CatalogNode.path.startswith(node.path, autoescape=True))))
+    return facet_counts(viewer, filters, where=where)

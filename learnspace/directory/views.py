@@ -5,14 +5,17 @@ count and list is computed for the viewer on the server (directory.operations).
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..catalog import operations as catalog_ops
 from ..catalog.models import LEVEL_NAMES, LEVELS
 from ..lessons.models import STATUSES
+from ..lessons.operations import FACET_COUNT_LIMIT, facet_values
 from ..orgs import operations as orgs
 from ..orgs.models import REGION_LEVEL_NAMES
+from ..search.panel import FACET_SHOWN, LIST_FIELDS, build_facets, page_url
+from ..search.query import clean_filters
 from . import operations
 
 bp = Blueprint("directory", __name__)
@@ -98,19 +101,32 @@ NODE_LESSONS = 10
 def catalog(node_id: int | None):
     """The textbook catalogue, level by level, with the lessons the viewer may see at each node."""
     node = catalog_ops.get_node(node_id) if node_id is not None else None
-    items = catalog_ops.children(node.id if node else None)
+    viewer = current_user.user
+    # The 课程 list's filters, same URL parameters: they hide the nodes that cannot match and narrow the lessons.
+    filters = clean_filters({name: request.args.get(name) for name in LIST_FIELDS})
+    items = [item for item in catalog_ops.children(node.id if node else None) if operations.node_fits(item, filters)]
     counts = catalog_ops.child_counts(items)
     # The volume page lists its chapters with their sections, so a teacher sees the whole book at once.
     sections = catalog_ops.children_of_many(items) if node is not None and node.level == "volume" else {}
     # Lessons the viewer may see at each node shown, descendants included (one grouped query).
     shown = ([node] if node else []) + items + [s for group in sections.values() for s in group]
-    lesson_counts = operations.lesson_counts(current_user.user, shown)
-    lessons = (operations.newest_lessons(current_user.user, node=node, limit=NODE_LESSONS)
+    lesson_counts = operations.lesson_counts(viewer, shown, filters)
+    lessons = (operations.newest_lessons(viewer, node=node, limit=NODE_LESSONS, filters=filters)
                if node is not None and node.level in ("chapter", "section") else [])
     if node is None:
         child_level = "stage"
     else:
         child_level = LEVELS[LEVELS.index(node.level) + 1] if node.level != "section" else None
+
+    def link(node_id=node_id, **changes):
+        return page_url("directory.catalog", {"node_id": node_id, **filters}, **changes)
+
+    total = lesson_counts.get(node.id, 0) if node else sum(lesson_counts.get(item.id, 0) for item in items)
+    by_value = (operations.catalog_facet_counts(viewer, node, filters) if total <= FACET_COUNT_LIMIT
+                else facet_values(filters))
+    facets = build_facets(by_value, filters, total, link, LIST_FIELDS)
     return render_template("directory/catalog.html", node=node, items=items, counts=counts, sections=sections,
                            crumbs=catalog_ops.ancestors(node) if node else [], lesson_counts=lesson_counts,
-                           lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level)
+                           lessons=lessons, statuses=STATUSES, level_names=LEVEL_NAMES, child_level=child_level,
+                           filters=filters, facets=facets, link=link, facet_shown=FACET_SHOWN, total=total,
+                           clear_url=url_for("directory.catalog", node_id=node_id))

@@ -236,25 +236,82 @@ def lessons_of_teacher(teacher: User) -> list[Lesson]:
         .order_by(Lesson.created_dt.desc(), Lesson.id.desc())))
 
 
-def _visible(user: User | None, teacher_id: int | None):
-    stmt = select(Lesson).where(visible_clause(user))
+#: the list filters (same names and values as the search page's URL parameters) → the Lesson column
+FILTER_COLUMNS = {"stage": Lesson.stage, "subject": Lesson.subject, "grade": Lesson.grade, "edition": Lesson.edition,
+                  "lesson_type": Lesson.lesson_type, "language": Lesson.language}
+
+
+def filter_clauses(filters: dict[str, str] | None) -> list:
+    """SQL conditions on Lesson for *filters* (already cleaned: known names, short values); unknown names ignored."""
+    return [FILTER_COLUMNS[name] == value for name, value in (filters or {}).items() if name in FILTER_COLUMNS]
+
+
+def _visible(user: User | None, teacher_id: int | None, filters: dict[str, str] | None = None):
+    stmt = select(Lesson).where(visible_clause(user), *filter_clauses(filters))
     if teacher_id is not None:
         stmt = stmt.where(Lesson.teacher_id == teacher_id)
     return stmt
 
 
 def lessons_visible_to(user: User | None, limit: int = 20, offset: int = 0, *,
-                       teacher_id: int | None = None) -> list[Lesson]:
-    """Return one page of the lessons *user* may see (optionally of one teacher), newest first."""
+                       teacher_id: int | None = None, filters: dict[str, str] | None = None) -> list[Lesson]:
+    """Return one page of the lessons *user* may see (optionally of one teacher, narrowed by *filters*), newest first."""
     newest = func.coalesce(Lesson.published_dt, Lesson.created_dt)
-    stmt = (_visible(user, teacher_id).options(*_FOR_LISTS).order_by(newest.desc(), Lesson.id.desc())
+    stmt = (_visible(user, teacher_id, filters).options(*_FOR_LISTS).order_by(newest.desc(), Lesson.id.desc())
             .limit(limit).offset(offset))
     return list(db.session.scalars(stmt))
 
 
-def count_lessons_visible_to(user: User | None, *, teacher_id: int | None = None) -> int:
-    """Count the lessons *user* may see (optionally of one teacher)."""
-    return db.session.scalar(select(func.count()).select_from(_visible(user, teacher_id).subquery()))
+def count_lessons_visible_to(user: User | None, *, teacher_id: int | None = None,
+                             filters: dict[str, str] | None = None) -> int:
+    """Count the lessons *user* may see (optionally of one teacher, narrowed by *filters*)."""
+    return db.session.scalar(select(func.count()).select_from(_visible(user, teacher_id, filters).subquery()))
+
+
+def facet_counts(user: User | None, filters: dict[str, str] | None = None, *, teacher_id: int | None = None,
+                 where=()) -> dict[str, list[tuple[str, int]]]:
+    """Filter name → (value, lessons) of the lessons *user* may see that pass *filters*, most first.
+
+    One grouped query over the filter columns (its rows are the distinct combinations, bounded by the
+    catalogue, not by the number of lessons); *where* adds conditions (e.g. a catalogue subtree).
+    """
+    columns = list(FILTER_COLUMNS.values())
+    stmt = select(*columns, func.count()).where(visible_clause(user), *filter_clauses(filters), *where)
+    if teacher_id is not None:
+        stmt = stmt.where(Lesson.teacher_id == teacher_id)
+    totals: dict[str, dict[str, int]] = {name: {} for name in FILTER_COLUMNS}
+    for row in db.session.execute(stmt.group_by(*columns)):
+        number = row[-1]
+        for name, value in zip(FILTER_COLUMNS, row[:-1]):
+            if value:
+                totals[name][value] = totals[name].get(value, 0) + number
+    return {name: sorted(values.items(), key=lambda item: (-item[1], item[0])) for name, values in totals.items()}
+
+
+#: above this many matching lessons the 课程 list and the catalogue offer filter values without counts: the grouped
+#: count reads every matching row (about 250 ms at 200,000 visible lessons on PostgreSQL), the values below do not
+FACET_COUNT_LIMIT = 20_000
+
+
+def facet_values(filters: dict[str, str] | None = None) -> dict[str, list[tuple[str, None]]]:
+    """Filter name → (value, None) of every value a lesson can have, without counts (cheap at any size).
+
+    Stage, subject, edition and grade come from the catalogue (narrowed by the chosen ones), lesson types and
+    languages from their fixed lists.
+    """
+    filters = filters or {}
+    nodes = [CatalogNode.stage, CatalogNode.subject, CatalogNode.edition, CatalogNode.grade]
+    stmt = select(*nodes).where(*[getattr(CatalogNode, name) == filters[name]
+                                  for name in ("stage", "subject", "edition", "grade") if name in filters]).distinct()
+    found: dict[str, set[str]] = {"stage": set(), "subject": set(), "edition": set(), "grade": set()}
+    for row in db.session.execute(stmt):
+        for name, value in zip(found, row):
+            if value:
+                found[name].add(value)
+    values = {name: sorted(found[name]) for name in found}
+    values["lesson_type"] = list(LESSON_TYPES) if "lesson_type" not in filters else [filters["lesson_type"]]
+    values["language"] = list(LANGUAGES) if "language" not in filters else [filters["language"]]
+    return {name: [(value, None) for value in values[name]] for name in FILTER_COLUMNS}
 
 
 def preferred_edition_ids(school_id: int | None) -> list[int]:

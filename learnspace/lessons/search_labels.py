@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..catalog.models import CatalogNode
 from ..extensions import db
 from ..orgs.grades import grade_sort_key
-from ..search.views import register_facet_labels, register_facet_order
+from ..search.panel import register_facet_labels, register_facet_order
 from .models import LANGUAGES
 
 

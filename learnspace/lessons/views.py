@@ -11,6 +11,8 @@ from ..catalog import operations as catalog
 from ..catalog.models import LEVEL_NAMES, CatalogNode
 from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
+from ..search.panel import FACET_SHOWN, LIST_FIELDS, build_facets, page_url
+from ..search.query import clean_filters
 from . import operations
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
@@ -110,17 +112,37 @@ def _fields(form) -> dict:
 
 # --- pages -------------------------------------------------------------------------------
 
+def list_filters(args) -> dict[str, str]:
+    """The 课程 list's filters from the query string: the search page's parameter names, cleaned the same way."""
+    return clean_filters({name: args.get(name) for name in LIST_FIELDS})
+
+
 @bp.get("/lessons")
 def index():
+    # Answered in SQL, not from the search index: the list also shows the viewer's own drafts and withdrawn
+    # lessons and whether the four parts are there, which the index (published lessons only) does not hold;
+    # visible_clause stays the one rule for who sees what. The parameters are the search page's.
     viewer = _viewer()
     page = max(request.args.get("page", 1, type=int), 1)
     teacher_id = request.args.get("teacher", type=int)
-    total = operations.count_lessons_visible_to(viewer, teacher_id=teacher_id)
-    lessons = operations.lessons_visible_to(viewer, PER_PAGE, (page - 1) * PER_PAGE, teacher_id=teacher_id)
+    filters = list_filters(request.args)
+    total = operations.count_lessons_visible_to(viewer, teacher_id=teacher_id, filters=filters)
+    lessons = operations.lessons_visible_to(viewer, PER_PAGE, (page - 1) * PER_PAGE, teacher_id=teacher_id,
+                                            filters=filters)
     teacher = lessons[0].teacher if teacher_id and lessons else None
+    params = {"teacher": teacher_id, **filters}
+
+    def link(**changes):
+        return page_url("lessons.index", params, **changes)
+
+    counts = (operations.facet_counts(viewer, filters, teacher_id=teacher_id)
+              if total <= operations.FACET_COUNT_LIMIT else operations.facet_values(filters))
+    facets = build_facets(counts, filters, total, link, LIST_FIELDS)
     return render_template("lessons/index.html", lessons=lessons, total=total, page=page, per_page=PER_PAGE,
                            teacher_id=teacher_id, teacher=teacher, statuses=STATUSES, visibilities=VISIBILITIES,
-                           can_create=viewer is not None and viewer.role == "teacher")
+                           can_create=viewer is not None and viewer.role == "teacher", filters=filters,
+                           facets=facets, link=link, clear_url=page_url("lessons.index", {"teacher": teacher_id}),
+                           facet_shown=FACET_SHOWN)
 
 
 @bp.route("/lessons/new", methods=["GET", "POST"])

@@ -3,55 +3,24 @@
 Thin on purpose: parse the request, build a :class:`Viewer` from the signed-in person, call
 :func:`query.search`, render. No domain package is imported here; facet values that are ids
 (catalogue nodes) or codes (languages) get their names from label functions that the owning
-domain registers with :func:`register_facet_labels`.
+domain registers with :func:`panel.register_facet_labels` (the panel is shared with the 课程 list and the catalogue).
 """
 from __future__ import annotations
-
-from typing import Callable, Iterable
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from . import query
+from . import panel, query
+from .panel import FACET_SHOWN, FACET_TITLES, build_facets, facet_labels
 from .query import FILTER_FIELDS, SORTS, Viewer
+
+#: kept importable from here: the registry moved to panel, shared with the 课程 list and the catalogue
+register_facet_labels, register_facet_order = panel.register_facet_labels, panel.register_facet_order
 
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 20
-#: how the page names each facet, in the order the sidebar shows them
-FACET_TITLES = {
-    "stage": "学段", "subject": "学科", "grade": "年级", "edition": "教材版本", "node": "章节",
-    "lesson_type": "课型", "language": "授课语言", "level": "评价等级",
-}
 SORT_NAMES = {"relevance": "相关度", "newest": "最新发布", "views": "最多观看"}
-#: facet values shown before "更多"
-FACET_SHOWN = 8
-
-_labelers: dict[str, Callable[[list[str]], dict[str, str]]] = {}
-_orders: dict[str, Callable[[str], object]] = {}
-
-
-def register_facet_labels(field: str, labeler: Callable[[list[str]], dict[str, str]]) -> None:
-    """Let a domain name the raw values of one facet (e.g. catalogue node ids → chapter names)."""
-    _labelers[field] = labeler
-
-
-def register_facet_order(field: str, key: Callable[[str], object]) -> None:
-    """Let a domain order the values of one facet (e.g. grades 一年级…九年级) instead of by count."""
-    _orders[field] = key
-
-
-def facet_labels(field: str, values: Iterable[str]) -> dict[str, str]:
-    """Return display names for *values* of *field*; a value without a name shows as itself."""
-    values = [str(v) for v in values]
-    labeler = _labelers.get(field)
-    names: dict[str, str] = {}
-    if labeler is not None and values:
-        try:
-            names = labeler(values) or {}
-        except Exception:  # a broken labeler must not take the search page down
-            names = {}
-    return {v: names.get(v, v) for v in values}
 
 
 def current_viewer() -> Viewer:
@@ -87,21 +56,8 @@ def index():
                           page=state["page"], per_page=PER_PAGE)
     # Show the state query.search actually used (it drops filters and sorts it cannot use).
     state = {"q": result.q, "filters": result.filters, "sort": result.sort, "page": result.page}
-    facets = []
-    for field, title in FACET_TITLES.items():
-        counts = result.facets.get(field) or []
-        if field in _orders:
-            counts = sorted(counts, key=lambda pair: _orders[field](pair[0]))
-        chosen = state["filters"].get(field)
-        if not counts and not chosen:
-            continue
-        names = facet_labels(field, [v for v, _ in counts] + ([chosen] if chosen else []))
-        # One value shared by every result cannot narrow anything: phones leave such facets out.
-        flat = not chosen and len(counts) == 1 and counts[0][1] == result.total
-        facets.append({"field": field, "title": title, "chosen": chosen, "flat": flat,
-                       "chosen_name": names.get(chosen) if chosen else None,
-                       "values": [{"value": v, "name": names[v], "count": n, "selected": v == chosen}
-                                  for v, n in counts]})
+    facets = build_facets(result.facets, state["filters"], result.total,
+                          lambda **c: _search_url(state, **c), FACET_TITLES)
     chips = [{"title": f["title"], "name": f["chosen_name"], "remove": _search_url(state, **{f["field"]: None})}
              for f in facets if f["chosen"]]
     language_names = facet_labels("language", {h.get("language", "") for h in result.hits if h.get("language")})
