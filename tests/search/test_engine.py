@@ -11,6 +11,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from learnspace.search import engine
+from learnspace.search import whoosh_internals as internals
 from learnspace.search.schema import make_schema
 from learnspace.search.writer import document_fields
 
@@ -75,7 +76,7 @@ def test_columns_deletions_and_lengths_equal_whoosh_per_document(searcher):
         assert snap.sort_keys["views"][docnum] == stored["views"]
         for name in engine.LENGTH_FIELDS:
             # Whoosh answers None, not 0, for an empty field.
-            length = engine._BYTE_LENGTH[snap.lengths[name][docnum]]
+            length = internals.LENGTH_OF_CODE[snap.lengths[name][docnum]]
             assert length == (reader.doc_field_length(docnum, name, 0) or 0), (docnum, name)
 
 
