@@ -18,7 +18,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
 from whoosh.query import Term
+from whoosh.searching import Searcher
 
+from learnspace.search import engine
 from learnspace.search import whoosh_internals as internals
 from learnspace.search.schema import make_schema
 from learnspace.search.writer import document_fields
@@ -123,6 +125,32 @@ def test_every_segment_layout_reads_as_whoosh_answers(ix):
             assert_leaf_matches_whoosh(leaf)
 
 
+def assert_snapshot_matches_whoosh(reader):
+    """The engine's arrays of a whole index version, in global document numbers, equal Whoosh's answers."""
+    engine.forget()
+    snap = engine.Snapshot(reader)
+    assert snap.size == reader.doc_count_all() and snap.live_count == reader.doc_count()
+    for docnum in range(snap.size):
+        assert bool(snap.alive[docnum]) == (not reader.is_deleted(docnum))
+        stored = reader.stored_fields(docnum)
+        for name in engine.CODED_FIELDS:  # labels joined across segments of 1-byte, 2-byte and no refs
+            assert snap.labels[name][snap.codes[name][docnum]] == stored.get(name, ""), (docnum, name)
+        for name in engine.SORT_KEYS:
+            assert snap.sort_keys[name][docnum] == stored.get(name, 0), (docnum, name)
+        for name in engine.LENGTH_FIELDS:
+            length = internals.LENGTH_OF_CODE[snap.lengths[name][docnum]]
+            assert length == (reader.doc_field_length(docnum, name, 0) or 0), (docnum, name)
+    with Searcher(reader, closereader=False) as searcher:
+        for field, token in (("title", "勾股定理"), ("title", "标题"), ("node_ids", "9"), ("id", "651")):
+            got = snap.docs(reader, field, token)
+            assert [int(d) for d in got if snap.alive[d]] == sorted(searcher.docs_for_query(Term(field, token)))
+
+
+def test_a_snapshot_of_every_layout_at_once_equals_whoosh(ix):
+    with ix.reader() as reader:
+        assert_snapshot_matches_whoosh(reader)
+
+
 def test_the_fixture_holds_the_layouts_it_claims(ix):
     """Guard the test above: each internal path is really met (else it would pass vacuously)."""
     reader, (big, small, bare) = leaves(ix)
@@ -167,12 +195,14 @@ def test_a_merged_and_then_optimised_index_reads_as_whoosh_answers(ix, tmp_path)
         assert any(5 < leaf.doc_count_all() < 300 for leaf in segments)
         for leaf in segments:
             assert_leaf_matches_whoosh(leaf)
+        assert_snapshot_matches_whoosh(reader)
     merged.optimize()  # one segment, deleted documents dropped
     reader, segments = leaves(merged)
     with reader:
         assert len(segments) == 1 and not segments[0].has_deletions()
         assert segments[0].doc_count_all() == 335 - len(range(0, 330, 7))
         assert_leaf_matches_whoosh(segments[0])
+        assert_snapshot_matches_whoosh(reader)
 
 
 def test_term_docs_of_a_multi_segment_reader_equal_whoosh_query_answers(ix):
@@ -190,14 +220,15 @@ def test_term_docs_of_a_multi_segment_reader_equal_whoosh_query_answers(ix):
 # --- the fix ---------------------------------------------------------------------------------------------
 
 def _build(path, monkeypatch, docs):
-    """Write *docs* in two segments and merge them into one; return the index and its writes' os.stat calls."""
+    """Write *docs* in two segments and merge them into one; return the index and the os.stat calls on its files."""
     ix = new_index(path)
     calls = []
     real = os.stat
 
-    def counting_stat(*args, **kwargs):
-        calls.append(args[0])
-        return real(*args, **kwargs)
+    def counting_stat(target, *args, **kwargs):
+        if str(target).startswith(str(path)):  # the index's files only (not jieba's dictionaries, say)
+            calls.append(target)
+        return real(target, *args, **kwargs)
 
     monkeypatch.setattr(os, "stat", counting_stat)
     try:
@@ -235,11 +266,52 @@ def test_the_fix_is_installed_when_the_search_package_loads():
 def test_the_fix_stops_a_stat_per_posting_and_writes_the_same_index(tmp_path, monkeypatch):
     docs = [lesson(i) for i in range(300)]
     fixed, fixed_stats = _build(tmp_path / "fixed", monkeypatch, docs)
+    _fewer, fewer_stats = _build(tmp_path / "fewer", monkeypatch, docs[:100])
     monkeypatch.setattr(whoosh3.W3PerDocReader, "_cached_reader", internals.WHOOSH_CACHED_READER)
     unfixed, unfixed_stats = _build(tmp_path / "unfixed", monkeypatch, docs)
-    # Without the fix every posting of an unscored field (id, node_ids, region and school ids, …:
-    # at least 8 per lesson) asks the file system for a length column that does not exist.
-    assert unfixed_stats > 8 * len(docs)
-    # With it, a missing column is asked for once per segment and field, however many postings.
-    assert fixed_stats < len(docs)
+    # With the fix a missing length column is asked for once per segment and field: the count does not
+    # grow with the postings. Without it every posting of an unscored field (id, node_ids, region and
+    # school ids, …: at least 8 per lesson) asks the file system for a file that does not exist.
+    assert fixed_stats == fewer_stats
+    assert unfixed_stats - fixed_stats > 8 * len(docs)
     assert _contents(fixed) == _contents(unfixed)
+
+
+# --- containment ---------------------------------------------------------------------------------------
+
+def _whoosh_private_names() -> set[str]:
+    """Every private attribute name Whoosh's own classes set or read on ``self``."""
+    import re
+    from pathlib import Path
+
+    import whoosh
+
+    names = set()
+    for source in Path(whoosh.__file__).parent.rglob("*.py"):
+        names.update(re.findall(r"\bself\.(_[a-z]\w*)", source.read_text("utf-8")))
+    return names
+
+
+def test_only_whoosh_internals_reads_below_whooshs_public_api():
+    """No other module imports Whoosh's codec, matcher or storage layers, or reads a private Whoosh attribute."""
+    import ast
+    from pathlib import Path
+
+    import learnspace
+
+    private = _whoosh_private_names()
+    assert {"_perdoc", "_segid", "_data", "_uniques", "_ix"} <= private  # the scan sees what engine.py once read
+    offences = []
+    for source in Path(learnspace.__file__).parent.rglob("*.py"):
+        if source.name == "whoosh_internals.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                offences += [f"{source.name}: import {m}" for m in modules
+                             if m.split(".")[:2] in (["whoosh", p] for p in ("codec", "matching", "filedb", "util",
+                                                                              "reading"))]
+            elif (isinstance(node, ast.Attribute) and node.attr in private
+                  and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                offences.append(f"{source.name}:{node.lineno}: .{node.attr}")
+    assert offences == []
