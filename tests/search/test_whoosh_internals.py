@@ -34,7 +34,8 @@ def lesson(i: int, *, level: str = "", views: int | None = None) -> dict:
     """The fields of one lesson as the writer indexes them."""
     doc = {
         "id": i, "title": f"勾股定理{'练习' if i % 3 else ''}第{i}课", "teacher_name": "张伟" if i % 2 else "王芳",
-        "school_name": "芙蓉区第一中学", "chapter": "第十七章 勾股定理", "description": "探索直角三角形三边的关系。" * (i % 4),
+        "school_name": "芙蓉区第一中学", "chapter": "第十七章 勾股定理",
+        "description": "探索直角三角形三边的关系。" * (i % 4),
         "stage": ("小学", "初中")[i % 2], "subject": "数学", "grade": "八年级", "edition": "人教版",
         "lesson_type": "复习课" if i % 5 == 0 else "新授课", "language": "zh", "level": level,
         "visibility": "public" if i % 4 else "school", "province_code": "430000", "city_code": "430100",
