@@ -1,8 +1,7 @@
-"""The array engine reads postings, columns and deletions exactly as Whoosh itself does.
+"""The array engine's snapshot equals Whoosh's own per-document answers; ranking helpers keep their order.
 
-learnspace.search.engine reads whoosh-reloaded internals a block at a time; these tests
-build a real index with several segments, multi-block terms and deletions, and compare
-every array with Whoosh's own per-document answers.
+The readers below Whoosh's public API are tested layout by layout in test_whoosh_internals.py;
+here a real index of several segments, multi-block terms and deletions is read whole.
 """
 from __future__ import annotations
 
