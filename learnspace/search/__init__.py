@@ -1,5 +1,5 @@
-"""Full-text search of lessons. Only this package imports ``whoosh``."""
+"""Full-text search of lessons. Only this package imports ``whoosh``; only whoosh_internals reads below its public API."""
 
-from . import whoosh_fixes
+from . import whoosh_internals
 
-whoosh_fixes.apply()
+whoosh_internals.apply_fixes()

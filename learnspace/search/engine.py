@@ -16,9 +16,9 @@ by date and counting facets over them took seconds. Here Whoosh stays the storag
   normalisation, summed over the fields that hold every token of the word; an exact
   title adds ``EXACT_TITLE_BONUS``.
 
-It reads whoosh-reloaded 2.7.5 internals (the block data of ``W3LeafMatcher``, the
-layout of ``RefBytesColumn`` and ``NumericColumn``); the version is pinned in setup.cfg
-and tests/search/test_engine.py compares every part with Whoosh's own answers.
+Every read below Whoosh's public API (posting blocks, the column and length layouts, deletions)
+is in learnspace.search.whoosh_internals; this module uses Whoosh only through its public API
+(leaf readers, segment ids, document counts, field lengths) and imports nothing of it.
 """
 from __future__ import annotations
 
@@ -28,24 +28,21 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.matching import FilterMatcher
-from whoosh.util.numeric import byte_to_length
 
-from .schema import FACET_FIELDS
+from . import schema
+from . import whoosh_internals as internals
 
 #: the facet columns read as code arrays (visibility too: it decides who sees what)
-CODED_FIELDS = FACET_FIELDS + ("visibility",)
+CODED_FIELDS = schema.FACET_FIELDS + ("visibility",)
 SORT_KEYS = ("published_ts", "views")
-#: free-text fields with their boosts (the schema's field_boost) and BM25 parameters
-TEXT_BOOSTS = {"title": 4.0, "chapter": 2.0, "teacher_name": 2.0, "school_name": 1.0, "description": 1.0}
-PINYIN_BOOST = 1.5
+#: the free-text fields with their boosts, and the pinyin field's boost: defined once, in the schema
+TEXT_BOOSTS = schema.TEXT_BOOSTS
+PINYIN_BOOST = schema.PINYIN_BOOST
 #: fields whose lengths normalise scores (the pinyin field too: 勾股定理 typed as gougudingli should
 #: rank the short title 勾股定理 above 勾股定理的逆定理, as the Chinese query does)
 LENGTH_FIELDS = tuple(TEXT_BOOSTS) + ("pinyin",)
 EXACT_TITLE_BONUS = 100.0
 K1, B = 1.2, 0.75
-_BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY = np.empty(0, dtype=np.int64)
 
 
@@ -60,41 +57,11 @@ class _Segment:
     lengths: dict        # text field → uint8 array of Whoosh's length codes
 
 
-def _column(leaf, fieldname: str, column):
-    perdoc = leaf._perdoc
-    return perdoc.column_reader(fieldname, column) if perdoc.has_column(fieldname) else None
-
-
-def _raw(creader, itemsize: int, count: int, dtype: str, doccount: int, into) -> np.ndarray:
-    """The column's values as an array of *into* (big-endian *dtype* on disk), padded with 0 to *doccount*."""
-    data = creader._dbfile.get(creader._basepos, count * itemsize)
-    values = np.frombuffer(data, dtype=dtype).astype(into)
-    if len(values) < doccount:  # a column written before the last documents holds their defaults
-        values = np.concatenate([values, np.zeros(doccount - len(values), dtype=into)])
-    return values
-
-
 def _read_segment(leaf) -> _Segment:
-    schema = leaf.schema
-    doccount = leaf.doc_count_all()
-    codes, sort_keys, lengths = {}, {}, {}
-    for name in CODED_FIELDS:
-        creader = _column(leaf, name, schema[name].column_type)
-        if creader is None:
-            codes[name] = (np.zeros(doccount, dtype=np.uint16), [""])
-            continue
-        size = creader._itemsize  # 1 or 2 bytes: RefBytesColumn keeps at most 65,536 distinct values
-        refs = _raw(creader, size, doccount, f">u{size}", doccount, np.uint16)
-        codes[name] = (refs, [u.decode("utf-8") for u in creader._uniques])
-    for name in SORT_KEYS:
-        creader = _column(leaf, name, schema[name].column_type)
-        sort_keys[name] = (_raw(creader, 8, creader._count, ">i8", doccount, np.int64) if creader is not None
-                           else np.zeros(doccount, dtype=np.int64))
-    for name in LENGTH_FIELDS:
-        creader = _column(leaf, _lenfield(name), LENGTHS_COLUMN)
-        # Kept as Whoosh's one-byte length codes; _BYTE_LENGTH turns them into lengths when scoring.
-        lengths[name] = (_raw(creader, 1, creader._count, "u1", doccount, np.uint8) if creader is not None
-                         else np.zeros(doccount, dtype=np.uint8))
+    codes = {name: internals.ref_codes(leaf, name) for name in CODED_FIELDS}
+    sort_keys = {name: internals.numbers(leaf, name) for name in SORT_KEYS}
+    # Kept as Whoosh's one-byte length codes; LENGTH_OF_CODE turns them into lengths when scoring.
+    lengths = {name: internals.length_codes(leaf, name) for name in LENGTH_FIELDS}
     return _Segment(codes, sort_keys, lengths)
 
 
@@ -104,7 +71,7 @@ _SEGMENT_CACHE = 64
 
 
 def _segment(leaf) -> _Segment:
-    key = leaf._segid
+    key = leaf.segment().segment_id()
     with _segments_lock:
         found = _segments.get(key)
         if found is not None:
@@ -116,24 +83,6 @@ def _segment(leaf) -> _Segment:
         while len(_segments) > _SEGMENT_CACHE:
             _segments.popitem(last=False)
     return found
-
-
-def _term_ids(matcher) -> np.ndarray:
-    """All document numbers of a term's postings, block by block."""
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child  # deleted documents are removed by the live mask
-    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
-        return np.fromiter(matcher.all_ids(), dtype=np.int64)
-    blocks = []
-    while True:
-        if matcher._data is None:
-            matcher._read_data()
-        # Block ids are delta-encoded from 0: their running sum is the document numbers.
-        blocks.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
-        if matcher._lastblock:
-            break
-        matcher._goto(matcher._nextoffset)
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 # --- a whole index version ------------------------------------------------------------------------------
@@ -148,10 +97,8 @@ class Snapshot:
         parts = []
         for leaf, offset in leaves:
             parts.append(_segment(leaf))
-            if leaf.has_deletions():
-                deleted = np.fromiter(leaf._perdoc.deleted_docs(), dtype=np.int64)
-                self.alive[deleted + offset] = False
-        self.live_count = int(self.alive.sum())
+            self.alive[internals.deleted(leaf) + offset] = False
+        self.live_count = reader.doc_count()
         self.labels: dict[str, list[str]] = {}
         self.codes: dict[str, np.ndarray] = {}
         for name in CODED_FIELDS:
@@ -168,7 +115,6 @@ class Snapshot:
         self.lengths = {name: _concat([p.lengths[name] for p in parts], np.uint8) for name in LENGTH_FIELDS}
         self.avg_length = {name: (float(reader.field_length(name)) / max(1, self.size)) or 1.0
                            for name in LENGTH_FIELDS}
-        self._leaves = [(leaf._segid, offset) for leaf, offset in leaves]
         self._terms: OrderedDict = OrderedDict()
         self._masks: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
@@ -186,8 +132,9 @@ class Snapshot:
         btext = reader.schema[field].to_bytes(token)
         pieces = []
         for leaf, offset in reader.leaf_readers():
-            if (field, btext) in leaf:
-                pieces.append(_term_ids(leaf.postings(field, btext)) + offset)
+            found = internals.term_docs(leaf, field, btext)
+            if len(found):
+                pieces.append(found + offset)
         found = _EMPTY if not pieces else pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         with self._lock:
             self._terms[key] = found
@@ -233,7 +180,7 @@ class Snapshot:
 
     def field_weight(self, field: str, docs: np.ndarray) -> np.ndarray:
         """BM25 length normalisation (term frequency 1) of *field* for *docs*."""
-        lengths = _BYTE_LENGTH[self.lengths[field][docs]]
+        lengths = internals.LENGTH_OF_CODE[self.lengths[field][docs]]
         return (K1 + 1) / (1 + K1 * (1 - B + B * lengths / self.avg_length[field]))
 
     def top(self, candidates: np.ndarray, keys: list[np.ndarray], k: int) -> np.ndarray:

@@ -162,26 +162,27 @@ def get_searcher():
     cached = getattr(_local, "cached", None)
     try:
         if cached is not None and cached[0] == live:
-            searcher = cached[1]
+            searcher, ix = cached[1], cached[2]
             if not searcher.up_to_date():
                 # Not searcher.refresh(): whoosh-reloaded's reader reuse keeps a segment reader whose
                 # segment only gained deletions, so withdrawn lessons stayed findable (and closing the
                 # old searcher after refresh() closed readers the new one shared). Open afresh.
-                fresh = searcher._ix.searcher()
-                _local.cached = (live, fresh)
+                fresh = ix.searcher()
+                _local.cached = (live, fresh, ix)
                 searcher.close()
                 searcher = fresh
             return searcher
         if cached is not None:
             _local.cached = None
             cached[1].close()
-        searcher = open_dir(live).searcher()
+        ix = open_dir(live)
+        searcher = ix.searcher()
     except IndexUnavailable:
         raise
     except Exception as exc:
         _local.cached = None
         raise IndexUnavailable(f"index unreadable: {type(exc).__name__}") from exc
-    _local.cached = (live, searcher)
+    _local.cached = (live, searcher, ix)
     return searcher
 
 

@@ -6,18 +6,19 @@ fields are analysed once with jieba and hold no positions (no phrase queries: fe
 bytes per posting); filters and facets are columns of small codes, read as whole
 arrays; only what a result row shows is stored.
 
-Free text (``ChineseAnalyzer``: folded, jieba; index = search mode + bigrams, query = precise mode)
-  title          stored, field_boost 4: a title match ranks above everything else
-  chapter        stored, boost 2: the catalogue chapter / section names of the lesson ("第一单元 时、分、秒 1.1 秒的认识")
-  teacher_name   stored, boost 2
-  school_name    stored, boost 1
-  description    NOT stored, boost 1, precise-mode words only
+Free text (``ChineseAnalyzer``: folded, jieba; index = search mode + bigrams, query = precise mode;
+each field's boost is in ``TEXT_BOOSTS``)
+  title          stored; the largest boost: a title match ranks above everything else
+  chapter        stored: the catalogue chapter / section names of the lesson ("第一单元 时、分、秒 1.1 秒的认识")
+  teacher_name   stored
+  school_name    stored
+  description    NOT stored, precise-mode words only
                  (no fragments: a long text would double the postings; titles and chapters have them)
   summary        STORED only: the first 200 characters of the description, for snippets
 Pinyin
   pinyin         the value is "title\nteacher name"; the analyzer indexes full pinyin and
                  initials of their words (``gougudingli ggdl dingli zhangwei zw``); the query
-                 side searches it with the raw ASCII query lower-cased (``PinyinAnalyzer``), boost 1.5
+                 side searches it with the raw ASCII query lower-cased (``PinyinAnalyzer``), boost ``PINYIN_BOOST``
 Prefix completion and exact-title boost
   title_exact    ID, not stored: the whole folded title (NFKC, lower case)
 Filters / facets (``Facet``: stored, column of codes, not indexed; values exactly as in the DB)
@@ -50,6 +51,10 @@ from .analysis import ChineseAnalyzer, PinyinAnalyzer
 SCHEMA_VERSION = 3
 
 FACET_FIELDS = ("stage", "subject", "grade", "edition", "lesson_type", "language", "level")
+#: The one definition of the BM25F field boosts. learnspace.search.engine scores with them (Whoosh's own
+#: scoring is never used); the schema's field_boost below is set from them, for tools that read the schema.
+TEXT_BOOSTS = {"title": 4.0, "chapter": 2.0, "teacher_name": 2.0, "school_name": 1.0, "description": 1.0}
+PINYIN_BOOST = 1.5
 SUMMARY_CHARS = 200
 
 
@@ -84,15 +89,20 @@ class Facet(COLUMN):
 def make_schema() -> Schema:
     """Return a fresh schema object (Whoosh schemas are mutable; never share one)."""
     chinese = ChineseAnalyzer()
+
+    def text(analyzer, name, **options):
+        return TEXT(analyzer=analyzer, phrase=False, field_boost=TEXT_BOOSTS[name], multitoken_query="and",
+                    **options)
+
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=chinese, stored=True, phrase=False, field_boost=4.0, multitoken_query="and"),
-        chapter=TEXT(analyzer=chinese, stored=True, phrase=False, field_boost=2.0, multitoken_query="and"),
-        teacher_name=TEXT(analyzer=chinese, stored=True, phrase=False, field_boost=2.0, multitoken_query="and"),
-        school_name=TEXT(analyzer=chinese, stored=True, phrase=False, multitoken_query="and"),
-        description=TEXT(analyzer=ChineseAnalyzer(fragments=False), phrase=False, multitoken_query="and"),
+        title=text(chinese, "title", stored=True),
+        chapter=text(chinese, "chapter", stored=True),
+        teacher_name=text(chinese, "teacher_name", stored=True),
+        school_name=text(chinese, "school_name", stored=True),
+        description=text(ChineseAnalyzer(fragments=False), "description"),
         summary=STORED,
-        pinyin=TEXT(analyzer=PinyinAnalyzer(), phrase=False, field_boost=1.5),
+        pinyin=TEXT(analyzer=PinyinAnalyzer(), phrase=False, field_boost=PINYIN_BOOST),
         title_exact=ID,
         stage=Facet(),
         subject=Facet(),

@@ -1,8 +1,7 @@
-"""The array engine reads postings, columns and deletions exactly as Whoosh itself does.
+"""The array engine's snapshot equals Whoosh's own per-document answers; ranking helpers keep their order.
 
-learnspace.search.engine reads whoosh-reloaded internals a block at a time; these tests
-build a real index with several segments, multi-block terms and deletions, and compare
-every array with Whoosh's own per-document answers.
+The readers below Whoosh's public API are tested layout by layout in test_whoosh_internals.py;
+here a real index of several segments, multi-block terms and deletions is read whole.
 """
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from learnspace.search import engine
+from learnspace.search import whoosh_internals as internals
 from learnspace.search.schema import make_schema
 from learnspace.search.writer import document_fields
 
@@ -75,7 +75,7 @@ def test_columns_deletions_and_lengths_equal_whoosh_per_document(searcher):
         assert snap.sort_keys["views"][docnum] == stored["views"]
         for name in engine.LENGTH_FIELDS:
             # Whoosh answers None, not 0, for an empty field.
-            length = engine._BYTE_LENGTH[snap.lengths[name][docnum]]
+            length = internals.LENGTH_OF_CODE[snap.lengths[name][docnum]]
             assert length == (reader.doc_field_length(docnum, name, 0) or 0), (docnum, name)
 
 
