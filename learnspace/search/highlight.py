@@ -3,25 +3,37 @@ from __future__ import annotations
 
 from html import escape
 
+from . import pinyin
 from .analysis import _jieba, _pinyin, fold, segment
 from .cleaning import _ASCII_WORD
 
 SNIPPET_CHARS = 90
 
 
-def _mark_terms(words: list[str]) -> tuple[set[str], set[str]]:
-    """Chinese/other tokens and ASCII pinyin words to highlight for the query *words*."""
+def _mark_terms(words: list[str], by_pinyin: bool = False) -> tuple[set[str], set[str]]:
+    """Chinese/other tokens and pinyin (every ü spelling) to highlight for the query *words*.
+
+    *by_pinyin*: the results matched the pinyin of the Chinese words (a homophone typo), so their
+    pinyin is marked rather than fragments of the typo.
+    """
     tokens: set[str] = set()
-    pinyin: set[str] = set()
-    for word in words:
+    marked: set[str] = set()
+    for word in dict.fromkeys(words + pinyin.join_runs(words)):
+        sounded = pinyin.of_chinese(word) if by_pinyin else None
+        if sounded:
+            marked.add(sounded)
+            continue
         for token, _start, _end in segment(word, search=False):
             tokens.add(token)
-        if _ASCII_WORD.fullmatch(word) and not word.isdigit():
-            pinyin.add(word)
-    return tokens, pinyin
+        letters = pinyin.typed(word)
+        if letters:
+            marked.update(pinyin.variants(letters))
+        elif _ASCII_WORD.fullmatch(word) and not word.isdigit():
+            marked.add(word)
+    return tokens, marked
 
 
-def _ranges(text: str, tokens: set[str], pinyin: set[str]) -> list[tuple[int, int]]:
+def _ranges(text: str, tokens: set[str], typed: set[str]) -> list[tuple[int, int]]:
     """Character ranges of *text* to mark: occurrences of the tokens, and words whose pinyin was typed."""
     if not text:
         return []
@@ -32,7 +44,8 @@ def _ranges(text: str, tokens: set[str], pinyin: set[str]) -> list[tuple[int, in
         while start != -1 and token:
             found.append((start, start + len(token)))
             start = folded.find(token, start + len(token))
-    if pinyin:
+    if typed:
+        prefixes = [p for p in typed if pinyin.prefix_allowed(p)]
         pieces = []  # (start, end, full, initials) of jieba words
         for word, start, end in _jieba().tokenize(folded):
             if word.strip():
@@ -41,9 +54,12 @@ def _ranges(text: str, tokens: set[str], pinyin: set[str]) -> list[tuple[int, in
         for i in range(len(pieces)):
             full = initials = ""
             for j in range(i, min(i + 4, len(pieces))):
+                before = len(full)
                 full += pieces[j][2]
                 initials += pieces[j][3]
-                if full and (full in pinyin or initials in pinyin):
+                # A prefix (gougu) marks the words it reaches into (勾股定理), not the ones after it.
+                if full and (full in typed or initials in typed
+                             or any(before < len(p) and full.startswith(p) for p in prefixes)):
                     found.append((pieces[i][0], pieces[j][1]))
     found.sort()
     merged: list[tuple[int, int]] = []

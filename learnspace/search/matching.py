@@ -5,17 +5,28 @@ per index version. Searchers are reused per thread and refreshed when the index 
 """
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
-from . import engine, generations
+from . import engine, generations, pinyin
 from .cleaning import _ASCII_WORD
 
 #: free-text fields, searched for every word (boosts are the schema's field_boost)
 TEXT_FIELDS = ("title", "chapter", "teacher_name", "school_name", "description")
 #: a token of a several-token word found in more than this share of the documents is not required
 COMMON_SHARE = 0.2
+#: prefix completions expand to at most this many index terms
+MAX_PREFIX_TERMS = 500
+#: a document found only through a pinyin prefix scores this share of one holding the whole typed term
+PREFIX_SHARE = 0.5
+
+_prefix_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # snapshot → prefix → documents
+_prefix_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -109,20 +120,96 @@ def _word_parts(snap, reader, word: str):
                 break
         if len(docs):
             parts.append((docs, boost * idf * snap.field_weight(name, docs)))
-    if _is_pinyin(word):
+    pinyin_parts = _pinyin_parts(snap, reader, word)
+    if pinyin_parts is not None:
         searchable = True
-        found = snap.docs(reader, "pinyin", word)
-        if len(found):
-            parts.append((found, engine.PINYIN_BOOST * snap.idf(found) * snap.field_weight("pinyin", found)))
+        parts.extend(pinyin_parts)
     return parts if searchable else None
 
 
+def _pinyin_parts(snap, reader, word: str):
+    """(documents, scores) of *word* as pinyin: its ü spellings as whole terms, then as prefixes; None if not pinyin.
+
+    A document found only through a prefix scores PREFIX_SHARE of a whole term, so gougu ranks the
+    lessons whose term is exactly gougu (if any) first, then 勾股定理 and the rest by length.
+    """
+    letters = pinyin.typed(word)
+    if letters is None:
+        if not _is_pinyin(word):
+            return None
+        spellings, prefix = (word,), False  # letters and digits (ggdl2): a whole term, as typed
+    else:
+        spellings, prefix = pinyin.variants(letters), pinyin.prefix_allowed(letters)
+    exact = _union(snap, [snap.docs(reader, "pinyin", spelling) for spelling in spellings])
+    parts = []
+    if len(exact):
+        parts.append((exact, engine.PINYIN_BOOST * snap.idf(exact) * snap.field_weight("pinyin", exact)))
+    if prefix:
+        started = _union(snap, [_prefix_docs(snap, reader, spelling) for spelling in spellings])
+        only = np.setdiff1d(started, exact, assume_unique=True) if len(exact) else started
+        if len(only):
+            parts.append((only, engine.PINYIN_BOOST * PREFIX_SHARE * snap.idf(started)
+                          * snap.field_weight("pinyin", only)))
+    return parts
+
+
+def _union(snap, pieces: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct document numbers of *pieces* (a mask, not a sort: prefixes can cover most documents)."""
+    pieces = [piece for piece in pieces if len(piece)]
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else np.empty(0, dtype=np.int64)
+    return np.flatnonzero(snap.mask(np.concatenate(pieces)))
+
+
+def _prefix_docs(snap, reader, letters: str) -> np.ndarray:
+    """Documents with a pinyin term starting with *letters* (its first MAX_PREFIX_TERMS terms), cached per version."""
+    with _prefix_lock:
+        cache = _prefix_cache.setdefault(snap, OrderedDict())
+        found = cache.get(letters)
+        if found is not None:
+            cache.move_to_end(letters)
+            return found
+    terms = islice(reader.expand_prefix("pinyin", letters), MAX_PREFIX_TERMS)
+    found = _union(snap, [snap.docs(reader, "pinyin", term.decode("utf-8")) for term in terms])
+    with _prefix_lock:
+        cache[letters] = found
+        while len(cache) > 256:
+            cache.popitem(last=False)
+    return found
+
+
+def _match_by_pinyin(snap, reader, words: list[str]):
+    """Fallback for homophone typos (勾股定里): each Chinese word also matches through its full pinyin.
+
+    Returns (matched mask, scores) like _match_all_words, or (None, scores) when no word has Chinese.
+    """
+    sounded = [pinyin.of_chinese(word) for word in words]
+    if not any(sounded):
+        return None, np.zeros(snap.size, dtype=np.float32)
+    return _match_words(snap, reader, words, extra={w: s for w, s in zip(words, sounded) if s})
+
+
 def _match_all_words(snap, reader, words: list[str]):
-    """(matched mask, scores): documents matching every searchable word in some field, BM25F-scored."""
+    """(matched mask, scores): documents matching every searchable word in some field, BM25F-scored.
+
+    Pinyin typed with spaces (gou gu) is tried joined first, then word by word (zhang wei → zhangwei or both).
+    """
+    joined = pinyin.join_runs(words)
+    if joined != words:
+        matched, score = _match_words(snap, reader, joined)
+        if matched is not None and matched.any():
+            return matched, score
+    return _match_words(snap, reader, words)
+
+
+def _match_words(snap, reader, words: list[str], extra: dict[str, str] | None = None):
+    """_match_all_words for these exact *words*; *extra* maps a word to pinyin it may match instead."""
     score = np.zeros(snap.size, dtype=np.float32)
     matched = None
     for word in words:
         parts = _word_parts(snap, reader, word)
+        if extra and word in extra:
+            parts = (parts or []) + (_pinyin_parts(snap, reader, extra[word]) or [])
         if parts is None:
             continue
         in_word = np.zeros(snap.size, dtype=bool)
@@ -151,12 +238,10 @@ def _match_any_token(snap, reader, words: list[str]):
                 docs = snap.docs(reader, name, token)
                 matched[docs] = True
                 score[docs] += boost * snap.idf(docs) * snap.field_weight(name, docs)
-        if _is_pinyin(word):
-            docs = snap.docs(reader, "pinyin", word)
+        for docs, contribution in _pinyin_parts(snap, reader, word) or []:
             matched[docs] = True
-            score[docs] += engine.PINYIN_BOOST * snap.idf(docs) * snap.field_weight("pinyin", docs)
+            score[docs] += contribution
     return matched, score
-
 
 
 def _has_many_tokens(schema, words: list[str]) -> bool:

@@ -31,6 +31,7 @@ from .matching import (
     _informative,
     _match_all_words,
     _match_any_token,
+    _match_by_pinyin,
     _open_searcher,
     reset,
 )
@@ -79,6 +80,10 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
             result.message = NOTHING_TO_SEARCH
             return
         found = matched & allowed
+        if not found.any():  # a homophone typo (勾股定里) before a partial match: the pinyin may be exact
+            matched, sounded_score = _match_by_pinyin(snap, reader, words)
+            if matched is not None and (matched & allowed).any():
+                found, score, result.by_pinyin = matched & allowed, sounded_score, True
         if not found.any() and (len(words) > 1 or _has_many_tokens(reader.schema, words)):
             matched, loose_score = _match_any_token(snap, reader, words)
             if (matched & allowed).any():
@@ -102,5 +107,5 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
     else:
         keys = [score[candidates], published]
     ranked = snap.top(candidates, keys, page * per_page)[(page - 1) * per_page:]
-    tokens, pinyin = _mark_terms(words)
+    tokens, pinyin = _mark_terms(words, by_pinyin=result.by_pinyin)
     result.hits = [_hit(searcher.stored_fields(int(docnum)), tokens, pinyin) for docnum in ranked]

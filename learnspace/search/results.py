@@ -15,6 +15,7 @@ UNAVAILABLE = "搜索暂时不可用，请稍后再试。课程列表和教材�
 NOTHING_TO_SEARCH = "搜索词中没有可以查找的文字，请输入章节名、课题、教师姓名或拼音。"
 TOO_LONG = f"搜索词太长，只使用了前 {MAX_QUERY_CHARS} 个字。"
 PARTIAL = "没有同时包含全部搜索词的课程，下面是包含部分搜索词的结果。"
+BY_PINYIN = "已按拼音为您查找"
 
 
 @dataclass
@@ -32,6 +33,9 @@ class SearchResult:
     q: str = ""
     filters: dict[str, str] = field(default_factory=dict)
     sort: str = "relevance"
+    #: nothing matched the Chinese as typed, the results match its pinyin (a homophone typo: 勾股定里); the page
+    #: says BY_PINYIN
+    by_pinyin: bool = False
 
 
 

@@ -8,12 +8,9 @@ import numpy as np
 
 from .analysis import fold
 from .cleaning import _clean_q, _int, _words
-from .matching import Viewer, _allowed, _is_pinyin, _open_searcher, _query_tokens, reset
+from .matching import MAX_PREFIX_TERMS, Viewer, _allowed, _open_searcher, _pinyin_parts, _query_tokens, _union, reset
 
 log = logging.getLogger(__name__)
-
-#: prefix completions expand to at most this many index terms
-MAX_PREFIX_TERMS = 500
 
 
 def suggest(viewer: Viewer | None, prefix, limit: int = 8) -> list[str]:
@@ -44,9 +41,12 @@ def suggest(viewer: Viewer | None, prefix, limit: int = 8) -> list[str]:
             return np.unique(np.concatenate(pieces)) if pieces else np.empty(0, dtype=np.int64)
 
         collect(prefixed("title_exact", folded))
-        ascii_word = folded.replace(" ", "")
-        if len(titles) < limit and _is_pinyin(ascii_word) and len(ascii_word) >= 2:
-            collect(prefixed("pinyin", ascii_word))
+        if len(titles) < limit:
+            # The pinyin rule of the search itself (ü as v or u, whole terms, prefixes of 4 letters or whole
+            # syllables), so pressing 搜索 finds every lesson suggested here.
+            parts = _pinyin_parts(snap, reader, folded.replace(" ", ""))
+            if parts:
+                collect(_union(snap, [docs for docs, _score in parts]))
         words = _words(folded)
         if len(titles) < limit and words:
             matched = None
