@@ -180,3 +180,20 @@ def test_the_page_says_it_searched_by_pinyin(client, pw):
     exact = client.get("/search?q=勾股定理").get_data(as_text=True)
     assert "已按拼音为您查找" not in exact and "<mark>勾股定理</mark>" in exact
     assert "<mark>勾股定理</mark>" in client.get("/search?q=gougu").get_data(as_text=True)
+
+
+def test_a_prefix_of_many_terms_keeps_those_in_the_most_lessons(pw, monkeypatch):
+    """Past MAX_PINYIN_PREFIX_TERMS the terms in the most documents are read (a short syllable starts hundreds)."""
+    from learnspace.search import matching
+
+    searcher, snap = matching._open_searcher()
+    reader = searcher.reader()
+    terms = [t.decode() for t in reader.expand_prefix("pinyin", "gou")]
+    assert len(terms) > 1
+    best = max(terms, key=lambda t: (reader.doc_frequency("pinyin", t), -terms.index(t)))
+    everything = matching._prefix_docs(snap, reader, "gou")
+    monkeypatch.setattr(matching, "MAX_PINYIN_PREFIX_TERMS", 1)
+    matching._prefix_cache.clear()
+    kept = matching._prefix_docs(snap, reader, "gou")
+    assert list(kept) == list(snap.docs(reader, "pinyin", best))
+    assert set(kept) <= set(everything) and len(everything) >= len(kept)
