@@ -15,9 +15,9 @@ What it does, in one run:
    ``build_production_index``), into a temporary search directory. No database and no
    MinIO are needed: ``rebuild()`` reads its documents from the registered document
    source, so the benchmark registers the generated documents as that source.
-3. Runs a fixed set of 36 realistic queries (chapter names, teacher names, full pinyin
-   and initials, with and without facet filters, sorted by relevance/newest/views) through
-   ``learnspace.search.query.search`` with a warm searcher, as an anonymous visitor and
+3. Runs a fixed set of 44 realistic queries (chapter names, teacher names, full pinyin
+   and initials, pinyin prefixes and homophone typos, with and without facet filters, sorted by
+   relevance/newest/views) through ``learnspace.search.query.search`` with a warm searcher, as an anonymous visitor and
    as a teacher, and prints p50/p95/max per query group.
 4. Builds the same documents into tantivy with the same tokens (production's field values,
    ``writer.document_fields``, run through each field's production analyzer, joined with
@@ -248,7 +248,7 @@ def node_id(catalogue: list[Node], name: str, edition: str) -> int:
 
 
 def query_set(docs_sample: list[dict]) -> list[BenchQuery]:
-    """Return the fixed 36 queries; teacher names come from the generated documents, so they exist."""
+    """Return the fixed 44 queries; teacher names come from the generated documents, so they exist."""
     catalogue = load_catalogue()
     teachers = []
     for doc in docs_sample:
@@ -262,6 +262,9 @@ def query_set(docs_sample: list[dict]) -> list[BenchQuery]:
     pinyin = [BenchQuery("pinyin", q) for q in ("gougudingli", "youlishu", "yiyuanyicifangcheng", "pingxingsibianxing",
                                                 "ercigenshi")]
     initials = [BenchQuery("initials", q) for q in ("ggdl", "yls", "yyycfc", "pxsbx")]
+    # Pinyin prefixes (4+ letters or whole syllables, ü typed as v or u) and homophone typos found through pinyin.
+    prefix = [BenchQuery("prefix", q) for q in ("gougu", "gou gu", "youli", "lv", "shu")]
+    typo = [BenchQuery("typo", q) for q in ("勾股定里", "有理树", "平行四边型")]
     faceted = [
         BenchQuery("faceted", "勾股定理", {"stage": "初中", "edition": "人教版"}),
         BenchQuery("faceted", "有理数", {"subject": "数学", "grade": "七年级"}, "newest"),
@@ -274,7 +277,7 @@ def query_set(docs_sample: list[dict]) -> list[BenchQuery]:
         BenchQuery("faceted", teachers[0], {"stage": docs_sample[0]["stage"]}),
         BenchQuery("faceted", "ggdl", {"edition": "北师大版", "grade": "八年级"}),
     ]
-    return chapter + teacher + pinyin + initials + faceted
+    return chapter + teacher + pinyin + initials + prefix + typo + faceted
 
 
 # --- timing helpers ----------------------------------------------------------------------------
