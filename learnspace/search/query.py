@@ -19,7 +19,7 @@ from itertools import islice
 
 import numpy as np
 
-from . import engine, generations
+from . import engine, generations, understanding
 from .analysis import _jieba, _pinyin, fold, segment
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class SearchResult:
     q: str = ""
     filters: dict[str, str] = field(default_factory=dict)
     sort: str = "relevance"
+    #: the filters understood from words of q and the URL's filters (learnspace.search.understanding.Chip)
+    understood: list = field(default_factory=list)
 
 
 # --- opening the index ----------------------------------------------------------------------
@@ -378,10 +380,14 @@ def search(viewer: Viewer | None, q="", filters=None, sort="relevance", page=1, 
     return result
 
 
-def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
+def _run(opened, viewer, words, filters, sort, page, per_page, result, understand=True) -> None:
     searcher, snap = opened
     reader = searcher.reader()
-    allowed = _allowed(snap, reader, viewer, filters)
+    # Facet words of q (数学, 八年级, shuxue) become filters; a query of facet words only is ranked by views.
+    understood = understanding.understand(snap, reader, result.q if understand else "", filters)
+    words, result.understood = _words(understood.text) if understood.from_query else words, understood.chips
+    allowed, extra = _allowed(snap, reader, viewer, filters), understanding.mask(snap, understood.filters)
+    allowed = allowed if extra is None else allowed & extra
     score = None
     if words:
         matched, score = _match_all_words(snap, reader, words)
@@ -396,6 +402,9 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
     else:
         found = allowed
     candidates = np.flatnonzero(found)
+    if not len(candidates) and understood.from_query:  # 提高一点-like text read as facets: search it as text
+        result.note = None if result.note == PARTIAL else result.note
+        return _run(opened, viewer, _words(result.q), filters, sort, page, per_page, result, understand=False)
     total = len(candidates)
     pages = max(1, math.ceil(total / per_page)) if total else 0
     if total and page > pages:
@@ -408,6 +417,8 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
     if sort == "newest":
         keys = [published] + ([score[candidates]] if score is not None else [])
     elif sort == "views":
+        keys = [views, published]
+    elif score is None:  # facet words only (数学 八年级): the most watched first
         keys = [views, published]
     else:
         keys = [score[candidates], published]

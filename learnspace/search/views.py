@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from . import query
+from . import query, understanding
 from .query import FILTER_FIELDS, SORTS, Viewer
 
 bp = Blueprint("search", __name__)
@@ -34,6 +34,8 @@ _orders: dict[str, Callable[[str], object]] = {}
 def register_facet_labels(field: str, labeler: Callable[[list[str]], dict[str, str]]) -> None:
     """Let a domain name the raw values of one facet (e.g. catalogue node ids → chapter names)."""
     _labelers[field] = labeler
+    if field in understanding.FIELDS:  # language codes are typed as their names (朝鲜语)
+        understanding.register_names(field, labeler)
 
 
 def register_facet_order(field: str, key: Callable[[str], object]) -> None:
@@ -80,6 +82,13 @@ def _search_url(state: dict, **changes) -> str:
     return url_for("search.index", **{k: v for k, v in params.items() if v not in (None, "")})
 
 
+def _understood_chips(result, state: dict) -> list[dict]:
+    """The chips of the words of q read as filters, each with the URL that takes its word out of q."""
+    return [{"label": chip.label, "field": chip.field, "title": FACET_TITLES.get(chip.field, ""),
+             "remove": _search_url(state, q=understanding.without(result.q, chip, result.understood) or None)}
+            for chip in result.understood if chip.source == "query"]
+
+
 @bp.get("/search")
 def index():
     state = _params()
@@ -107,7 +116,8 @@ def index():
     language_names = facet_labels("language", {h.get("language", "") for h in result.hits if h.get("language")})
     return render_template("search/index.html", result=result, state=state, facets=facets, chips=chips,
                            sorts=SORT_NAMES, search_url=lambda **c: _search_url(state, **c),
-                           language_names=language_names, facet_shown=FACET_SHOWN)
+                           language_names=language_names, facet_shown=FACET_SHOWN,
+                           understood_chips=_understood_chips(result, state))
 
 
 @bp.get("/api/search/suggest")
