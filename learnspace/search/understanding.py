@@ -54,7 +54,8 @@ LANGUAGE_ALIASES = {"维吾尔语": ("维语",), "蒙古语": ("蒙语",), "朝�
 NOT_WORDS = {"汉语", "zh"}
 LESSON_TYPE_ALIASES = {"新授课": ("新授",)}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+#: where facet words are looked for: Chinese with the digits and brackets of 8年级 and 部编版（统编版）
+_CJK_RUN = re.compile(r"[0-9（）()\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_WORD = re.compile(r"[a-z]+")
 _PARENS = re.compile(r"[（(]([^）)]*)[）)]")
 
@@ -367,5 +368,5 @@ def mask(snap, filters: dict[str, tuple[str, ...]]):
 def without(q: str, chip: Chip, chips: list[Chip]) -> str:
     """*q* with *chip*'s word taken out (the other values of a group word such as 语数英 are kept, spelt out)."""
     others = [c.label for c in chips if c.source == "query" and c.surface == chip.surface and c != chip]
-    replacement = " " + " ".join(others) + " " if others else " "
+    replacement = " " + " ".join(others) + " " if others else ""
     return " ".join(q.replace(chip.surface, replacement, 1).split()) if chip.surface else q
