@@ -82,11 +82,16 @@ def _search_url(state: dict, **changes) -> str:
     return url_for("search.index", **{k: v for k, v in params.items() if v not in (None, "")})
 
 
-def _understood_chips(result, state: dict) -> list[dict]:
+def _understood_chips(result, state: dict) -> dict:
     """The chips of the words of q read as filters, each with the URL that takes its word out of q."""
-    return [{"label": chip.label, "field": chip.field, "title": FACET_TITLES.get(chip.field, ""),
-             "remove": _search_url(state, q=understanding.without(result.q, chip, result.understood) or None)}
-            for chip in result.understood if chip.source == "query"]
+    chips = [chip for chip in result.understood if chip.source == "query"]
+    text = result.q
+    for chip in chips:
+        text = understanding.without(text, chip, [])
+    return {"by_views": bool(chips) and not text and result.sort == "relevance",
+            "chips": [{"label": chip.label, "field": chip.field, "title": FACET_TITLES.get(chip.field, ""),
+                       "remove": _search_url(state, q=understanding.without(result.q, chip, result.understood) or None)}
+                      for chip in chips]}
 
 
 @bp.get("/search")
@@ -117,7 +122,7 @@ def index():
     return render_template("search/index.html", result=result, state=state, facets=facets, chips=chips,
                            sorts=SORT_NAMES, search_url=lambda **c: _search_url(state, **c),
                            language_names=language_names, facet_shown=FACET_SHOWN,
-                           understood_chips=_understood_chips(result, state))
+                           understood=_understood_chips(result, state))
 
 
 @bp.get("/api/search/suggest")
