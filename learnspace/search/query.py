@@ -384,8 +384,9 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result, understan
     searcher, snap = opened
     reader = searcher.reader()
     # Facet words of q (数学, 八年级, shuxue) become filters; a query of facet words only is ranked by views.
-    understood = understanding.understand(snap, reader, result.q if understand else "", filters)
-    words, result.understood = _words(understood.text) if understood.from_query else words, understood.chips
+    typed = result.q if understand else ""
+    understood = understanding.understand(snap, reader, typed, filters)
+    words, result.understood = _words(understood.text) if understood.text != typed else words, understood.chips
     allowed, extra = _allowed(snap, reader, viewer, filters), understanding.mask(snap, understood.filters)
     allowed = allowed if extra is None else allowed & extra
     score = None

@@ -90,6 +90,17 @@ class _Vocabulary:
     pinyin: dict[str, str]                           # full pinyin → the Chinese word it spells
     longest: int
     names: dict[tuple[str, str], str]                # (field, value) → chip label
+    #: answers that depend only on the index version: is this run a name, is this pinyin real text
+    answers: dict = field(default_factory=dict)
+
+    def remember(self, key, compute: Callable[[], bool]) -> bool:
+        found = self.answers.get(key)
+        if found is None:
+            found = compute()
+            if len(self.answers) > 4096:  # typed queries are unbounded; the vocabulary must not grow with them
+                self.answers.clear()
+            self.answers[key] = found
+        return found
 
 
 _names: dict[str, Callable[[list[str]], dict[str, str]]] = {}
@@ -252,7 +263,8 @@ def _chinese_matches(snap, reader, vocab: _Vocabulary, text: str) -> list[tuple[
                 at += 1
         if not spans:
             continue
-        if len(chars) > spans[0][1] - spans[0][0] and _names_someone(snap, reader, chars):
+        if len(chars) > spans[0][1] - spans[0][0] and vocab.remember(
+                ("name", chars), lambda: _names_someone(snap, reader, chars)):
             continue  # 高一鸣: the run is a teacher's (or school's) name
         cuts = _jieba_bounds(chars)
         starts, ends = {s for s, _ in spans}, {e for _, e in spans}
@@ -303,7 +315,8 @@ def _pinyin_matches(snap, reader, vocab: _Vocabulary, text: str) -> list[tuple[i
         if not pieces:
             continue
         chinese = [vocab.pinyin[p] for p in pieces]
-        if any(_pinyin_is_real_text(snap, reader, p, c) for p, c in zip(pieces, chinese)):
+        if any(vocab.remember(("pinyin", p), lambda p=p, c=c: _pinyin_is_real_text(snap, reader, p, c))
+               for p, c in zip(pieces, chinese)):
             continue
         for c in chinese:
             found.append((s, e, c))

@@ -108,6 +108,9 @@ def test_explicit_filters_in_the_url_win_over_words(pupils):
     same = run("数学 勾股定理", filters={"subject": "数学"})
     assert [h["id"] for h in same.hits][:1] == [pupils["lessons"]["pythagoras"]]
     assert [c.source for c in same.understood] == ["filter"]
+    # The word says what the URL says: it is not text as well (勾股定理 alone has no 数学 in its title).
+    alone = run("数学", filters={"subject": "数学"})
+    assert [h["id"] for h in alone.hits] == [pupils["lessons"][n] for n in ("pythagoras", "clock", "triangle")]
 
 
 def chip_links(html: str) -> dict[str, str]:
