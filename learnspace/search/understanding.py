@@ -232,16 +232,26 @@ def _jieba_bounds(text: str) -> set[int]:
     return bounds
 
 
+def _within(docs: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Which of the sorted *docs* are in the sorted *others* (a binary search each: *others* may be huge)."""
+    if not len(docs) or not len(others):
+        return np.zeros(len(docs), dtype=bool)
+    at = np.minimum(np.searchsorted(others, docs), len(others) - 1)
+    return others[at] == docs
+
+
 def _all_tokens_in(snap, reader, field_name: str, text: str) -> bool:
     """Whether some document's *field_name* holds every query token of *text* (a name in the index)."""
     tokens = list(dict.fromkeys(t.text for t in reader.schema[field_name].analyzer(text, mode="query")))
-    docs = None
-    for token in tokens:
-        found = snap.docs(reader, field_name, token)
-        docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
+    lists = sorted((snap.docs(reader, field_name, token) for token in tokens), key=len)
+    if not lists:
+        return False
+    docs = lists[0]  # the rarest token first: 芙蓉区 before 小学
+    for found in lists[1:]:
+        docs = docs[_within(docs, found)]
         if not len(docs):
             return False
-    return docs is not None and bool(len(docs))
+    return bool(len(docs))
 
 
 def _names_someone(snap, reader, run: str) -> bool:
@@ -295,13 +305,12 @@ def _pinyin_is_real_text(snap, reader, spelt: str, chinese: str) -> bool:
     if not len(docs):
         return False
     tokens = list(dict.fromkeys(t.text for t in reader.schema["title"].analyzer(chinese, mode="query")))
-    explained = None
-    for token in tokens:
-        found = snap.docs(reader, "title", token)
-        explained = found if explained is None else np.intersect1d(explained, found, assume_unique=True)
-    if explained is None:
+    if not tokens:
         return True
-    return bool(len(np.setdiff1d(docs, explained, assume_unique=True)))
+    explained = np.ones(len(docs), dtype=bool)  # the title holds every token of *chinese*
+    for token in tokens:
+        explained &= _within(docs, snap.docs(reader, "title", token))
+    return not explained.all()
 
 
 def _pinyin_matches(snap, reader, vocab: _Vocabulary, text: str) -> list[tuple[int, int, str]]:
