@@ -246,7 +246,7 @@ def _all_tokens_in(snap, reader, field_name: str, text: str) -> bool:
     lists = sorted((snap.docs(reader, field_name, token) for token in tokens), key=len)
     if not lists:
         return False
-    docs = lists[0]  # the rarest token first: 芙蓉区 before 小学
+    docs = lists[0][snap.alive[lists[0]]]  # the rarest token first (芙蓉区 before 小学); deleted ones name nobody
     for found in lists[1:]:
         docs = docs[_within(docs, found)]
         if not len(docs):
@@ -302,6 +302,7 @@ def _pinyin_cover(vocab: _Vocabulary, word: str) -> list[str] | None:
 def _pinyin_is_real_text(snap, reader, spelt: str, chinese: str) -> bool:
     """Whether lessons match *spelt* as pinyin for another reason than holding *chinese* in the title."""
     docs = snap.docs(reader, "pinyin", spelt)
+    docs = docs[snap.alive[docs]]
     if not len(docs):
         return False
     tokens = list(dict.fromkeys(t.text for t in reader.schema["title"].analyzer(chinese, mode="query")))
