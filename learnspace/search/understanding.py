@@ -39,6 +39,8 @@ from .analysis import _jieba, _pinyin, fold
 FIELDS = ("stage", "subject", "grade", "edition", "lesson_type", "language")
 #: pinyin shorter than this is too likely to be something else (e.g. "yu", "shu")
 MIN_PINYIN = 4
+#: a name token in more than this share of the documents is not checked (as query.COMMON_SHARE)
+COMMON_SHARE = 0.2
 _NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
 #: grade value → year of schooling (1–12), and the spellings a grade is typed in
 _GRADE_YEARS = {**{f"{n}年级": i for i, n in enumerate(_NUMERALS, 1)}, "十年级": 10, "高一": 10, "高二": 11, "高三": 12}
@@ -243,9 +245,13 @@ def _within(docs: np.ndarray, others: np.ndarray) -> np.ndarray:
 def _all_tokens_in(snap, reader, field_name: str, text: str) -> bool:
     """Whether some document's *field_name* holds every query token of *text* (a name in the index)."""
     tokens = list(dict.fromkeys(t.text for t in reader.schema[field_name].analyzer(text, mode="query")))
-    lists = sorted((snap.docs(reader, field_name, token) for token in tokens), key=len)
-    if not lists:
+    if not tokens:
         return False
+    # Postings of a token in a fifth of the names (小学, 中学) cost the most and tell the least: leave them out.
+    tokens.sort(key=lambda token: reader.doc_frequency(field_name, token))
+    limit = COMMON_SHARE * snap.live_count
+    tokens = [t for t in tokens if reader.doc_frequency(field_name, t) <= limit] or tokens[:1]
+    lists = [snap.docs(reader, field_name, token) for token in tokens]
     docs = lists[0][snap.alive[lists[0]]]  # the rarest token first (芙蓉区 before 小学); deleted ones name nobody
     for found in lists[1:]:
         docs = docs[_within(docs, found)]
