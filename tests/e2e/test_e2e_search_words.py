@@ -57,6 +57,7 @@ def test_pupil_on_a_phone_types_grade_and_subject_sees_chips_and_removes_one(sw,
     # Only words, no text: the 八年级 数学 lessons anyone may see, most watched first.
     expect(titles).to_have_text(["勾股定理", "直角三角形的认识"])
     expect(page.locator(".results-count")).to_contain_text("共找到 2 节课程")
+    expect(page.locator(".understood")).to_contain_text("观看多的在前")
     size = visit.overflow()
     assert size["scrollWidth"] <= size["innerWidth"], f"page too wide on a phone: {size}"
     visit.shot("chips")
