@@ -11,6 +11,8 @@ from typing import Callable, Iterable
 
 from flask import url_for
 
+from . import understanding
+
 #: how the pages name each facet, in the order the panel shows them
 FACET_TITLES = {
     "stage": "学段", "subject": "学科", "grade": "年级", "edition": "教材版本", "node": "章节",
@@ -28,6 +30,8 @@ _orders: dict[str, Callable[[str], object]] = {}
 def register_facet_labels(field: str, labeler: Callable[[list[str]], dict[str, str]]) -> None:
     """Let a domain name the raw values of one facet (e.g. catalogue node ids → chapter names)."""
     _labelers[field] = labeler
+    if field in understanding.FIELDS:  # language codes are typed as their names (朝鲜语)
+        understanding.register_names(field, labeler)
 
 
 def register_facet_order(field: str, key: Callable[[str], object]) -> None:

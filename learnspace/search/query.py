@@ -9,6 +9,7 @@ user types can raise. The work is split by concern:
   in learnspace.search.engine, cached per index version);
 * ``highlight``: <mark> in titles and names, snippets;
 * ``results``: SearchResult, its messages, result rows and facet counts;
+* ``understanding``: facet words of the query (数学, 八年级, shuxue) read as filters, shown as chips;
 * ``suggestions``: autocomplete.
 
 Searchers are reused per thread and refreshed when the index changes; a rebuilt index (a new
@@ -21,6 +22,7 @@ import math
 
 import numpy as np
 
+from . import understanding
 from .cleaning import FILTER_FIELDS, MAX_PER_PAGE, SORTS, _clean_q, _int, _words, clean_filters
 from .highlight import _mark_terms, highlight, snippet
 from .matching import (
@@ -69,10 +71,15 @@ def search(viewer: Viewer | None, q="", filters=None, sort="relevance", page=1, 
     return result
 
 
-def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
+def _run(opened, viewer, words, filters, sort, page, per_page, result, understand=True) -> None:
     searcher, snap = opened
     reader = searcher.reader()
-    allowed = _allowed(snap, reader, viewer, filters)
+    # Facet words of q (数学, 八年级, shuxue) become filters; a query of facet words only is ranked by views.
+    typed = result.q if understand else ""
+    understood = understanding.understand(snap, reader, typed, filters)
+    words, result.understood = _words(understood.text) if understood.text != typed else words, understood.chips
+    allowed, extra = _allowed(snap, reader, viewer, filters), understanding.mask(snap, understood.filters)
+    allowed = allowed if extra is None else allowed & extra
     score = None
     if words:
         matched, score = _match_all_words(snap, reader, words)
@@ -91,6 +98,9 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
     else:
         found = allowed
     candidates = np.flatnonzero(found)
+    if not len(candidates) and understood.from_query:  # 提高一点-like text read as facets: search it as text
+        result.note = None if result.note == PARTIAL else result.note
+        return _run(opened, viewer, _words(result.q), filters, sort, page, per_page, result, understand=False)
     total = len(candidates)
     pages = max(1, math.ceil(total / per_page)) if total else 0
     if total and page > pages:
@@ -103,6 +113,8 @@ def _run(opened, viewer, words, filters, sort, page, per_page, result) -> None:
     if sort == "newest":
         keys = [published] + ([score[candidates]] if score is not None else [])
     elif sort == "views":
+        keys = [views, published]
+    elif score is None:  # facet words only (数学 八年级): the most watched first
         keys = [views, published]
     else:
         keys = [score[candidates], published]

@@ -36,6 +36,8 @@ class SearchResult:
     #: nothing matched the Chinese as typed, the results match its pinyin (a homophone typo: 勾股定里); the page
     #: says BY_PINYIN
     by_pinyin: bool = False
+    #: the filters understood from words of q and the URL's filters (learnspace.search.understanding.Chip)
+    understood: list = field(default_factory=list)
 
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from . import panel, query
+from . import panel, query, understanding
 from .panel import FACET_SHOWN, FACET_TITLES, build_facets, facet_labels
 from .query import FILTER_FIELDS, SORTS, Viewer
 
@@ -49,6 +49,18 @@ def _search_url(state: dict, **changes) -> str:
     return url_for("search.index", **{k: v for k, v in params.items() if v not in (None, "")})
 
 
+def _understood_chips(result, state: dict) -> dict:
+    """The chips of the words of q read as filters, each with the URL that takes its word out of q."""
+    chips = [chip for chip in result.understood if chip.source == "query"]
+    text = result.q
+    for chip in chips:
+        text = understanding.without(text, chip, [])
+    return {"by_views": bool(chips) and not text and result.sort == "relevance",
+            "chips": [{"label": chip.label, "field": chip.field, "title": FACET_TITLES.get(chip.field, ""),
+                       "remove": _search_url(state, q=understanding.without(result.q, chip, result.understood) or None)}
+                      for chip in chips]}
+
+
 @bp.get("/search")
 def index():
     state = _params()
@@ -63,7 +75,8 @@ def index():
     language_names = facet_labels("language", {h.get("language", "") for h in result.hits if h.get("language")})
     return render_template("search/index.html", result=result, state=state, facets=facets, chips=chips,
                            sorts=SORT_NAMES, search_url=lambda **c: _search_url(state, **c),
-                           language_names=language_names, facet_shown=FACET_SHOWN)
+                           language_names=language_names, facet_shown=FACET_SHOWN,
+                           understood=_understood_chips(result, state))
 
 
 @bp.get("/api/search/suggest")

@@ -15,7 +15,7 @@ What it does, in one run:
    ``build_production_index``), into a temporary search directory. No database and no
    MinIO are needed: ``rebuild()`` reads its documents from the registered document
    source, so the benchmark registers the generated documents as that source.
-3. Runs a fixed set of 44 realistic queries (chapter names, teacher names, full pinyin
+3. Runs a fixed set of 49 realistic queries (chapter names, teacher names, full pinyin
    and initials, pinyin prefixes and homophone typos, with and without facet filters, sorted by
    relevance/newest/views) through ``learnspace.search.query.search`` with a warm searcher, as an anonymous visitor and
    as a teacher, and prints p50/p95/max per query group.
@@ -248,7 +248,7 @@ def node_id(catalogue: list[Node], name: str, edition: str) -> int:
 
 
 def query_set(docs_sample: list[dict]) -> list[BenchQuery]:
-    """Return the fixed 44 queries; teacher names come from the generated documents, so they exist."""
+    """Return the fixed 49 queries; teacher names come from the generated documents, so they exist."""
     catalogue = load_catalogue()
     teachers = []
     for doc in docs_sample:
@@ -277,7 +277,9 @@ def query_set(docs_sample: list[dict]) -> list[BenchQuery]:
         BenchQuery("faceted", teachers[0], {"stage": docs_sample[0]["stage"]}),
         BenchQuery("faceted", "ggdl", {"edition": "北师大版", "grade": "八年级"}),
     ]
-    return chapter + teacher + pinyin + initials + prefix + typo + faceted
+    # Facet words typed as text (learnspace.search.understanding): filters, plus text when some is left.
+    words = [BenchQuery("words", q) for q in ("数学", "八年级数学", "八年级数学勾股定理", "人教版 三年级", "shuxue")]
+    return chapter + teacher + pinyin + initials + prefix + typo + faceted + words
 
 
 # --- timing helpers ----------------------------------------------------------------------------
