@@ -219,14 +219,14 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
 START_SECONDS = 20.0
 
 
-def catch_up(seconds: float = START_SECONDS) -> tuple[int, int]:
-    """Apply the outbox for about *seconds* before the app serves; return (applied, still pending).
+def catch_up(seconds: float | None = None) -> tuple[int, int]:
+    """Apply the outbox for about *seconds* (START_SECONDS) before the app serves; return (applied, still pending).
 
     A fresh start (the demo's lessons, a restore) is searchable the moment the app answers; a
     backlog too large for the budget, or a worker already holding the writer lock, is left to
     ``learnspace worker``, which drains from its first moment, so no start waits minutes.
     """
-    applied = drain(seconds=seconds)
+    applied = drain(seconds=START_SECONDS if seconds is None else seconds)
     return applied, pending()
 
 

@@ -231,8 +231,9 @@ def test_the_worker_drains_at_its_first_pass(app, world, fresh_index):
         assert _found("认识钟表") == {lesson}
 
 
-def test_init_applies_the_outbox_within_its_budget(app, world, fresh_index, monkeypatch):
-    """``learnspace init`` applies what waits, and with no time left says how much it leaves to the worker."""
+def test_init_applies_the_outbox_within_its_budget_and_leaves_the_rest_to_the_worker(app, world, fresh_index,
+                                                                                      monkeypatch):
+    """``learnspace init`` applies what waits; with no time left it says what it leaves (drain returns at once)."""
     from learnspace.cli import main
     from learnspace.search import writer
 
@@ -240,13 +241,40 @@ def test_init_applies_the_outbox_within_its_budget(app, world, fresh_index, monk
         lessons = {publish_lesson(world.people["teacher_a1"], f"认识钟表{n}") for n in range(2)}
     runner = app.test_cli_runner()
     monkeypatch.setattr(writer, "START_SECONDS", 0.0)
-    monkeypatch.setattr(writer.catch_up, "__defaults__", (0.0,))
-    waiting = runner.invoke(main, ["init"])
-    assert waiting.exit_code == 0, waiting.output
-    assert "search: 0 changes applied, 2 left for `learnspace worker`" in waiting.output
+    late = runner.invoke(main, ["init"])
+    assert late.exit_code == 0, late.output
+    assert "search: 0 changes applied, 2 left for `learnspace worker`" in late.output
     monkeypatch.undo()
     done = runner.invoke(main, ["init"])
     assert done.exit_code == 0, done.output
-    assert "search: 2 changes applied" in done.output
+    assert "search: 2 changes applied\n" in done.output
     with app.app_context():
         assert _found("认识钟表") == lessons
+
+
+def test_a_failing_expansion_keeps_the_rename_row_and_writes_nothing(app, world, fresh_index, monkeypatch):
+    """The expansion is one transaction: when it fails, the school's row stays for the next drain, no lesson rows."""
+    from learnspace.extensions import db
+    from learnspace.orgs import operations as orgs
+    from learnspace.search import documents
+    from learnspace.search.writer import drain
+
+    with app.app_context():
+        lesson = publish_lesson(world.people["teacher_a1"], "认识钟表")
+        index_now()
+        school = orgs.get_school_by_code("4301020001")
+        orgs.rename_school(school, "星河湾实验小学")
+        db.session.commit()
+        real = documents.get_expander("school")
+
+        def broken(ids):
+            yield from real(ids)
+            raise OSError("database went away")
+
+        monkeypatch.setitem(documents._expanders, "school", broken)
+        with pytest.raises(OSError):
+            drain()
+        assert _outbox() == [("school", school.id)]
+        monkeypatch.undo()
+        assert drain() == 1
+        assert _found("星河湾") == {lesson}
