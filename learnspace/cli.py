@@ -19,6 +19,7 @@ from .orgs.cli import register as register_orgs
 from .privacy.cli import privacy_group
 from .search.cli import register as register_search
 from .search.generations import ensure_index
+from .search.writer import catch_up
 from .stats.cli import register as register_stats
 from .storage import StorageError, get_storage
 from .storage.cli import storage_group
@@ -62,6 +63,13 @@ def init_command():
         raise click.ClickException(f"MinIO 无法连接或拒绝：{exc}. Is scripts/run's MinIO running?") from None
     click.echo(f"storage: bucket {'created' if created else 'ready'}")
     click.echo(f"search: index {'created' if ensure_index() else 'ready'}")
+    echo_catch_up()
+
+
+def echo_catch_up() -> None:
+    """Apply the search outbox before the app serves (bounded; the worker applies any rest) and say so."""
+    applied, left = catch_up()
+    click.echo(f"search: {applied} changes applied" + (f", {left} left for `learnspace worker`" if left else ""))
 
 
 def register_commands() -> None:

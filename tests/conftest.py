@@ -53,6 +53,7 @@ SQLITE_SET = {
     "search/test_concurrency.py": "index writers in several threads and processes",
     "jobs/": "the job queue: claims (SKIP LOCKED vs the single writer), leases, dedupe index, workers killed",
     "search/test_indexing.py": "the search outbox drained in step with commits",
+    "search/test_freshness.py": "rename rows expanded by a bulk INSERT; catalogue subtrees found with LIKE on paths",
     "uploads/test_lifecycle.py": "upload lifecycle: deletion after commit, rows locked FOR UPDATE",
     "uploads/test_upload_api.py": "parts in flight at once, two completes racing (FOR UPDATE vs BEGIN IMMEDIATE)",
     "uploads/test_reconcile.py": "reconciling the database with MinIO: time-stamps compared in SQL",

@@ -23,6 +23,8 @@ from ..exports import UNSAFE_TEXT_RE
 from ..extensions import db
 from ..orgs.grades import grade_fits_school
 from ..orgs.models import School
+from ..search.outbox import TEACHER
+from ..search.outbox import enqueue as enqueue_for_search
 from ..text_files import detect_encoding
 from . import idcard
 from .models import User
@@ -229,6 +231,9 @@ def _apply_batch(rows: list[_Row], school: School, problems: _Problems, result: 
                                 id_card_encrypted=idcard.encrypt(row.id_card) if row.id_card else None,
                                 id_card_masked=idcard.mask(row.id_card) if row.id_card else None))
             continue
+        if person.real_name != row.real_name and "teacher" in (person.role, row.role):
+            # The teacher's lessons show the name: one outbox row, expanded into them by the index writer.
+            enqueue_for_search(TEACHER, person.id)
         changed = False
         for name, value in fields.items():
             if getattr(person, name) != value:

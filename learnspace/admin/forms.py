@@ -22,6 +22,10 @@ class SchoolForm(FlaskForm):
     county_code = SelectField("所属区县", choices=[], validate_choice=False)
 
 
+class RenameSchoolForm(FlaskForm):
+    name = StringField("新的学校名称", validators=[DataRequired("请填写学校名称"), Length(max=100)])
+
+
 class RosterForm(FlaskForm):
     # The choices only offer schools in scope; a posted code outside them must reach
     # require_school (403, audited) rather than fail here as a bare form error.

@@ -24,7 +24,16 @@ from ..templating import local_date
 from ..transactions import rollback_keeping
 from . import account_pages, operations
 from . import accounts as accounts_reads
-from .forms import CodesForm, EmptyForm, RegionForm, ResetCodeForm, RosterForm, SchoolForm, TransferForm
+from .forms import (
+    CodesForm,
+    EmptyForm,
+    RegionForm,
+    RenameSchoolForm,
+    ResetCodeForm,
+    RosterForm,
+    SchoolForm,
+    TransferForm,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 account_pages.register(bp)  # /admin/accounts: admin accounts within the admin's scope
@@ -93,7 +102,39 @@ def school(code: str):
                            classes=operations.code_classes(school), codes_form=CodesForm(),
                            batches=batches, batch_counts=code_ops.batch_counts([b.id for b in batches]), now=utcnow(),
                            counts=operations.scope_counts_for_school(school),
-                           school_admins=operations.school_admins_of(school), roster_meaning=operations.ROSTER_MEANING)
+                           school_admins=operations.school_admins_of(school), roster_meaning=operations.ROSTER_MEANING,
+                           rename_form=RenameSchoolForm(name=school.name) if _may_rename(school) else None)
+
+
+def _may_rename(school) -> bool:
+    # Whoever may register a school in its county may rename it (not the school's own admins).
+    return school.county_code in {c.code for c in operations.counties_in_scope(_admin())}
+
+
+@bp.post("/schools/<code>/rename")
+def rename_school(code: str):
+    school = orgs.get_school_by_code(code)
+    if not _may_rename(school):
+        audit.record_denied("school.rename", target=f"school:{school.code}")
+        raise PermissionDenied("只有管辖该校所在区县的管理员可以修改学校名称")
+    form = RenameSchoolForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for(".school", code=code))
+    old = school.name
+    try:
+        changed = orgs.rename_school(school, form.name.data)
+    except LearnSpaceError as exc:
+        rollback_keeping()
+        flash(exc.message, "error")
+        return redirect(url_for(".school", code=code))
+    if changed:
+        audit.record("school.rename", target=f"school:{school.code}")
+        db.session.commit()
+        flash(f"已将“{old}”改名为“{school.name}”；本校的课程将按新名称搜索到。", "success")
+    else:
+        flash("学校名称没有变化", "info")
+    return redirect(url_for(".school", code=code))
 
 
 @bp.route("/roster", methods=["GET", "POST"])

@@ -36,6 +36,8 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..orgs.grades import GRADES_OF_STAGE, STAGES_OF_SCHOOL
 from ..orgs.models import School
+from ..search.outbox import CATALOG_NODE
+from ..search.outbox import enqueue as enqueue_for_search
 from .importer import Problems, Row, check_rows, read_catalogue
 from .models import LEVEL_NAMES, LEVELS, CatalogNode, SchoolEdition
 
@@ -290,6 +292,9 @@ def _write(rows: list[Row], existing: dict[str, CatalogNode],
                 continue
             if moved or grade_changed or (node.name != row.name and level in ("stage", "subject", "edition")):
                 refresh.append((node, node.path))
+            if moved or grade_changed or node.name != row.name:
+                # Lessons filed under the node show its name, path or facets: one outbox row for the subtree.
+                enqueue_for_search(CATALOG_NODE, node.id)
             node.name, node.parent_id, node.position = row.name, parent_id, row.position
             result.updated += 1
         if new:

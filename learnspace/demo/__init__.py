@@ -25,6 +25,7 @@ from flask.cli import with_appcontext
 
 from ..audit import operations as audit
 from ..extensions import db
+from ..search.writer import catch_up
 from . import comments, editions, lessons, moderation, people, spaces, study
 from .idp import demo_idp_users
 
@@ -58,6 +59,9 @@ def demo_command(idp_users: Path | None):
     audit.set_context(None, "cli")
     passwords = load_demo()
     db.session.commit()
+    # The demo's lessons are searchable before scripts/run starts serving, not when a worker gets to them.
+    applied, left = catch_up()
+    click.echo(f"search: {applied} changes applied" + (f", {left} left for `learnspace worker`" if left else ""))
     click.echo("演示账号 / demo accounts (passwords are new on every run):")
     for login, password in passwords.items():
         click.echo(f"  {login:16s} {password}   {people.ROLES.get(login, '')}")

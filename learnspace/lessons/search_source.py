@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ..catalog.models import CatalogNode
 from ..extensions import db
-from ..search.documents import register_source
+from ..search.documents import register_expander, register_source
+from ..search.outbox import CATALOG_NODE, SCHOOL, TEACHER
 from .models import Lesson
 
 DOC_TYPE = "lesson"
@@ -44,10 +45,12 @@ def _document(lesson: Lesson, parents: dict[int, CatalogNode]) -> dict:
         "description": lesson.description or "",
         "teacher_name": lesson.teacher.real_name if lesson.teacher else "",
         "school_name": lesson.school.name if lesson.school else "",
-        "stage": lesson.stage,
-        "subject": lesson.subject,
-        "grade": lesson.grade,
-        "edition": lesson.edition,
+        # The node's facets when it has them: a catalogue edit (an edition renamed) reaches the index
+        # through the node, while the lesson's own copy is what it was filed under.
+        "stage": (node.stage if node is not None else None) or lesson.stage,
+        "subject": (node.subject if node is not None else None) or lesson.subject,
+        "grade": (node.grade if node is not None else None) or lesson.grade,
+        "edition": (node.edition if node is not None else None) or lesson.edition,
         "node_id": lesson.catalog_node_id,
         "node_ids": _node_ids(node) or [lesson.catalog_node_id],
         "chapter": _chapter_names(node, parents),
@@ -98,6 +101,35 @@ def all_ids() -> Iterator[int]:
         last = page[-1]
 
 
+def _published_ids(condition) -> list[tuple[str, int]]:
+    ids = db.session.scalars(select(Lesson.id).where(condition, Lesson.status == "published")).all()
+    return [(DOC_TYPE, i) for i in ids]
+
+
+def lessons_of_schools(ids: list[int]) -> list[tuple[str, int]]:
+    """The lessons that show these schools' names (one indexed SELECT, however many lessons)."""
+    return _published_ids(Lesson.school_id.in_(ids))
+
+
+def lessons_of_teachers(ids: list[int]) -> list[tuple[str, int]]:
+    """The lessons that show these teachers' names."""
+    return _published_ids(Lesson.teacher_id.in_(ids))
+
+
+def lessons_under_nodes(ids: list[int]) -> list[tuple[str, int]]:
+    """The lessons filed under these catalogue nodes or below them (their chapter names, paths and facets)."""
+    out: list[tuple[str, int]] = []
+    for start in range(0, len(ids), 100):
+        chunk = ids[start:start + 100]
+        below = select(CatalogNode.id).where(or_(*(CatalogNode.path.contains(f"/{i}/", autoescape=True)
+                                                   for i in chunk)))
+        out += _published_ids(Lesson.catalog_node_id.in_(below))
+    return out
+
+
 def register() -> None:
     """Make lessons searchable: hand the search service this module's functions."""
     register_source(DOC_TYPE, fetch, all_ids)
+    register_expander(SCHOOL, lessons_of_schools)
+    register_expander(TEACHER, lessons_of_teachers)
+    register_expander(CATALOG_NODE, lessons_under_nodes)

@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import operations as audit
+from ..search.writer import catch_up
 from ..transactions import command_transaction
 from . import operations
 
@@ -33,3 +34,20 @@ def register(group: click.Group) -> None:
             school = operations.create_school(code, name, stage, county_code)
             audit.record("school.create", target=f"school:{code}")
         click.echo(f"added school {school.code}")
+
+    @group.command("rename-school")
+    @click.argument("code")
+    @click.argument("name")
+    @with_appcontext
+    def rename_school(code, name):
+        """Rename the school with this 10-digit code (its lessons are re-indexed under the new name)."""
+        with command_transaction():
+            school = operations.get_school_by_code(code)
+            changed = operations.rename_school(school, name)
+            if changed:
+                audit.record("school.rename", target=f"school:{code}")
+        click.echo(f"renamed school {code}" if changed else f"school {code} already has this name")
+        if changed:
+            # Without a worker running (a dev machine) the lessons are re-indexed now; with one, it takes them.
+            applied, left = catch_up()
+            click.echo(f"search: {applied} changes applied" + (f", {left} left for `learnspace worker`" if left else ""))

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from ..errors import Conflict, NotFound, ValidationError
 from ..exports import unsafe_text
 from ..extensions import db
+from ..search.outbox import SCHOOL
+from ..search.outbox import enqueue as enqueue_for_search
 from .models import REGION_LEVELS, SCHOOL_STAGES, Region, School
 
 REGION_CODE_RE = re.compile(r"^\d{6}$")
@@ -82,14 +84,19 @@ def get_school_by_code(code: str) -> School:
     return school
 
 
-def create_school(code: str, name: str, stage: str, county_code: str) -> School:
-    """Register a school in a county."""
+def _check_school_name(name: str) -> str:
     name = (name or "").strip()
-    if not SCHOOL_CODE_RE.match(code or ""):
-        raise ValidationError(f"学校标识码“{code}”应为 10 位数字")
     if not name or len(name) > 100:
         raise ValidationError("学校名称不能为空，且不超过 100 个字")
     check_name(name, "学校名称")
+    return name
+
+
+def create_school(code: str, name: str, stage: str, county_code: str) -> School:
+    """Register a school in a county."""
+    if not SCHOOL_CODE_RE.match(code or ""):
+        raise ValidationError(f"学校标识码“{code}”应为 10 位数字")
+    name = _check_school_name(name)
     if stage not in SCHOOL_STAGES:
         raise ValidationError(f"学段“{stage}”无效，可选：{'、'.join(SCHOOL_STAGES)}")
     county = get_region(county_code)
@@ -103,6 +110,21 @@ def create_school(code: str, name: str, stage: str, county_code: str) -> School:
     return school
 
 
+def rename_school(school: School, name: str) -> bool:
+    """Give *school* a new name (same rule as registering it); its lessons are queued for the search index.
+
+    Returns False when the name is unchanged (nothing written).
+    """
+    name = _check_school_name(name)
+    if name == school.name:
+        return False
+    school.name = name
+    # One outbox row in this transaction; the index writer expands it into the school's lessons.
+    enqueue_for_search(SCHOOL, school.id)
+    db.session.flush()
+    return True
+
+
 def region_path(region: Region) -> list[Region]:
     """Return the chain of regions from the province down to *region*."""
     chain = [region]
@@ -112,6 +134,6 @@ def region_path(region: Region) -> list[Region]:
 
 
 __all__ = [
-    "REGION_LEVELS", "create_region", "create_school", "get_region", "get_school_by_code",
+    "REGION_LEVELS", "create_region", "create_school", "rename_school", "get_region", "get_school_by_code",
     "region_level_of", "region_prefix", "parent_code_of", "region_path",
 ]

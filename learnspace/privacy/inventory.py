@@ -206,7 +206,8 @@ INVENTORY: dict[str, Table] = {
                  "run_after_dt": _N, "dedupe_key": _N, "locked_by": _N, "locked_until_dt": _N, "last_error": _N,
                  "created_dt": _N, "started_dt": _N, "finished_dt": _N}),
     "job_workers": Table("none", "工作进程心跳。", columns={"name": _N, "started_dt": _N, "seen_dt": _N}),
-    "search_outbox": Table("none", "待更新索引的课例编号。",
+    "search_outbox": Table("none", "待更新索引的课例编号；学校、教师改名或教材目录修改时暂存其编号，"
+                           "索引程序展开为相关课例后即删除（不含姓名）。",
                            columns={"id": _N, "doc_type": _N, "doc_id": _N, "created_dt": _N}),
     # --- moderation, catalogue, orgs ----------------------------------------------------------------
     "blocked_terms": Table(

@@ -9,6 +9,11 @@ applies the rows, so no caller ever waits on or sees Whoosh's ``LockError``.
 new generation is live, so no change can be applied to the old generation and then
 lost in the swap; rows written meanwhile stay in the outbox for the next drain.
 
+Rows that stand for many documents (a renamed school, teacher or catalogue node; see
+documents.register_expander) are expanded first: in one transaction the writer inserts
+a row per affected document and deletes the row it expanded, so the rename itself wrote
+one row and the 5,000 lessons of a school are then applied in ordinary batches.
+
 Order of a drain batch: read outbox rows, then read the documents (so they are at
 least as new as the rows), write and commit Whoosh, then delete exactly the rows
 read. A crash anywhere leaves the rows, and replaying them is harmless.
@@ -19,17 +24,18 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections import defaultdict
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select
 from whoosh.index import LockError
 
 from ..extensions import db
 from ..jobs import periodic
 from . import generations
 from .analysis import fold, warm_up
-from .documents import doc_types, get_source
+from .documents import doc_types, expander_types, get_expander, get_source
 from .generations import writer_lock
 from .models import SearchOutbox
 from .schema import SUMMARY_CHARS
@@ -134,21 +140,56 @@ def _apply(ix, rows) -> None:
         raise
 
 
-def drain(limit: int | None = None) -> int:
-    """Apply pending outbox rows to the index and delete them; return how many rows were applied.
+def _expand(size: int) -> int:
+    """Replace up to *size* rows that stand for many documents by a row per document; return how many."""
+    types = expander_types()
+    if not types:
+        return 0
+    rows = db.session.execute(
+        select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
+        .where(SearchOutbox.doc_type.in_(types)).order_by(SearchOutbox.id).limit(size)).all()
+    if not rows:
+        return 0
+    ids_by_type: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        ids_by_type[row.doc_type].add(row.doc_id)
+    targets: set[tuple[str, int]] = set()
+    try:
+        for doc_type, ids in ids_by_type.items():
+            targets.update(get_expander(doc_type)(sorted(ids)))
+        targets = sorted(t for t in targets if get_source(t[0]) is not None)
+        for start in range(0, len(targets), 5000):
+            db.session.execute(insert(SearchOutbox),
+                               [{"doc_type": t, "doc_id": i} for t, i in targets[start:start + 5000]])
+        db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    log.info("search: expanded %s outbox rows into %s documents", len(rows), len(targets))
+    return len(rows)
 
+
+def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
+    """Apply pending outbox rows to the index and delete them; return how many document rows were applied.
+
+    Stops after *limit* rows or, with *seconds*, after the batch that passes that budget (``learnspace
+    init`` uses it so a start never waits on a large backlog: the worker applies the rest).
     Returns 0 at once when another process holds the writer lock (it will apply them).
     """
     types = doc_types()
     if not types:
         return 0
+    deadline = None if seconds is None else time.monotonic() + seconds
     applied = 0
     try:
         with writer_lock(blocking=False) as acquired:
             if not acquired:
                 return 0
             ix = None
-            while limit is None or applied < limit:
+            while (limit is None or applied < limit) and (deadline is None or time.monotonic() < deadline):
+                if _expand(BATCH):
+                    continue
                 size = BATCH if limit is None else min(BATCH, limit - applied)
                 rows = db.session.execute(
                     select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
@@ -172,6 +213,28 @@ def drain(limit: int | None = None) -> int:
     if applied:
         log.info("search: applied %s outbox rows", applied)
     return applied
+
+
+#: how long ``learnspace init`` and ``learnspace demo`` apply the outbox before giving the rest to the worker
+START_SECONDS = 20.0
+
+
+def catch_up(seconds: float | None = None) -> tuple[int, int]:
+    """Apply the outbox for about *seconds* (START_SECONDS) before the app serves; return (applied, still pending).
+
+    A fresh start (the demo's lessons, a restore) is searchable the moment the app answers; a
+    backlog too large for the budget, or a worker already holding the writer lock, is left to
+    ``learnspace worker``, which drains from its first moment, so no start waits minutes.
+    """
+    applied = drain(seconds=START_SECONDS if seconds is None else seconds)
+    return applied, pending()
+
+
+def pending() -> int:
+    """Return how many outbox rows wait (documents and rows that stand for many)."""
+    count = db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    db.session.rollback()
+    return count
 
 
 def _all_documents(ids_by_type: dict[str, list[int]]) -> Iterator[dict]:
