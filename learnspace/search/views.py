@@ -64,7 +64,10 @@ def _understood_chips(result, state: dict) -> dict:
 @bp.get("/search")
 def index():
     state = _params()
-    result = query.search(current_viewer(), state["q"], state["filters"], sort=state["sort"] or "relevance",
+    # The sort the visitor chose: an empty query is listed newest first, but the next query typed into the
+    # page's box must be ranked by relevance again, so the form carries only a chosen sort.
+    chosen_sort = state["sort"] if state["sort"] in SORTS else "relevance"
+    result = query.search(current_viewer(), state["q"], state["filters"], sort=chosen_sort,
                           page=state["page"], per_page=PER_PAGE)
     # Show the state query.search actually used (it drops filters and sorts it cannot use).
     state = {"q": result.q, "filters": result.filters, "sort": result.sort, "page": result.page}
@@ -75,7 +78,7 @@ def index():
     language_names = facet_labels("language", {h.get("language", "") for h in result.hits if h.get("language")})
     return render_template("search/index.html", result=result, state=state, facets=facets, chips=chips,
                            sorts=SORT_NAMES, search_url=lambda **c: _search_url(state, **c),
-                           language_names=language_names, facet_shown=FACET_SHOWN,
+                           language_names=language_names, facet_shown=FACET_SHOWN, chosen_sort=chosen_sort,
                            understood=_understood_chips(result, state))
 
 

@@ -89,6 +89,15 @@ def test_sort_links_and_pagination(app, client, sw):
     assert '<span class="sort is-current" aria-current="true">最多观看</span>' in newest
 
 
+
+def test_a_query_typed_on_the_newest_first_empty_page_is_ranked_by_relevance(client, sw):
+    """The empty page lists the newest first; its box must not carry that sort into the pupil's query."""
+    empty = page(client, "/search")
+    assert '<span class="sort is-current" aria-current="true">最新发布</span>' in empty
+    assert 'name="sort"' not in empty
+    chosen = page(client, "/search?q=勾股&sort=views")
+    assert '<input type="hidden" name="sort" value="views">' in chosen
+
 BAD_URLS = [
     "/search?q=" + "勾" * 10_000,
     "/search?q=%22%2A%28AND",                       # " * ( AND
