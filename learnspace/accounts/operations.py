@@ -153,7 +153,7 @@ def clear_lockout(user: User, by: User | None = None) -> int:
     """Forget the person's failed sign-ins from every address, so they can sign in at once; audited."""
     if by is not None:
         require_person(by, user)
-    removed = throttle.clear_account(user.login_name or "") if user.login_name else 0
+    removed = throttle.clear_account(user.login_name) if user.login_name else 0
     audit.record("user.unlock", target=f"user:{user.id}", detail=f"{removed} failure records cleared")
     return removed
 

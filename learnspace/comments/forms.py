@@ -1,27 +1,27 @@
 """Comment forms: they carry the CSRF token; the operations check the values with Chinese messages."""
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
+from ..forms import Form
 from .models import KINDS, REPORT_REASONS
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     kind = SelectField("类型", choices=list(KINDS.items()), default="comment", validate_choice=False)
     body = TextAreaField("内容")
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField("回复")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = SelectField("举报原因", choices=list(REPORT_REASONS.items()), validate_choice=False)
     note = StringField("补充说明（可不填）")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision = HiddenField("处理", default="")
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """Only the CSRF token, for like, hide and unhide."""

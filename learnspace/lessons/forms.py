@@ -1,13 +1,13 @@
 """Lesson forms. The catalogue node comes from the cascading selects (request field "node"), not from here."""
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..forms import Form
 from .models import LANGUAGES, LESSON_TYPES, VISIBILITIES
 from .operations import DESCRIPTION_MAX, TITLE_MAX
 
 
-class LessonForm(FlaskForm):
+class LessonForm(Form):
     title = StringField("课程标题", validators=[DataRequired("请填写课程标题"),
                                             Length(max=TITLE_MAX, message=f"课程标题最多 {TITLE_MAX} 个字")])
     description = TextAreaField("课程简介", validators=[
@@ -19,5 +19,5 @@ class LessonForm(FlaskForm):
                             validate_choice=False)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """Only the CSRF token, for the publish, withdraw and delete buttons."""

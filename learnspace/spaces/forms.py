@@ -1,10 +1,10 @@
 """Forms of a teacher's space: profile, photo, announcements, and the token-only action buttons."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..forms import Form
 from ..lessons.models import VISIBILITIES
 from .operations import ANNOUNCEMENT_MAX, GRADES, INTRODUCTION_MAX, SUBJECTS
 
@@ -16,7 +16,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     subjects = CheckboxesField("任教学科", choices=[(s, s) for s in SUBJECTS], validate_choice=False)
     grades = CheckboxesField("任教年级", choices=[(g, g) for g in GRADES], validate_choice=False)
     introduction = TextAreaField("个人简介", validators=[
@@ -25,14 +25,14 @@ class ProfileForm(FlaskForm):
                                     validate_choice=False)
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     photo = FileField("照片")
 
 
-class AnnouncementForm(FlaskForm):
+class AnnouncementForm(Form):
     body = TextAreaField("公告内容", validators=[
         Length(max=ANNOUNCEMENT_MAX, message=f"公告最多 {ANNOUNCEMENT_MAX} 个字")])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """Only the CSRF token, for follow, unfollow and delete buttons."""

@@ -104,6 +104,29 @@ def test_wrong_name_number_used_expired_or_void_codes_get_one_generic_message(ap
     assert generic in reset_with_code(client, NUMBER, "张小明", void).get_data(as_text=True)
 
 
+
+def test_malformed_or_oversized_reset_forms_are_refused_and_leave_the_code_unused(app, world):
+    """Empty, oversized, control-character and mismatched input: a 400 with a Chinese message, nothing used.
+
+    (Oversized fields are refused by WTForms' own length check, in Chinese through learnspace.forms.Form.)"""
+    give_login(app, world.people["student_a1"])
+    code = _reset_code(app, world)
+    client = app.test_client()
+    for number, name, typed, password, confirm, message in [
+        ("", "张小明", code, NEW, None, "请输入学籍号、教师编号或用户名"),
+        (NUMBER, "", code, NEW, None, "请输入姓名"),
+        (NUMBER, "张小明", "", NEW, None, "请输入重置码"),
+        (NUMBER, "张小明", code, NEW, "Another-2026x", "两次输入的密码不一致"),
+        (NUMBER, "张小明", "A" * 5000, NEW, None, "字段长度不能超过 32 个字符"),
+        (NUMBER * 100, "张小明", code, NEW, None, "字段长度不能超过 64 个字符"),
+        (NUMBER, "张\x00小明", code, NEW, None, "账号、姓名或重置码不正确"),
+        (NUMBER, "张小明", code, "x" * 500, None, "字段长度不能超过 128 个字符"),
+    ]:
+        response = reset_with_code(client, number, name, typed, password, confirm)
+        assert response.status_code == 400, (number[:20], name, typed[:20], password[:20])
+        assert message in response.get_data(as_text=True)
+    assert _used(app) == [None]
+
 def test_reset_and_activation_codes_do_not_stand_in_for_each_other(app, world):
     """An activation code is refused at /reset and a reset code at /activate."""
     admin = signed_in(app, world.admins["school_a1"])

@@ -23,17 +23,11 @@ def sw(app, world):
         rebuild()
         data = build_search_world(world)
         # An 八年级 lesson of another subject, so removing 数学 visibly widens the results.
-        from tests.fixtures.lessons import _node
+        from tests.fixtures.lessons import node_chain
 
-        facets = {"stage": "初中"}
-        stage = _node("t-junior", "stage", "初中", None, **facets)
-        facets["subject"] = "语文"
-        subject = _node("w-junior-chinese", "subject", "语文", stage, **facets)
-        facets["edition"] = "部编版（统编版）"
-        edition = _node("w-junior-chinese-tb", "edition", "部编版（统编版）", subject, **facets)
-        facets["grade"] = "八年级"
-        volume = _node("w-junior-chinese-tb-g8a", "volume", "八年级上册", edition, **facets)
-        chapter = _node("w-junior-chinese-tb-g8a-u1", "chapter", "第一单元 新闻", volume, **facets)
+        chapter = node_chain(("t-junior", "w-junior-chinese", "w-junior-chinese-tb", "w-junior-chinese-tb-g8a",
+                              "w-junior-chinese-tb-g8a-u1"), "初中", "语文", "部编版（统编版）", "八年级", "八年级上册",
+                             "第一单元 新闻")
         db.session.commit()
         data["lessons"]["news"] = publish_lesson(data["teachers"]["wang"], "消息二则", node=chapter.id, views=80)
         index_now()

@@ -13,17 +13,11 @@ from tests.fixtures.search import add_teacher, build_search_world, index_now, pu
 
 def primary_chinese_node() -> int:
     """小学 → 语文 → 部编版（统编版） → 三年级上册 → 第二单元 (the chapter); flushes."""
-    from tests.fixtures.lessons import _node
+    from tests.fixtures.lessons import node_chain
 
-    facets = {"stage": "小学"}
-    stage = _node("test-primary", "stage", "小学", None, **facets)
-    facets["subject"] = "语文"
-    subject = _node("u-primary-chinese", "subject", "语文", stage, **facets)
-    facets["edition"] = "部编版（统编版）"
-    edition = _node("u-primary-chinese-tb", "edition", "部编版（统编版）", subject, **facets)
-    facets["grade"] = "三年级"
-    volume = _node("u-primary-chinese-tb-g3a", "volume", "三年级上册", edition, **facets)
-    return _node("u-primary-chinese-tb-g3a-u2", "chapter", "第二单元 金秋时节", volume, **facets).id
+    return node_chain(("test-primary", "u-primary-chinese", "u-primary-chinese-tb", "u-primary-chinese-tb-g3a",
+                       "u-primary-chinese-tb-g3a-u2"), "小学", "语文", "部编版（统编版）", "三年级", "三年级上册",
+                      "第二单元 金秋时节").id
 
 
 @pytest.fixture
