@@ -18,7 +18,8 @@ from .moderation.cli import blocked_words
 from .orgs.cli import register as register_orgs
 from .privacy.cli import privacy_group
 from .search.cli import register as register_search
-from .search.generations import ensure_index
+from .search.cli import reindex_command
+from .search.generations import ensure_index, schema_outdated
 from .search.writer import catch_up
 from .stats.cli import register as register_stats
 from .storage import StorageError, get_storage
@@ -63,6 +64,11 @@ def init_command():
         raise click.ClickException(f"MinIO 无法连接或拒绝：{exc}. Is scripts/run's MinIO running?") from None
     click.echo(f"storage: bucket {'created' if created else 'ready'}")
     click.echo(f"search: index {'created' if ensure_index() else 'ready'}")
+    if schema_outdated():
+        # An upgrade changed the fields (e.g. 册次): rebuild now, or filters on the new field find nothing.
+        click.echo("search: the index has an older set of fields; rebuilding it from the database")
+        ctx = click.get_current_context()
+        ctx.invoke(reindex_command)
     echo_catch_up()
 
 

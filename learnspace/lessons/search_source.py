@@ -36,7 +36,20 @@ def _chapter_names(node: CatalogNode | None, parents: dict[int, CatalogNode]) ->
     return " ".join(names)
 
 
-def _document(lesson: Lesson, parents: dict[int, CatalogNode]) -> dict:
+#: the volume names a lesson's 册次 facet holds: 八年级上册 → 上册, 必修第一册 stays whole
+_VOLUME_ENDINGS = ("上册", "下册", "全一册")
+
+
+def volume_of(name: str) -> str:
+    """The 册次 of a volume node's name: 上册, 下册 or 全一册 when the name ends so, else the whole name."""
+    return next((ending for ending in _VOLUME_ENDINGS if name.endswith(ending)), name)
+
+
+def _volume(node: CatalogNode | None, volumes: dict[int, str]) -> str:
+    return next((volumes[i] for i in _node_ids(node) if i in volumes), "")
+
+
+def _document(lesson: Lesson, parents: dict[int, CatalogNode], volumes: dict[int, str]) -> dict:
     county = lesson.school.county_code if lesson.school else ""
     node = lesson.catalog_node
     return {
@@ -51,6 +64,7 @@ def _document(lesson: Lesson, parents: dict[int, CatalogNode]) -> dict:
         "subject": (node.subject if node is not None else None) or lesson.subject,
         "grade": (node.grade if node is not None else None) or lesson.grade,
         "edition": (node.edition if node is not None else None) or lesson.edition,
+        "volume": _volume(node, volumes),
         "node_id": lesson.catalog_node_id,
         "node_ids": _node_ids(node) or [lesson.catalog_node_id],
         "chapter": _chapter_names(node, parents),
@@ -84,8 +98,14 @@ def fetch(ids) -> dict[int, dict | None]:
         parents = {}
         if parent_ids:
             parents = {n.id: n for n in db.session.scalars(select(CatalogNode).where(CatalogNode.id.in_(parent_ids)))}
+        path_ids = {i for l in lessons for i in _node_ids(l.catalog_node)}
+        volumes = {}
+        if path_ids:
+            volumes = {i: volume_of(name) for i, name in db.session.execute(
+                select(CatalogNode.id, CatalogNode.name).where(CatalogNode.id.in_(path_ids),
+                                                               CatalogNode.level == "volume"))}
         for lesson in lessons:
-            out[lesson.id] = _document(lesson, parents)
+            out[lesson.id] = _document(lesson, parents, volumes)
     return out
 
 

@@ -11,7 +11,7 @@ import re
 from .analysis import fold
 
 #: filters the page offers; each is an exact value of one index field
-FILTER_FIELDS = ("stage", "subject", "grade", "edition", "node", "lesson_type", "language", "level")
+FILTER_FIELDS = ("stage", "subject", "grade", "volume", "edition", "node", "lesson_type", "language", "level")
 SORTS = ("relevance", "newest", "views")
 MAX_QUERY_CHARS = 100
 MAX_WORDS = 10

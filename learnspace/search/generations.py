@@ -137,6 +137,14 @@ def ensure_index() -> bool:
         return True
 
 
+def schema_outdated() -> bool:
+    """Whether the live index lacks a field of today's schema (an upgrade added one: ``reindex`` fills it)."""
+    live = current_dir()
+    if live is None or not index.exists_in(str(live), indexname=INDEX_NAME):
+        return False
+    return set(open_dir(live).schema.names()) != set(make_schema().names())
+
+
 def open_index():
     """Open the live index, or raise IndexUnavailable."""
     live = current_dir()

@@ -15,7 +15,7 @@ from . import understanding
 
 #: how the pages name each facet, in the order the panel shows them
 FACET_TITLES = {
-    "stage": "学段", "subject": "学科", "grade": "年级", "edition": "教材版本", "node": "章节",
+    "stage": "学段", "subject": "学科", "grade": "年级", "volume": "册次", "edition": "教材版本", "node": "章节",
     "lesson_type": "课型", "language": "授课语言", "level": "评价等级",
 }
 #: the filters the 课程 list and the catalogue take (the search page has node and level too)

@@ -10,7 +10,7 @@ from .cleaning import MAX_QUERY_CHARS
 from .highlight import highlight, snippet
 
 #: facet fields whose values and counts the result lists (node ids are filters only: there are too many)
-FACET_FIELDS = ("stage", "subject", "grade", "edition", "lesson_type", "language", "level")
+FACET_FIELDS = ("stage", "subject", "grade", "volume", "edition", "lesson_type", "language", "level")
 UNAVAILABLE = "搜索暂时不可用，请稍后再试。课程列表和教材目录仍可正常浏览。"
 NOTHING_TO_SEARCH = "搜索词中没有可以查找的文字，请输入章节名、课题、教师姓名或拼音。"
 TOO_LONG = f"搜索词太长，只使用了前 {MAX_QUERY_CHARS} 个字。"

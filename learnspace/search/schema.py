@@ -48,9 +48,9 @@ from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from .analysis import ChineseAnalyzer, PinyinAnalyzer
 
 #: version of the schema and analysis; bump it when either changes so a reindex is needed
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-FACET_FIELDS = ("stage", "subject", "grade", "edition", "lesson_type", "language", "level")
+FACET_FIELDS = ("stage", "subject", "grade", "volume", "edition", "lesson_type", "language", "level")
 #: The one definition of the BM25F field boosts. learnspace.search.engine scores with them (Whoosh's own
 #: scoring is never used); the schema's field_boost below is set from them, for tools that read the schema.
 TEXT_BOOSTS = {"title": 4.0, "chapter": 2.0, "teacher_name": 2.0, "school_name": 1.0, "description": 1.0}
@@ -107,6 +107,7 @@ def make_schema() -> Schema:
         stage=Facet(),
         subject=Facet(),
         grade=Facet(),
+        volume=Facet(),
         edition=Facet(),
         lesson_type=Facet(),
         language=Facet(),

@@ -3,8 +3,8 @@
 "八年级数学勾股定理" is grade 八年级 + subject 数学 + the text 勾股定理. The vocabulary is the facet values
 the index holds (so a word only filters when lessons carry it) plus common spellings of them:
 
-* grades: 8年级, 初二, 初中二年级, 八上/八下, 八年级上册/下册 (the volume is not an index field: 八上 filters the
-  grade only), 高一 = 十年级 = 高中一年级;
+* grades: 8年级, 初二, 初中二年级, 高一 = 十年级 = 高中一年级; with a volume (八上, 八年级下册, 初二上学期) they
+  filter the grade and the 册次 (volume: 上册/下册, from the catalogue), which is also a word of its own;
 * editions: 人教版/人教, 北师大版/北师大/北师, 部编版（统编版） ← 部编/部编版/统编/统编版;
 * subjects: 语数英 → 语文 or 数学 or 英语 (a group selects any of them), 英文 → 英语, 道法/思品 → 道德与法治;
 * lesson types by their full name (新授课, 复习课 …; 新授 too); languages by name (维吾尔语/维语 …) except 汉语,
@@ -36,7 +36,7 @@ import numpy as np
 from .analysis import _jieba, _pinyin, fold
 
 #: index fields whose values can be typed as words, in the order chips are shown
-FIELDS = ("stage", "subject", "grade", "edition", "lesson_type", "language")
+FIELDS = ("stage", "subject", "grade", "volume", "edition", "lesson_type", "language")
 #: pinyin shorter than this is too likely to be something else (e.g. "yu", "shu")
 MIN_PINYIN = 4
 #: a name token in more than this share of the documents is not checked (as query.COMMON_SHARE)
@@ -55,6 +55,7 @@ LANGUAGE_ALIASES = {"维吾尔语": ("维语",), "蒙古语": ("蒙语",), "朝�
 #: language names that are never filters (see the module docstring)
 NOT_WORDS = {"汉语", "zh"}
 LESSON_TYPE_ALIASES = {"新授课": ("新授",)}
+VOLUME_ALIASES = {"上册": ("上学期",), "下册": ("下学期",)}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 #: where facet words are looked for: Chinese with the digits and brackets of 8年级 and 部编版（统编版）
 _CJK_RUN = re.compile(r"[0-9（）()\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -86,9 +87,13 @@ class Understood:
         return any(chip.source == "query" for chip in self.chips)
 
 
+#: what a typed word stands for: (field, values) pairs, one for most words, two for 八上 (grade and volume)
+Targets = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass
 class _Vocabulary:
-    words: dict[str, tuple[str, tuple[str, ...]]]   # typed word → (field, values)
+    words: dict[str, Targets]                         # typed word → the filters it stands for
     pinyin: dict[str, str]                           # full pinyin → the Chinese word it spells
     longest: int
     names: dict[tuple[str, str], str]                # (field, value) → chip label
@@ -117,10 +122,11 @@ def register_names(field_name: str, labeler: Callable[[list[str]], dict[str, str
 
 # --- the vocabulary -------------------------------------------------------------------------
 
-def _grade_spellings(value: str) -> list[str]:
+def _grade_spellings(value: str) -> list[tuple[str, str]]:
+    """(word, volume) pairs naming grade *value*: volume "" for the grade alone, 上册/下册 for 八上 or 八年级下册."""
     year = _GRADE_YEARS.get(value)
     if year is None:
-        return [value]
+        return [(value, "")]
     bases = [value]
     if year <= 9:
         numeral = _NUMERALS[year - 1]
@@ -129,25 +135,22 @@ def _grade_spellings(value: str) -> list[str]:
             bases.append(f"小学{numeral}年级")
         else:
             bases += [f"初{_NUMERALS[year - 7]}", f"初中{_NUMERALS[year - 7]}年级"]
-        bases += [f"{numeral}上", f"{numeral}下"]
     else:
         short = _NUMERALS[year - 10]
         bases += [f"高{short}", f"高中{short}年级", "十年级" if year == 10 else f"十{short}年级"]
-    spellings = list(bases)
+    spellings = [(base, "") for base in bases]
+    if year <= 9:
+        spellings += [(f"{numeral}上", "上册"), (f"{numeral}下", "下册")]
     for base in bases:
-        if base.endswith(("上", "下")) and len(base) == 2:
-            continue
-        for volume in ("上册", "下册", "上学期", "下学期"):
-            spellings.append(base + volume)
+        for volume in ("上册", "下册"):
+            spellings += [(base + word, volume) for word in (volume, *VOLUME_ALIASES[volume])]
     return spellings
 
 
 def _spellings(field_name: str, name: str) -> list[str]:
     """The words that name the facet value called *name* (the name itself first)."""
     out = [name]
-    if field_name == "grade":
-        out = _grade_spellings(name)
-    elif field_name == "edition":
+    if field_name == "edition":
         plain = _PARENS.sub("", name).strip()
         for part in [plain] + _PARENS.findall(name):
             part = part.strip()
@@ -159,7 +162,14 @@ def _spellings(field_name: str, name: str) -> list[str]:
         out += list(LANGUAGE_ALIASES.get(name, ()))
     elif field_name == "lesson_type":
         out += list(LESSON_TYPE_ALIASES.get(name, ()))
-    return [w for w in dict.fromkeys(fold(w) for w in out) if len(w) >= 2 and _CJK.search(w)]
+    elif field_name == "volume":
+        out += list(VOLUME_ALIASES.get(name, ()))
+    return _kept(out)
+
+
+def _kept(words: list[str]) -> list[str]:
+    """The folded, distinct *words* that can be typed as facet words (two characters or more, some Chinese)."""
+    return [w for w in dict.fromkeys(fold(w) for w in words) if len(w) >= 2 and _CJK.search(w)]
 
 
 def _labels(field_name: str, values: list[str]) -> dict[str, str]:
@@ -173,9 +183,20 @@ def _labels(field_name: str, values: list[str]) -> dict[str, str]:
     return {v: named.get(v, v) for v in values}
 
 
+def _grade_words(value: str, label: str, volumes: set[str]) -> list[tuple[str, Targets]]:
+    out = []
+    for word, volume in _grade_spellings(label):
+        targets: Targets = (("grade", (value,)),)
+        if volume and volume in volumes:  # 八上 names the volume too when lessons carry it; else it is the grade alone
+            targets += (("volume", (volume,)),)
+        out += [(w, targets) for w in _kept([word])]
+    return out
+
+
 def _build(snap) -> _Vocabulary:
-    words: dict[str, tuple[str, tuple[str, ...]]] = {}
+    words: dict[str, Targets] = {}
     names: dict[tuple[str, str], str] = {}
+    volumes = set(snap.labels.get("volume", []))
     for field_name in FIELDS:
         values = [v for v in snap.labels.get(field_name, []) if v and v not in NOT_WORDS]
         labels = _labels(field_name, values)
@@ -183,14 +204,18 @@ def _build(snap) -> _Vocabulary:
             if labels[value] in NOT_WORDS:
                 continue
             names[(field_name, value)] = labels[value]
-            for i, word in enumerate(_spellings(field_name, labels[value])):
+            if field_name == "grade":
+                spelt = _grade_words(value, labels[value], volumes)
+            else:
+                spelt = [(word, ((field_name, (value,)),)) for word in _spellings(field_name, labels[value])]
+            for i, (word, targets) in enumerate(spelt):
                 if i == 0 or word not in words:  # a value's own name wins over another value's alias
-                    words[word] = (field_name, (value,))
+                    words[word] = targets
         if field_name == "subject":
             for word, subjects in SUBJECT_GROUPS.items():
                 present = tuple(s for s in subjects if s in values)
                 if len(present) > 1 and word not in words:
-                    words[word] = ("subject", present)
+                    words[word] = (("subject", present),)
     pinyin: dict[str, str] = {}
     ambiguous: set[str] = set()
     for word, target in words.items():
@@ -355,17 +380,18 @@ def understand(snap, reader, q: str, explicit: dict[str, str]) -> Understood:
     consumed: list[tuple[int, int]] = []
     query_chips: list[Chip] = []
     for start, end, word in sorted(matches):
-        field_name, values = vocab.words[word]
-        if field_name in explicit:
-            if explicit[field_name] in values:
-                consumed.append((start, end))  # the URL already says so: the word is not text either
-            continue
-        consumed.append((start, end))
-        for value in values:
-            if value not in filters.setdefault(field_name, []):
-                filters[field_name].append(value)
-            query_chips.append(Chip(label=vocab.names.get((field_name, value), value), field=field_name,
-                                    value=value, source="query", surface=q[start:end]))
+        targets = vocab.words[word]
+        if any(name in explicit and explicit[name] not in values for name, values in targets):
+            continue  # the URL says otherwise: the word stays text
+        consumed.append((start, end))  # where the URL already says so, the word is not text either
+        for field_name, values in targets:
+            if field_name in explicit:
+                continue
+            for value in values:
+                if value not in filters.setdefault(field_name, []):
+                    filters[field_name].append(value)
+                query_chips.append(Chip(label=vocab.names.get((field_name, value), value), field=field_name,
+                                        value=value, source="query", surface=q[start:end]))
     if not consumed:
         return Understood(text=q, chips=chips)
     kept, last = [], 0

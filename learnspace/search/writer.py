@@ -70,7 +70,7 @@ def document_fields(doc: dict) -> dict:
         "pinyin": f"{title}\n{teacher}",
         "title_exact": fold(title).strip(),
         **{name: str(doc.get(name) or "") for name in (
-            "stage", "subject", "grade", "edition", "lesson_type", "language", "level", "visibility",
+            "stage", "subject", "grade", "volume", "edition", "lesson_type", "language", "level", "visibility",
             "province_code", "city_code", "county_code")},
         "node_id": str(doc.get("node_id") or (node_ids[-1] if node_ids else "")),
         "node_ids": ",".join(str(i) for i in node_ids),

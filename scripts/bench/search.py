@@ -49,6 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 CATALOG_DIR = ROOT / "learnspace" / "catalog" / "data"
+from learnspace.lessons.search_source import volume_of  # noqa: E402  (the 册次 rule of the real documents)
 
 # --- the catalogue -----------------------------------------------------------------------------
 
@@ -68,6 +69,7 @@ class Node:
     subject: str = ""
     edition: str = ""
     grade: str = ""
+    volume: str = ""
     children: list = field(default_factory=list)
 
     @property
@@ -98,14 +100,15 @@ def load_catalogue() -> list[Node]:
     def add(raw: dict, parent: Node | None) -> None:
         node = Node(0, raw["key"], raw["name"], raw["level"], parent)
         if parent is not None:
-            node.stage, node.subject, node.edition, node.grade = (parent.stage, parent.subject, parent.edition,
-                                                                  parent.grade)
+            node.stage, node.subject, node.edition, node.grade, node.volume = (
+                parent.stage, parent.subject, parent.edition, parent.grade, parent.volume)
             parent.children.append(node)
         if node.level in ("stage", "subject", "edition"):
             setattr(node, node.level, node.name)
         if node.level == "volume":
             match = _GRADE.match(raw.get("grade") or node.name)
             node.grade = match.group(1) if match else ""
+            node.volume = volume_of(node.name)  # as the lessons domain derives the 册次 facet
         nodes[node.key] = node
         for child in raw.get("children", []):
             add(child, node)
@@ -223,8 +226,8 @@ def generate_documents(n: int, seed: int = 5):
             "id": lesson_id, "node_id": node.id,
             "chapter": chapter.name if node is chapter else f"{chapter.name} {node.name}", "title": title, "description": description,
             "teacher_name": teacher.name, "school_name": teacher.school_name,
-            "stage": node.stage, "subject": node.subject, "grade": node.grade, "edition": node.edition,
-            "node_ids": node.ancestor_ids, "lesson_type": lesson_type,
+            "stage": node.stage, "subject": node.subject, "grade": node.grade, "volume": node.volume,
+            "edition": node.edition, "node_ids": node.ancestor_ids, "lesson_type": lesson_type,
             "language": "zh" if rng.random() < 0.96 else rng.choice(("ko", "ii", "bo", "ug", "mn")),
             "level": "", "province_code": teacher.county[0], "city_code": teacher.county[1],
             "county_code": teacher.county[2], "school_id": teacher.school_id, "teacher_id": teacher.id,

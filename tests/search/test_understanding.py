@@ -23,7 +23,7 @@ LESSONS = [
 def doc(row) -> dict:
     i, title, teacher, school, stage, subject, grade, edition, lesson_type, language = row
     return {"id": i, "title": title, "teacher_name": teacher, "school_name": school, "chapter": "", "description": "",
-            "stage": stage, "subject": subject, "grade": grade, "edition": edition, "lesson_type": lesson_type,
+            "stage": stage, "subject": subject, "grade": grade, "volume": "上册" if i % 2 else "下册", "edition": edition, "lesson_type": lesson_type,
             "language": language, "level": "", "visibility": "public", "province_code": "430000",
             "city_code": "430100", "county_code": "430102", "school_id": 1, "teacher_id": 100 + i,
             "node_ids": [1], "published_dt": None, "views": i}
@@ -61,8 +61,8 @@ def test_subject_grade_and_text_split_by_longest_match(index):
 
 @pytest.mark.parametrize("q, field, value", [
     ("初二", "grade", "八年级"), ("8年级", "grade", "八年级"), ("初中二年级", "grade", "八年级"),
-    ("八上", "grade", "八年级"), ("八年级下册", "grade", "八年级"), ("七上", "grade", "七年级"),
-    ("初一", "grade", "七年级"), ("小学三年级", "grade", "三年级"), ("三年级上册", "grade", "三年级"),
+    ("初一", "grade", "七年级"), ("小学三年级", "grade", "三年级"), ("上册", "volume", "上册"),
+    ("下学期", "volume", "下册"),
     ("人教", "edition", "人教版"), ("人教版", "edition", "人教版"), ("北师大", "edition", "北师大版"),
     ("北师", "edition", "北师大版"), ("部编", "edition", "部编版（统编版）"), ("统编版", "edition", "部编版（统编版）"),
     ("部编版（统编版）", "edition", "部编版（统编版）"), ("初中", "stage", "初中"), ("小学", "stage", "小学"),
@@ -72,6 +72,27 @@ def test_subject_grade_and_text_split_by_longest_match(index):
 def test_aliases_name_the_index_value(index, q, field, value):
     got = understand(index, q)
     assert got.text == "" and got.filters == {field: (value,)}, got
+
+
+@pytest.mark.parametrize("q, grade, volume", [
+    ("八上", "八年级", "上册"), ("八年级下册", "八年级", "下册"), ("七上", "七年级", "上册"), ("三年级上册", "三年级", "上册"),
+    ("初二下学期", "八年级", "下册"), ("8年级上册", "八年级", "上册"),
+])
+def test_a_grade_with_its_volume_filters_both(index, q, grade, volume):
+    got = understand(index, q)
+    assert got.text == "" and got.filters == {"grade": (grade,), "volume": (volume,)}, got
+    assert [(c.field, c.surface) for c in got.chips] == [("grade", q), ("volume", q)]
+    # Removing one chip keeps the other, spelt as its own word.
+    grade_chip, volume_chip = got.chips
+    assert understanding.without(q, volume_chip, got.chips) == grade
+    assert understanding.without(q, grade_chip, got.chips) == volume
+
+
+def test_a_volume_the_url_contradicts_leaves_the_word_as_text(index):
+    got = understand(index, "八上 勾股定理", {"volume": "下册"})
+    assert got.filters == {} and got.text == "八上 勾股定理"
+    got = understand(index, "八上 勾股定理", {"volume": "上册"})
+    assert got.filters == {"grade": ("八年级",)} and got.text == "勾股定理"
 
 
 def test_a_group_word_selects_any_of_its_subjects_and_words_of_one_field_add_up(index):
