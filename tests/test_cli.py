@@ -92,6 +92,34 @@ def test_init_creates_database_bucket_and_index_and_is_idempotent(make_app, mini
         assert set(db.inspect(db.engine).get_table_names()) == tables
 
 
+def test_init_rebuilds_an_index_written_with_an_older_set_of_fields(make_app, minio_server, tmp_path):
+    """An upgrade that adds an index field (册次): init finds the live index lacks it and rebuilds it."""
+    from whoosh import index as whoosh_index
+
+    from learnspace.cli import main
+    from learnspace.search import generations
+    from learnspace.search.schema import make_schema
+
+    fresh = make_app(env=process_env(tmp_path, minio_server))
+    runner = fresh.test_cli_runner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    with fresh.app_context():
+        older = make_schema()
+        older.remove("volume")
+        path = generations.new_generation_dir()
+        whoosh_index.create_in(str(path), older, indexname=generations.INDEX_NAME)
+        generations.swap_to(path)
+        assert generations.schema_outdated() is True
+
+    again = runner.invoke(main, ["init"])
+    assert again.exit_code == 0, again.output
+    assert "rebuilding it from the database" in again.output
+    with fresh.app_context():
+        assert generations.schema_outdated() is False
+        assert "volume" in generations.open_index().schema.names()
+    assert "rebuilding" not in runner.invoke(main, ["init"]).output
+
+
 def test_init_with_minio_unreachable_exits_with_a_clear_message(minio_server, tmp_path):
     """The console script names MinIO and its address and exits 1, without a traceback."""
     port = free_port()
