@@ -11,6 +11,7 @@ from ..extensions import db
 from ..orgs.grades import grade_sort_key
 from ..search.panel import register_facet_labels, register_facet_order
 from .models import LANGUAGES
+from .search_source import VOLUME_ENDINGS
 
 
 def node_names(values: list[str]) -> dict[str, str]:
@@ -27,8 +28,14 @@ def language_names(values: list[str]) -> dict[str, str]:
     return {v: LANGUAGES[v] for v in values if v in LANGUAGES}
 
 
+def volume_sort_key(value: str) -> tuple[int, str]:
+    """上册, 下册, 全一册 in book order; any other volume name after them."""
+    return (VOLUME_ENDINGS.index(value) if value in VOLUME_ENDINGS else len(VOLUME_ENDINGS), value)
+
+
 def register() -> None:
     """Hand the search pages the functions that name node and language facet values and order grades."""
     register_facet_labels("node", node_names)
     register_facet_labels("language", language_names)
     register_facet_order("grade", grade_sort_key)
+    register_facet_order("volume", volume_sort_key)

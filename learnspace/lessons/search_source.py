@@ -37,12 +37,12 @@ def _chapter_names(node: CatalogNode | None, parents: dict[int, CatalogNode]) ->
 
 
 #: the volume names a lesson's 册次 facet holds: 八年级上册 → 上册, 必修第一册 stays whole
-_VOLUME_ENDINGS = ("上册", "下册", "全一册")
+VOLUME_ENDINGS = ("上册", "下册", "全一册")
 
 
 def volume_of(name: str) -> str:
     """The 册次 of a volume node's name: 上册, 下册 or 全一册 when the name ends so, else the whole name."""
-    return next((ending for ending in _VOLUME_ENDINGS if name.endswith(ending)), name)
+    return next((ending for ending in VOLUME_ENDINGS if name.endswith(ending)), name)
 
 
 def _volume(node: CatalogNode | None, volumes: dict[int, str]) -> str:
