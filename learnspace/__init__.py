@@ -86,12 +86,15 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 def _connect_domains(app: Flask) -> None:
     """Let higher domains answer lower ones, which never import them (see DESIGN.md, layers)."""
     from .accounts.signals import identity_confirmed
+    from .catalog.signals import facets_changed
     from .comments.views import register_panels as comment_panels
+    from .lessons import operations as lessons
     from .lessons import owner_space
     from .spaces import operations as spaces
     from .study.views import register_panels as study_panels
 
     identity_confirmed.connect(spaces.activate_on_identity_confirmed)
+    facets_changed.connect(lessons.follow_catalogue_facets)
     owner_space.provide(app, spaces.OWNER_SPACE)
     study_panels(app)  # the study panel comes first on the lesson page, the comments last
     comment_panels(app)

@@ -40,6 +40,7 @@ from ..search.outbox import CATALOG_NODE
 from ..search.outbox import enqueue as enqueue_for_search
 from .importer import Problems, Row, check_rows, read_catalogue
 from .models import LEVEL_NAMES, LEVELS, CatalogNode, SchoolEdition
+from .signals import facets_changed
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,8 @@ def _write(rows: list[Row], existing: dict[str, CatalogNode],
     db.session.flush()
     for node, old_path in refresh:
         _refresh_descendants(node, old_path)
+    if refresh:
+        facets_changed.send([node.id for node, _ in refresh])
     return result
 
 

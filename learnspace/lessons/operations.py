@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -312,6 +312,25 @@ def facet_values(filters: dict[str, str] | None = None) -> dict[str, list[tuple[
     values["lesson_type"] = list(LESSON_TYPES) if "lesson_type" not in filters else [filters["lesson_type"]]
     values["language"] = list(LANGUAGES) if "language" not in filters else [filters["language"]]
     return {name: [(value, None) for value in values[name]] for name in FILTER_COLUMNS}
+
+
+def follow_catalogue_facets(node_ids: list[int]) -> int:
+    """Copy the catalogue's facets onto the lessons filed at or below *node_ids*; return how many rows changed.
+
+    The receiver of catalog.signals.facets_changed (connected in create_app): a renamed edition or a moved
+    volume must not leave the 课程 list filtering on the old name while the search shows the new one.
+    """
+    changed = 0
+    for start in range(0, len(node_ids), 100):
+        chunk = node_ids[start:start + 100]
+        below = select(CatalogNode.id).where(or_(*(CatalogNode.path.contains(f"/{i}/", autoescape=True)
+                                                   for i in chunk)))
+        own = {name: select(getattr(CatalogNode, name)).where(CatalogNode.id == Lesson.catalog_node_id)
+               .scalar_subquery() for name in ("stage", "subject", "grade", "edition")}
+        result = db.session.execute(update(Lesson).where(Lesson.catalog_node_id.in_(below)).values(**own)
+                                    .execution_options(synchronize_session="fetch"))
+        changed += result.rowcount or 0
+    return changed
 
 
 def preferred_edition_ids(school_id: int | None) -> list[int]:

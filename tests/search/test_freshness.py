@@ -191,6 +191,12 @@ def test_catalogue_edits_reach_the_lessons_filed_below_the_node(app, world, fres
         assert on_chapter not in _found("勾股")  # the section keeps its own name 17.1 勾股定理的证明
         assert {on_chapter, on_section, elsewhere} <= _found("", edition="人民教育出版社版")
         assert not ({on_chapter, on_section, elsewhere} & _found("", edition="人教版"))
+        # The lessons' own facet columns (what the 课程 list filters on) follow in the same transaction.
+        from learnspace.lessons.models import Lesson
+        from learnspace.lessons.operations import count_lessons_visible_to
+        assert {db.session.get(Lesson, i).edition for i in (on_chapter, on_section, elsewhere)} == {"人民教育出版社版"}
+        assert count_lessons_visible_to(None, filters={"edition": "人民教育出版社版"}) >= 3
+        assert count_lessons_visible_to(None, filters={"edition": "人教版"}) == 0
 
 
 def test_a_bulk_row_for_a_school_of_thousands_expands_in_one_statement(app, world, fresh_index):
