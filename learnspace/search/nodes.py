@@ -167,23 +167,31 @@ def prune(keep: timedelta | None = None) -> int:
     return removed
 
 
+def _waiting(cursor: Cursor | None):
+    """The where-clause of rows this node has still to apply: rows that stand for many, and documents past it."""
+    if cursor is None or cursor.position is None:
+        return SearchOutbox.doc_type.in_(doc_types() + expander_types())
+    documents = and_(SearchOutbox.doc_type.in_(doc_types()), position() >= cursor.position)
+    if cursor.applied:
+        documents = and_(documents, SearchOutbox.id.not_in(sorted(cursor.applied)))
+    return or_(SearchOutbox.doc_type.in_(expander_types() or ["-"]), documents)
+
+
+def waiting_rows() -> list[tuple[str, int]]:
+    """Return (doc_type, doc_id) of the rows this node has still to apply, oldest first."""
+    return [tuple(r) for r in db.session.execute(
+        select(SearchOutbox.doc_type, SearchOutbox.doc_id).where(_waiting(load())).order_by(SearchOutbox.id))]
+
+
 def lag() -> dict:
     """Return this node's distance from the outbox head: rows and seconds behind, last pass, node id."""
     cursor = load()
     now = utcnow()
-    body = {"node_id": node_id(), "rows_behind": 0, "seconds_behind": 0, "rebuild_needed": False,
-            "last_pass_seconds_ago": None}
-    if cursor is None or cursor.position is None:
-        body["rebuild_needed"] = True
-        waiting = SearchOutbox.doc_type.in_(doc_types() + expander_types())
-    else:
-        pending_docs = and_(SearchOutbox.doc_type.in_(doc_types()), position() >= cursor.position)
-        if cursor.applied:
-            pending_docs = and_(pending_docs, SearchOutbox.id.not_in(sorted(cursor.applied)))
-        waiting = or_(SearchOutbox.doc_type.in_(expander_types() or ["-"]), pending_docs)
-        body["last_pass_seconds_ago"] = round((now - cursor.seen_dt).total_seconds(), 1)
+    body = {"node_id": node_id(), "rows_behind": 0, "seconds_behind": 0,
+            "rebuild_needed": cursor is None or cursor.position is None,
+            "last_pass_seconds_ago": None if cursor is None else round((now - cursor.seen_dt).total_seconds(), 1)}
     rows, oldest = db.session.execute(
-        select(func.count(), func.min(SearchOutbox.created_dt)).where(waiting)).one()
+        select(func.count(), func.min(SearchOutbox.created_dt)).where(_waiting(cursor))).one()
     body["rows_behind"] = int(rows or 0)
     if oldest is not None:
         body["seconds_behind"] = max(0, round((now - oldest).total_seconds(), 1))

@@ -196,6 +196,8 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
                 log.warning("search: node %s cannot continue from its cursor; rebuilding its replica", nodes.node_id())
                 applied += _rebuild_locked(None, procs=1)
                 cursor, live = nodes.load(), generations.current_dir()
+            while (deadline is None or time.monotonic() < deadline) and _expand(BATCH):
+                pass  # first, so that the rows the expansion adds are below this pass's head
             pass_head = nodes.head()  # before reading: every row below it is visible to the reads that follow
             db.session.rollback()
             window: dict[int, int] = {}  # rows read at or above the old cursor: id -> position
