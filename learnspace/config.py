@@ -128,6 +128,8 @@ class Settings:
     trusted_proxies: int
     search_drain_after_request: bool
     search_warm_up: bool
+    node_id: str
+    search_outbox_retention_days: int
 
 
 def minio_credentials_file(var_dir: Path) -> Path:
@@ -195,8 +197,21 @@ def load_config() -> dict:
         search_drain_after_request=_env("SEARCH_DRAIN_AFTER_REQUEST", "1") == "1",
         # Load jieba's and pypinyin's dictionaries in the background at start (served apps; scripts/run sets it).
         search_warm_up=_env("SEARCH_WARM_UP", "0") == "1",
+        # This app node's name for its search replica's cursor (learnspace/search/nodes.py).
+        node_id=_env("NODE_ID") or default_node_id(Path(_env("SEARCH_DIR", str(var_dir / "search")))),
+        # Outbox rows older than this are pruned even if a node has not applied them (it then rebuilds).
+        search_outbox_retention_days=_env_int("SEARCH_OUTBOX_RETENTION_DAYS", 7),
     )
     return to_flask_config(settings)
+
+
+def default_node_id(search_dir: Path) -> str:
+    """Return the host name and a hash of the search directory: stable across restarts, distinct per replica."""
+    import hashlib
+    import socket
+
+    digest = hashlib.sha256(str(search_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()[:100]}-{digest}"
 
 
 def _decode_data_key(raw: str) -> bytes:

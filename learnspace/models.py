@@ -19,7 +19,7 @@ from .lessons.models import Lesson, LessonFile  # noqa: F401
 from .moderation.models import BlockedTerm  # noqa: F401
 from .orgs.models import Region, School  # noqa: F401
 from .privacy.models import PrivacyRequest  # noqa: F401
-from .search.models import SearchOutbox  # noqa: F401
+from .search.models import SearchNode, SearchOutbox  # noqa: F401
 from .spaces.models import Announcement, Follow, Space, SpaceVisit, TeacherProfile  # noqa: F401
 from .stats.models import RankingWeights, StatsTarget  # noqa: F401
 from .study.models import Favourite, LessonNote, WatchDay, WatchProgress  # noqa: F401

@@ -207,8 +207,11 @@ INVENTORY: dict[str, Table] = {
                  "created_dt": _N, "started_dt": _N, "finished_dt": _N}),
     "job_workers": Table("none", "工作进程心跳。", columns={"name": _N, "started_dt": _N, "seen_dt": _N}),
     "search_outbox": Table("none", "待更新索引的课例编号；学校、教师改名或教材目录修改时暂存其编号，"
-                           "索引程序展开为相关课例后即删除（不含姓名）。",
-                           columns={"id": _N, "doc_type": _N, "doc_id": _N, "created_dt": _N}),
+                           "索引程序展开为相关课例；各节点都已应用后删除（不含姓名）。",
+                           columns={"id": _N, "doc_type": _N, "doc_id": _N, "created_dt": _N, "txid": _N}),
+    "search_nodes": Table("none", "每个应用节点的搜索索引副本读到待更新队列的哪一处（节点名、位置、时间，不含个人信息）。",
+                          columns={"node_id": _N, "cursor": _N, "applied_ids": _N, "generation": _N,
+                                   "seen_dt": _N, "rebuilt_dt": _N}),
     # --- moderation, catalogue, orgs ----------------------------------------------------------------
     "blocked_terms": Table(
         "anonymise", "负面用语清单属于平台；添加人被删时置空。", refs=("created_by_id",),

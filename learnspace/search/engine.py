@@ -96,6 +96,8 @@ class Snapshot:
         self.alive = np.ones(self.size, dtype=bool)
         parts = []
         for leaf, offset in leaves:
+            if leaf.segment() is None:
+                continue  # an index without segments (rebuilt from an empty database): nothing to read
             parts.append(_segment(leaf))
             self.alive[internals.deleted(leaf) + offset] = False
         self.live_count = reader.doc_count()
@@ -132,6 +134,8 @@ class Snapshot:
         btext = reader.schema[field].to_bytes(token)
         pieces = []
         for leaf, offset in reader.leaf_readers():
+            if leaf.segment() is None:
+                continue
             found = internals.term_docs(leaf, field, btext)
             if len(found):
                 pieces.append(found + offset)

@@ -33,7 +33,6 @@ from flask import current_app
 from whoosh import index
 
 from ..extensions import db
-from .models import SearchOutbox
 from .schema import make_schema
 
 log = logging.getLogger(__name__)
@@ -225,9 +224,9 @@ def health() -> tuple[bool, str]:
 
 def _pending_outbox() -> int | None:
     try:
-        from sqlalchemy import func, select
+        from .nodes import lag
 
-        return db.session.scalar(select(func.count()).select_from(SearchOutbox))
+        return lag()["rows_behind"]
     except Exception:  # the database check reports database trouble; this is only a detail
         try:
             db.session.rollback()

@@ -1,22 +1,26 @@
 """Applying changes to the index: the outbox drain, the full rebuild, and the one-writer lock.
 
-Exactly one process writes the index at a time. The lock is ``writer.lock`` in the
+Exactly one process of a node writes its index at a time. The lock is ``writer.lock`` in the
 search directory, taken with ``fcntl.flock``: the kernel drops it when the holder
 exits or crashes, so there is nothing stale to clean up. ``drain`` asks for it
 without waiting: when another process is writing, that process (or a later drain)
 applies the rows, so no caller ever waits on or sees Whoosh's ``LockError``.
 ``rebuild`` waits for it and holds it from before it reads the database until the
 new generation is live, so no change can be applied to the old generation and then
-lost in the swap; rows written meanwhile stay in the outbox for the next drain.
+lost in the swap; rows written meanwhile are above the cursor it records.
+
+Each node reads the shared outbox from its own cursor (nodes.py) and leaves the rows for
+the other nodes; they are pruned once every node has passed them.
 
 Rows that stand for many documents (a renamed school, teacher or catalogue node; see
-documents.register_expander) are expanded first: in one transaction the writer inserts
-a row per affected document and deletes the row it expanded, so the rename itself wrote
-one row and the 5,000 lessons of a school are then applied in ordinary batches.
+documents.register_expander) are expanded first, once for all nodes: in one transaction
+the writer inserts a row per affected document and deletes the row it expanded, so the
+rename itself wrote one row and the 5,000 lessons of a school are then applied in
+ordinary batches.
 
 Order of a drain batch: read outbox rows, then read the documents (so they are at
-least as new as the rows), write and commit Whoosh, then delete exactly the rows
-read. A crash anywhere leaves the rows, and replaying them is harmless.
+least as new as the rows), write and commit Whoosh; at the end of the pass record the
+cursor. A crash anywhere leaves the cursor behind, and replaying rows is harmless.
 """
 from __future__ import annotations
 
@@ -28,12 +32,12 @@ import time
 from collections import defaultdict
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from whoosh.index import LockError
 
 from ..extensions import db
 from ..jobs import periodic
-from . import generations
+from . import generations, nodes
 from .analysis import fold, warm_up
 from .documents import doc_types, expander_types, get_expander, get_source
 from .generations import writer_lock
@@ -110,16 +114,6 @@ def build_index(ix, documents: Iterable[dict], *, procs: int = 1, limitmb: int =
     return count
 
 
-def _live_index():
-    live = generations.current_dir()
-    if live is None:
-        # No index yet (fresh checkout, or someone removed it): start an empty one; a reindex fills it.
-        live = generations.new_generation_dir()
-        generations.create_empty(live)
-        generations.swap_to(live)
-    return generations.open_dir(live)
-
-
 def _apply(ix, rows) -> None:
     wanted: dict[str, set[int]] = defaultdict(set)
     for row in rows:
@@ -141,14 +135,21 @@ def _apply(ix, rows) -> None:
 
 
 def _expand(size: int) -> int:
-    """Replace up to *size* rows that stand for many documents by a row per document; return how many."""
+    """Replace up to *size* rows that stand for many documents by a row per document; return how many.
+
+    Once for all nodes: the rows are claimed with ``FOR UPDATE SKIP LOCKED`` (a node expanding at
+    the same moment skips them) and deleted in the transaction that inserts the document rows,
+    which every node's cursor then reads like any other change. SQLite runs one writer at a time.
+    """
     types = expander_types()
     if not types:
         return 0
     rows = db.session.execute(
         select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
-        .where(SearchOutbox.doc_type.in_(types)).order_by(SearchOutbox.id).limit(size)).all()
+        .where(SearchOutbox.doc_type.in_(types)).order_by(SearchOutbox.id).limit(size)
+        .with_for_update(skip_locked=True)).all()
     if not rows:
+        db.session.rollback()
         return 0
     ids_by_type: dict[str, set[int]] = defaultdict(set)
     for row in rows:
@@ -171,11 +172,13 @@ def _expand(size: int) -> int:
 
 
 def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
-    """Apply pending outbox rows to the index and delete them; return how many document rows were applied.
+    """Apply the outbox rows this node has not applied yet; return how many document rows were applied.
 
     Stops after *limit* rows or, with *seconds*, after the batch that passes that budget (``learnspace
     init`` uses it so a start never waits on a large backlog: the worker applies the rest).
-    Returns 0 at once when another process holds the writer lock (it will apply them).
+    Returns 0 at once when another process of this node holds the writer lock (it will apply them).
+    A node that cannot continue from its cursor (new, emptied, or pruned past) rebuilds first; the
+    documents of that rebuild count as applied. See nodes.py for the cursor.
     """
     types = doc_types()
     if not types:
@@ -186,26 +189,45 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
         with writer_lock(blocking=False) as acquired:
             if not acquired:
                 return 0
-            ix = None
+            cursor = nodes.load()
+            live = generations.current_dir()
+            if nodes.needs_rebuild(cursor, live.name if live is not None else None):
+                db.session.rollback()
+                log.warning("search: node %s cannot continue from its cursor; rebuilding its replica", nodes.node_id())
+                applied += _rebuild_locked(None, procs=1)
+                cursor, live = nodes.load(), generations.current_dir()
+            while (deadline is None or time.monotonic() < deadline) and _expand(BATCH):
+                pass  # first, so that the rows the expansion adds are below this pass's head
+            pass_head = nodes.head()  # before reading: every row below it is visible to the reads that follow
+            db.session.rollback()
+            window: dict[int, int] = {}  # rows read at or above the old cursor: id -> position
+            after_id, complete, ix = 0, False, None
             while (limit is None or applied < limit) and (deadline is None or time.monotonic() < deadline):
                 if _expand(BATCH):
                     continue
                 size = BATCH if limit is None else min(BATCH, limit - applied)
-                rows = db.session.execute(
-                    select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
-                    .where(SearchOutbox.doc_type.in_(types)).order_by(SearchOutbox.id).limit(size)).all()
+                rows = nodes.unapplied(cursor, after_id, size)
                 if not rows:
+                    complete = True
                     db.session.rollback()  # end the read transaction; nothing was written
                     break
-                ix = ix or _live_index()
-                try:
-                    _apply(ix, rows)
-                except BaseException:
+                after_id = rows[-1].id
+                window.update((r.id, r.pos) for r in rows)
+                todo = [r for r in rows if r.id not in cursor.applied]
+                if todo:
+                    ix = ix or generations.open_dir(live)
+                    try:
+                        _apply(ix, todo)
+                    finally:
+                        db.session.rollback()
+                    cursor.applied.update(r.id for r in todo)
+                    applied += len(todo)
+                else:
                     db.session.rollback()
-                    raise
-                db.session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
-                db.session.commit()
-                applied += len(rows)
+            moved = nodes.save(cursor, new_position=pass_head if complete else None, window=window,
+                               generation=live.name, force=bool(applied))
+            if applied and moved:
+                nodes.prune()
     except LockError:
         # Only a writer that bypassed writer.lock can hold Whoosh's own lock; leave the rows for later.
         log.warning("search index busy (Whoosh lock held outside writer.lock); %s rows applied", applied)
@@ -231,8 +253,8 @@ def catch_up(seconds: float | None = None) -> tuple[int, int]:
 
 
 def pending() -> int:
-    """Return how many outbox rows wait (documents and rows that stand for many)."""
-    count = db.session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    """Return how many outbox rows this node has still to apply (documents and rows that stand for many)."""
+    count = nodes.lag()["rows_behind"]
     db.session.rollback()
     return count
 
@@ -255,27 +277,35 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, procs: int | 
     *progress(done, total)* is called as documents are added. Searches use the old
     generation until the swap; outbox rows written meanwhile are applied by the next drain.
     """
-    procs = procs or min(4, os.cpu_count() or 1)
     with writer_lock(blocking=True):
-        ids_by_type = {doc_type: list(get_source(doc_type).all_ids()) for doc_type in doc_types()}
-        total = sum(len(ids) for ids in ids_by_type.values())
-        path = generations.new_generation_dir()
-        done = 0
+        return _rebuild_locked(progress, procs=procs)
 
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(done, total)
 
-        try:
-            ix = generations.create_empty(path)
-            count = build_index(ix, _all_documents(ids_by_type), procs=procs if total >= PARALLEL_FROM else 1,
-                                progress=step)
-            generations.swap_to(path)
-        except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
-            raise
+def _rebuild_locked(progress: Callable[[int, int], None] | None, *, procs: int | None) -> int:
+    procs = procs or min(4, os.cpu_count() or 1)
+    # The node's new cursor, read before the documents: every change below it is in what follows.
+    start = nodes.head()
+    db.session.rollback()
+    ids_by_type = {doc_type: list(get_source(doc_type).all_ids()) for doc_type in doc_types()}
+    total = sum(len(ids) for ids in ids_by_type.values())
+    path = generations.new_generation_dir()
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        ix = generations.create_empty(path)
+        count = build_index(ix, _all_documents(ids_by_type), procs=procs if total >= PARALLEL_FROM else 1,
+                            progress=step)
+        generations.swap_to(path)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    nodes.mark_rebuilt(start, path.name)
     log.info("search: rebuilt the index with %s documents in %s", count, path.name)
     return count
 

@@ -9,8 +9,8 @@ def test_the_demo_lessons_are_searchable_when_init_and_demo_return(app):
     from learnspace.cli import main
     from learnspace.extensions import db
     from learnspace.lessons.models import Lesson
-    from learnspace.search.models import SearchOutbox
     from learnspace.search.query import search
+    from learnspace.search.writer import pending
 
     runner = app.test_cli_runner()
     init = runner.invoke(main, ["init"])
@@ -19,7 +19,7 @@ def test_the_demo_lessons_are_searchable_when_init_and_demo_return(app):
     assert demo.exit_code == 0, demo.output
     assert "search: " in demo.output and "left for" not in demo.output
     with app.app_context():
-        assert db.session.scalar(select(SearchOutbox.id)) is None
+        assert pending() == 0
         public = db.session.execute(select(Lesson.id, Lesson.title).where(
             Lesson.status == "published", Lesson.visibility == "public")).all()
         assert len(public) >= 10

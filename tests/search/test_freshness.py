@@ -20,10 +20,11 @@ def fresh_index(app):
 
 
 def _outbox() -> list[tuple[str, int]]:
+    """The outbox rows this node has still to apply (applied rows stay for other nodes until pruned)."""
     from learnspace.extensions import db
-    from learnspace.search.models import SearchOutbox
+    from learnspace.search.nodes import waiting_rows
 
-    rows = [(r.doc_type, r.doc_id) for r in db.session.scalars(select(SearchOutbox).order_by(SearchOutbox.id))]
+    rows = waiting_rows()
     db.session.rollback()
     return rows
 

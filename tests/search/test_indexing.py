@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 from whoosh.qparser import QueryParser
 
 from tests.fixtures.lessons import make_lesson
@@ -20,10 +19,10 @@ def fresh_index(app):
 
 
 def _outbox():
-    from learnspace.extensions import db
-    from learnspace.search.models import SearchOutbox
+    """The outbox rows this node has still to apply (applied rows stay for other nodes until pruned)."""
+    from learnspace.search.nodes import waiting_rows
 
-    return [(r.doc_type, r.doc_id) for r in db.session.scalars(select(SearchOutbox).order_by(SearchOutbox.id))]
+    return waiting_rows()
 
 
 def _find(field: str, text: str) -> list[str]:
