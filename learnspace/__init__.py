@@ -44,7 +44,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from . import storage
     from .accounts import oidc
-    from .lessons import search_labels, search_source, verification  # noqa: F401  (registers the upload job)
+    from .lessons import search_labels, search_source, verification, view_counts  # noqa: F401  (registers jobs)
     from .privacy import operations as privacy  # noqa: F401  (registers the export and deletion jobs)
     from .search import writer
     storage.init_app(app)

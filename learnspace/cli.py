@@ -8,6 +8,7 @@ from . import create_app
 from .accounts.cli import register as register_accounts
 from .accounts.codes_cli import register as register_codes
 from .activity.cli import register as register_rollups
+from .backup.cli import register as register_backup
 from .catalog.cli import import_catalog_command
 from .catalog.operations import load_shipped
 from .config import ConfigError
@@ -84,6 +85,7 @@ def register_commands() -> None:
     register_codes(main)
     register_search(main)
     register_jobs(main)
+    register_backup(main)
     main.add_command(demo_command)
     main.add_command(import_catalog_command)
     main.add_command(reconcile_command)

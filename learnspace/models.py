@@ -15,7 +15,7 @@ from .audit.models import AuditEntry  # noqa: F401
 from .catalog.models import CatalogNode, SchoolEdition  # noqa: F401
 from .comments.models import Comment, CommentLike, CommentReport  # noqa: F401
 from .jobs.models import Job, JobWorker  # noqa: F401
-from .lessons.models import Lesson, LessonFile  # noqa: F401
+from .lessons.models import Lesson, LessonFile, LessonView  # noqa: F401
 from .moderation.models import BlockedTerm  # noqa: F401
 from .orgs.models import Region, School  # noqa: F401
 from .privacy.models import PrivacyRequest  # noqa: F401

@@ -46,6 +46,8 @@ SQLITE_SET = {
         "space visits: ON CONFLICT DO NOTHING",
     "spaces/test_teacher_space.py::test_the_same_visitor_counts_again_on_a_new_local_day":
         "space visits: ON CONFLICT DO NOTHING, day boundaries",
+    "lessons/test_pages.py::test_anonymous_visitors_count_once_a_day_by_their_cookie_and_old_rows_are_pruned":
+        "lesson views: ON CONFLICT DO NOTHING, the partial index of pending views, batches and pruning",
     "moderation/test_blocked_words.py": "blocked terms (sqlite_autoincrement)",
     # Concurrency and locking: FOR UPDATE is a no-op on SQLite, which locks the whole file instead.
     "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",

@@ -1,9 +1,21 @@
 """Recorded lessons (课例) and their stored files."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -134,3 +146,34 @@ class LessonFile(db.Model):
 
     def __repr__(self) -> str:
         return f"<LessonFile {self.id} {self.kind} {self.status}>"
+
+
+class LessonView(db.Model):
+    """One viewer on one China day of one lesson: the dedupe record behind lessons.view_count.
+
+    Written by a single INSERT … ON CONFLICT DO NOTHING, with no foreign key to lessons (a key check would
+    share-lock the lesson's row, which every viewer of a popular lesson would take); the worker adds the
+    rows not yet ``counted`` to lessons.view_count in batches (view_counts.py) and prunes old days.
+    """
+
+    __tablename__ = "lesson_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column()
+    #: the China-time (Asia/Shanghai) day of the view
+    day: Mapped[date] = mapped_column(Date)
+    #: "u<person id>" for a signed-in person, "a<random id>" for an anonymous visitor's cookie
+    viewer: Mapped[str] = mapped_column(String(40))
+    #: the person, when signed in (so a deletion takes their rows along)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: added to lessons.view_count already
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "day", "viewer", name="uq_lesson_views_lesson_day_viewer"),
+        Index("ix_lesson_views_pending", "id", sqlite_where=text("NOT counted"), postgresql_where=text("NOT counted")),
+        Index("ix_lesson_views_day", "day"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<LessonView lesson={self.lesson_id} day={self.day}>"

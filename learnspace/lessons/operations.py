@@ -341,19 +341,3 @@ def preferred_edition_ids(school_id: int | None) -> list[int]:
         return []
     return sorted(set(db.session.scalars(
         select(SchoolEdition.edition_node_id).where(SchoolEdition.school_id == school_id))))
-
-
-#: The search index's view counts are refreshed every this many views (not on every view).
-VIEWS_PER_INDEX_REFRESH = 20
-
-
-def record_view(lesson: Lesson) -> int:
-    """Count one view of a published lesson by someone other than its teacher; return the new count."""
-    # An increment in SQL (no lost views between concurrent requests) through the ORM, so the
-    # statistics roll-ups see the change like any other.
-    lesson.view_count = Lesson.view_count + 1
-    db.session.flush()
-    db.session.refresh(lesson, ["view_count"])
-    if lesson.view_count % VIEWS_PER_INDEX_REFRESH == 0:
-        enqueue_for_search("lesson", lesson.id)
-    return lesson.view_count

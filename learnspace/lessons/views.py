@@ -1,7 +1,7 @@
 """Lesson pages: list, create, show (with the four parts and their upload widgets), edit, publish, delete."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import panels
@@ -13,7 +13,7 @@ from ..errors import LearnSpaceError, NotFound, PermissionDenied
 from ..extensions import db
 from ..search.panel import FACET_SHOWN, LIST_FIELDS, build_facets, page_url
 from ..search.query import clean_filters
-from . import operations
+from . import operations, view_counts
 from .forms import ActionForm, LessonForm
 from .models import LANGUAGES, PART_KINDS, REQUIRED_PARTS, STATUSES, VISIBILITIES, Lesson
 from .operations import LessonInvalid
@@ -179,9 +179,9 @@ def show(lesson_id: int):
             return render_template("lessons/hidden.html", next_url=request.full_path.rstrip("?")), 404
         raise NotFound("课程不存在，或您没有查看权限。")
     is_owner = can_edit(viewer, lesson)
+    visitor_id = None
     if lesson.status == "published" and not is_owner:
-        operations.record_view(lesson)
-        db.session.commit()
+        visitor_id = _record_view(lesson, viewer)
     parts = []
     for kind in (*REQUIRED_PARTS, "subtitles"):
         unfinished = [f for f in lesson.files if f.kind == kind and f.status == "uploading"] if is_owner else []
@@ -195,12 +195,30 @@ def show(lesson_id: int):
             "accept": ACCEPT.get(kind, DOCUMENT_ACCEPT), "formats": FORMATS.get(kind, DOCUMENT_FORMATS),
             "max_bytes": size_limit(kind),
         })
-    return render_template(
+    response = make_response(render_template(
         "lessons/show.html", lesson=lesson, parts=parts, is_owner=is_owner, path=_path(lesson),
         statuses=STATUSES, visibilities=VISIBILITIES, languages=LANGUAGES, action_form=ActionForm(),
         publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [],
         panels={slot: panels.render(f"lesson.{slot}", viewer=viewer, lesson=lesson, is_owner=is_owner)
-                for slot in ("after_player", "after_parts")})
+                for slot in ("after_player", "after_parts")}))
+    if visitor_id is not None:  # a new anonymous visitor: a random id, so their reloads count once a day
+        response.set_cookie(view_counts.VISITOR_COOKIE, visitor_id, max_age=view_counts.VISITOR_COOKIE_SECONDS,
+                            httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _record_view(lesson: Lesson, viewer) -> str | None:
+    """Record the view (once per viewer and China day); return a new visitor id to set as a cookie, if any."""
+    # Without cookies a visitor gets a new id on every page, so each of their views counts (as before).
+    cookie = request.cookies.get(view_counts.VISITOR_COOKIE)
+    key = view_counts.viewer_key(viewer.id if viewer is not None else None, cookie)
+    new_id = None
+    if key is None:
+        new_id = view_counts.new_visitor_id()
+        key = view_counts.viewer_key(None, new_id)
+    view_counts.record_view(lesson.id, key, viewer.id if viewer is not None else None)
+    db.session.commit()
+    return new_id
 
 
 def _path(lesson: Lesson) -> list[CatalogNode]:

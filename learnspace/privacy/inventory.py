@@ -139,6 +139,10 @@ INVENTORY: dict[str, Table] = {
                  "ready_dt": _P, "duration_seconds": _P, "width": _P, "height": _P, "video_codec": _P,
                  "audio_codec": _P, "poster_key": (CONTENT, SCOPED), "is_showcase_eligible": _P,
                  "ineligible_reason": _P}),
+    "lesson_views": Table(
+        "delete", "本人当天看过哪节课的去重记录（每人每课每天计一次浏览）；计入浏览次数后两天内自动删除。",
+        owner=("user_id",),
+        columns={"id": _N, "lesson_id": _P, "day": _P, "viewer": _P, "user_id": _P, "counted": _N}),
     # --- comments -----------------------------------------------------------------------------------
     "comments": Table(
         "delete", "本人的评论和提问删除；他人对其的回复保留（改为课例下的评论），不丢失他人的内容。",

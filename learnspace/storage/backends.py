@@ -43,6 +43,8 @@ BLOCK_SIZE = 1024 * 1024
 # What a dead, refusing or misbehaving server raises through the SDK and urllib3.
 _FAILURES = (MinioException, urllib3.exceptions.HTTPError, OSError)
 _MISSING = ("NoSuchKey", "NoSuchObject")
+#: standard headers an object keeps from its upload (besides x-amz-meta-* user metadata)
+KEPT_HEADERS = ("content-type", "cache-control", "content-encoding", "content-disposition", "content-language")
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,31 @@ class MinioStorage:
         """Return the keys of every object under *prefix*."""
         return [obj.key for obj in self.list_objects(prefix)]
 
+    # --- whole objects with their headers (storage.archive: backup and restore) ---
+
+    def object_headers(self, key: str) -> dict[str, str]:
+        """Return the headers an object was stored with: Content-Type and the like, and user metadata."""
+        try:
+            st = self.client.stat_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                raise KeyError(key) from exc
+            raise StorageError(str(exc)) from exc
+        except _FAILURES as exc:
+            raise StorageError(f"stat {key} failed: {type(exc).__name__}: {exc}") from exc
+        return {name.lower(): value for name, value in (st.metadata or {}).items()
+                if name.lower() in KEPT_HEADERS or name.lower().startswith("x-amz-meta-")}
+
+    def put_stream(self, key: str, stream, length: int, headers: dict[str, str]) -> None:
+        """Store *length* bytes read from *stream* (multipart when large) with these headers."""
+        headers = dict(headers)
+        content_type = headers.pop("content-type", "application/octet-stream")
+        try:
+            self.client.put_object(self.bucket, key, stream, length, content_type=content_type,
+                                   metadata=headers or None, part_size=64 * 1024 * 1024)
+        except _FAILURES as exc:
+            raise StorageError(f"storing {key} failed: {type(exc).__name__}: {exc}") from exc
+
     # --- multipart uploads (storage.multipart) ---
 
     def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
@@ -271,6 +298,7 @@ class MemoryStorage:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
         self.modified: dict[str, datetime] = {}
+        self.headers: dict[str, dict[str, str]] = {}  # only what put_stream was given
         #: upload id → (key, started, {part number: (bytes, stored)})
         self.uploads: dict[str, tuple[str, datetime, dict[int, tuple[bytes, datetime]]]] = {}
 
@@ -319,6 +347,13 @@ class MemoryStorage:
 
     def list_keys(self, prefix: str) -> list[str]:
         return [obj.key for obj in self.list_objects(prefix)]
+
+    def object_headers(self, key: str) -> dict[str, str]:
+        return dict(self.headers.get(key) or {"content-type": "application/octet-stream"})
+
+    def put_stream(self, key: str, stream, length: int, headers: dict[str, str]) -> None:
+        self.put_bytes(key, stream.read(length))
+        self.headers[key] = dict(headers)
 
     def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
         upload_id = secrets.token_hex(16)

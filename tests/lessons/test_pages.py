@@ -313,8 +313,8 @@ def test_space_lists_all_lessons_to_the_owner_and_visible_ones_to_visitors(app, 
     assert "空间课例" not in far and "暂无可以查看的课程" in far
 
 
-def test_views_by_others_are_counted_and_the_teachers_own_are_not(app, world):
-    """A published lesson's view_count grows with each visit by a student, not by its teacher."""
+def test_views_by_others_are_counted_once_a_day_in_batches_and_the_teachers_own_are_not(app, world):
+    """A student's reloads count once a China day, the teacher's own visits never; the worker's batch counts."""
     from learnspace.extensions import db
     from learnspace.lessons.models import Lesson
     from tests.fixtures.helpers import login
@@ -338,5 +338,53 @@ def test_views_by_others_are_counted_and_the_teachers_own_are_not(app, world):
     for _ in range(3):
         assert reader.get(f"/lessons/{lesson_id}").status_code == 200
     assert author.get(f"/lessons/{lesson_id}").status_code == 200
+    from learnspace.lessons import view_counts
     with app.app_context():
-        assert db.session.get(Lesson, lesson_id).view_count == 3
+        assert db.session.get(Lesson, lesson_id).view_count == 0  # recorded, not counted yet
+        assert view_counts.pending_count(lesson_id) == 1
+        assert view_counts.count_all() == 1
+        db.session.expire_all()
+        assert db.session.get(Lesson, lesson_id).view_count == 1
+        assert view_counts.pending_count(lesson_id) == 0
+        assert view_counts.count_all() == 0  # counted once only
+    assert reader.get(f"/lessons/{lesson_id}").status_code == 200
+    with app.app_context():
+        assert view_counts.pending_count(lesson_id) == 0  # the same day: no second view
+
+
+def test_anonymous_visitors_count_once_a_day_by_their_cookie_and_old_rows_are_pruned(app, world):
+    """A visitor's cookie dedupes their reloads; without the cookie each page counts; past days are pruned."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from learnspace.china_time import today
+    from learnspace.extensions import db
+    from learnspace.lessons import view_counts
+    from learnspace.lessons.models import Lesson, LessonView
+    from tests.fixtures.lessons import make_lesson
+
+    with app.app_context():
+        lesson_id = make_lesson(world.people["teacher_a1"], world.schools["a1"], status="published",
+                                visibility="public")
+    browser = app.test_client()
+    first = browser.get(f"/lessons/{lesson_id}")
+    assert first.status_code == 200
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith(view_counts.VISITOR_COOKIE + "=") and "HttpOnly" in cookie and "Max-Age=" in cookie
+    again = browser.get(f"/lessons/{lesson_id}")
+    assert "Set-Cookie" not in again.headers or view_counts.VISITOR_COOKIE not in again.headers["Set-Cookie"]
+    for _ in range(2):  # cookies off: a fresh client each time, so each page is a new visitor
+        assert app.test_client(use_cookies=False).get(f"/lessons/{lesson_id}").status_code == 200
+    forged = app.test_client()
+    forged.set_cookie(view_counts.VISITOR_COOKIE, "not-a-random-id")  # not ours: replaced, counted as new
+    assert view_counts.VISITOR_COOKIE in forged.get(f"/lessons/{lesson_id}").headers["Set-Cookie"]
+    with app.app_context():
+        assert view_counts.pending_count(lesson_id) == 4
+        assert view_counts.count_all() == 4
+        assert db.session.get(Lesson, lesson_id).view_count == 4
+        db.session.execute(update(LessonView).values(day=today() - timedelta(days=2)))
+        view_counts.record_view(lesson_id, "u1")  # today's, still pending: kept
+        assert view_counts.prune() == 4
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(LessonView)) == 1
