@@ -128,6 +128,9 @@ class Settings:
     trusted_proxies: int
     search_drain_after_request: bool
     search_warm_up: bool
+    metrics_networks: tuple
+    metrics_token: str | None
+    log_format: str
 
 
 def minio_credentials_file(var_dir: Path) -> Path:
@@ -195,6 +198,11 @@ def load_config() -> dict:
         search_drain_after_request=_env("SEARCH_DRAIN_AFTER_REQUEST", "1") == "1",
         # Load jieba's and pypinyin's dictionaries in the background at start (served apps; scripts/run sets it).
         search_warm_up=_env("SEARCH_WARM_UP", "0") == "1",
+        # Who may read /metrics besides loopback: Prometheus's networks, or a bearer token (learnspace/metrics.py).
+        metrics_networks=_env_networks("METRICS_NETWORKS"),
+        metrics_token=_env("METRICS_TOKEN"),
+        # "text" (one readable line per record) or "json" (one JSON object per line, for log shippers).
+        log_format=_env("LOG_FORMAT", "text"),
     )
     return to_flask_config(settings)
 
@@ -257,5 +265,9 @@ def validate(config) -> None:
         raise ConfigError(f"LEARNSPACE_PRESIGN_SECONDS must be between 1 and 60, got {s.presign_seconds}")
     if s.upload_chunk_bytes < 5 * 1024**2:
         raise ConfigError("LEARNSPACE_UPLOAD_CHUNK_BYTES must be at least 5 MiB (MinIO's smallest composable part)")
+    if s.metrics_token is not None and len(s.metrics_token) < 32:
+        raise ConfigError("LEARNSPACE_METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+    if s.log_format not in ("text", "json"):
+        raise ConfigError(f"LEARNSPACE_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if s.minio_access_key == "minioadmin":
         raise ConfigError("refusing MinIO's well-known default credentials; generate your own")
