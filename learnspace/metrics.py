@@ -70,10 +70,10 @@ class DatabaseCollector:
         """Yield the job queue's and the search outbox's gauges (a source that fails reports up=0)."""
         up = GaugeMetricFamily("learnspace_metrics_source_up", "1 when the source's figures could be read.",
                                labels=["source"])
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("SET LOCAL statement_timeout = 2000"))  # a slow scrape must not pile up
         for source, read in (("jobs", self._jobs), ("search_outbox", self._outbox)):
             try:
+                if db.engine.dialect.name == "postgresql":
+                    db.session.execute(text("SET LOCAL statement_timeout = 2000"))  # a slow scrape must not pile up
                 families = list(read())
             except Exception as exc:  # any database error: report the source down, keep the rest
                 db.session.rollback()
@@ -148,7 +148,10 @@ def metrics():
     if not _client_allowed():
         return Response(REFUSED, status=403, mimetype="text/plain")
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))  # text format, or OpenMetrics if asked
-    body = encode(_Sources(_counters(), DatabaseCollector()))
+    try:
+        body = encode(_Sources(_counters(), DatabaseCollector()))
+    except FileNotFoundError:  # an exited worker's file was folded into the archive while being read: read again
+        body = encode(_Sources(_counters(), DatabaseCollector()))
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 

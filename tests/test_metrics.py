@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import REGISTRY
@@ -149,18 +151,29 @@ def test_outbox_gauges_show_the_backlog_and_its_age(app):
     assert got[("learnspace_metrics_source_up", (("source", "search_outbox"),))] == 1
 
 
+def test_database_down_still_answers_with_the_sources_marked_down(make_app):
+    """PostgreSQL unreachable: the request counters are served and the queue gauges say they could not be read."""
+    app = make_app(env={"LEARNSPACE_DATABASE_URL": f"postgresql+psycopg://nobody:x@127.0.0.1:{free_port()}/none"})
+    got = scrape(app)
+    assert got[("learnspace_metrics_source_up", (("source", "jobs"),))] == 0
+    assert got[("learnspace_metrics_source_up", (("source", "search_outbox"),))] == 0
+    assert ("learnspace_jobs", (("kind", "lessons.verify_upload"), ("state", "queued"))) not in got
+
+
 # --- several processes ----------------------------------------------------------------------------------------
 
 COUNT_IN_A_PROCESS = """
-import sys
+import os, sys
 from learnspace import meters
 meters.upload_completed("recording", int(sys.argv[1]))
 meters.observe_request("lessons.show", "GET", 200, 0.02)
+print(os.getpid())
 """
 
 
 def test_the_multiprocess_collector_adds_up_two_processes_counters(tmp_path, monkeypatch):
-    """Two worker processes count into PROMETHEUS_MULTIPROC_DIR; a scrape sees their sum; a new start empties it."""
+    """Two processes count into PROMETHEUS_MULTIPROC_DIR; a scrape sees their sum, also once they exited and were
+    folded into the archive; a new start empties the directory."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -169,19 +182,31 @@ def test_the_multiprocess_collector_adds_up_two_processes_counters(tmp_path, mon
     folder = tmp_path / "metrics"
     env = {**os.environ, "PYTHONPATH": str(ROOT), metrics_dir.ENV: str(folder)}
     folder.mkdir()
-    for size in (1000, 234):
-        subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS, str(size)], env=env, check=True, timeout=60)
-    assert len(list(folder.glob("counter_*.db"))) == 2  # one file per process
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(folder))
-    got = samples(generate_latest(registry).decode())
-    assert got[("learnspace_upload_bytes_total", (("kind", "recording"),))] == 1234
-    assert got[("learnspace_uploads_completed_total", (("kind", "recording"),))] == 2
-    assert got[("learnspace_http_request_duration_seconds_count",
-                (("method", "GET"), ("route", "lessons.show")))] == 2
+    pids = [int(subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS, str(size)], env=env, check=True,
+                               timeout=60, capture_output=True, text=True).stdout) for size in (1000, 234)]
+    assert sorted(p.name for p in folder.glob("counter_*.db")) == sorted(f"counter_{pid}.db" for pid in pids)
 
+    def scraped() -> dict:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(folder))
+        got = samples(generate_latest(registry).decode())
+        return {key: got[key] for key in (
+            ("learnspace_upload_bytes_total", (("kind", "recording"),)),
+            ("learnspace_uploads_completed_total", (("kind", "recording"),)),
+            ("learnspace_http_request_duration_seconds_count", (("method", "GET"), ("route", "lessons.show"))),
+            ("learnspace_http_request_duration_seconds_bucket",
+             (("le", "0.025"), ("method", "GET"), ("route", "lessons.show"))))}
+
+    expected = scraped()
+    assert list(expected.values()) == [1234, 2, 2, 2]
+    # gunicorn's child_exit folds each exited worker into one archive file per type: the sums stay.
     monkeypatch.setenv(metrics_dir.ENV, str(folder))
-    metrics_dir.on_starting(None)
+    for pid in pids:
+        metrics_dir.child_exit(None, SimpleNamespace(pid=pid))
+        assert scraped() == expected
+    assert sorted(p.name for p in folder.iterdir()) == ["counter_archive.db", "histogram_archive.db"]
+
+    metrics_dir.on_starting(None)  # a new start: nothing of the previous run is added
     assert folder.is_dir() and list(folder.iterdir()) == []
 
 
@@ -196,7 +221,7 @@ preload_app = True  # the app is imported once, after use_dir(): the mode is fix
 
 
 def test_under_gunicorn_any_worker_answers_with_every_workers_counts(app_env, app, tmp_path):
-    """Two gunicorn workers: after 24 requests, /metrics (from whichever worker) counts all 24."""
+    """Two gunicorn workers: after 24 requests, /metrics (from whichever worker) counts all 24, also after one exits."""
     port = free_port()
     conf = tmp_path / "gunicorn_metrics.py"
     conf.write_text(GUNICORN_CONF)
@@ -228,8 +253,15 @@ def test_under_gunicorn_any_worker_answers_with_every_workers_counts(app_env, ap
         # Answered by either worker: every worker's requests, each time.
         assert {logins_counted() - before for _ in range(4)} == {24.0}
         assert not (folder / "counter_99999.db").exists()
-        pids = {p.name.rsplit("_", 1)[1] for p in folder.glob("*.db")}
-        assert len(pids) >= 2, pids  # both workers wrote their own files
+        pids = {int(p.stem.split("_")[1]) for p in folder.glob("counter_*.db")}
+        assert len(pids) == 2, pids  # both workers wrote their own files
+        # A worker exits (max_requests, a crash): gunicorn starts another, its counts stay counted.
+        os.kill(min(pids), signal.SIGTERM)
+        while not (folder / "counter_archive.db").exists():
+            assert time.monotonic() < deadline + 60, "child_exit did not fold the exited worker"
+            time.sleep(0.1)
+        assert {logins_counted() - before for _ in range(4)} == {24.0}
+        assert not (folder / f"counter_{min(pids)}.db").exists()
     finally:
         server.terminate()
         server.wait(timeout=30)
