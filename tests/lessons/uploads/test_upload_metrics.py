@@ -4,6 +4,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from tests.lessons.uploads.conftest import fake_pdf
+from tests.test_metrics import samples
 
 
 def _counted(kind: str) -> tuple[float, float]:
@@ -18,5 +19,5 @@ def test_completed_upload_adds_its_bytes_once(uapp, teacher, lesson_id):
     assert done.status_code == 202, done.get_json()
     assert teacher.complete(done.get_json()["id"]).status_code == 200  # a second click: already joined
     assert _counted("lesson_plan") == (bytes_before + len(data), uploads_before + 1)
-    body = uapp.test_client().get("/metrics").get_data(as_text=True)
-    assert f'learnspace_upload_bytes_total{{kind="lesson_plan"}} {bytes_before + len(data)}' in body
+    scraped = samples(uapp.test_client().get("/metrics").get_data(as_text=True))
+    assert scraped[("learnspace_upload_bytes_total", (("kind", "lesson_plan"),))] == bytes_before + len(data)
