@@ -52,6 +52,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     search_source.register()
     search_labels.register()
     writer.init_app(app)
+    from . import metrics
+    metrics.init_app(app)
 
     from .accounts.views import bp as accounts_bp
     from .accounts.views import init_login
@@ -112,8 +114,9 @@ class _DropQueryStrings(logging.Filter):
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logs
+    logs.configure(app)
+    logs.init_app(app)
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _DropQueryStrings) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(_DropQueryStrings())

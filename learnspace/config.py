@@ -130,6 +130,9 @@ class Settings:
     search_warm_up: bool
     node_id: str
     search_outbox_retention_days: int
+    metrics_networks: tuple
+    metrics_token: str | None
+    log_format: str
 
 
 def minio_credentials_file(var_dir: Path) -> Path:
@@ -201,6 +204,11 @@ def load_config() -> dict:
         node_id=_env("NODE_ID") or default_node_id(Path(_env("SEARCH_DIR", str(var_dir / "search")))),
         # Outbox rows older than this are pruned even if a node has not applied them (it then rebuilds).
         search_outbox_retention_days=_env_int("SEARCH_OUTBOX_RETENTION_DAYS", 7),
+        # Who may read /metrics besides loopback: Prometheus's networks, or a bearer token (learnspace/metrics.py).
+        metrics_networks=_env_networks("METRICS_NETWORKS"),
+        metrics_token=_env("METRICS_TOKEN"),
+        # "text" (one readable line per record) or "json" (one JSON object per line, for log shippers).
+        log_format=_env("LOG_FORMAT", "text"),
     )
     return to_flask_config(settings)
 
@@ -272,5 +280,9 @@ def validate(config) -> None:
         raise ConfigError(f"LEARNSPACE_PRESIGN_SECONDS must be between 1 and 60, got {s.presign_seconds}")
     if s.upload_chunk_bytes < 5 * 1024**2:
         raise ConfigError("LEARNSPACE_UPLOAD_CHUNK_BYTES must be at least 5 MiB (MinIO's smallest composable part)")
+    if s.metrics_token is not None and len(s.metrics_token) < 32:
+        raise ConfigError("LEARNSPACE_METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+    if s.log_format not in ("text", "json"):
+        raise ConfigError(f"LEARNSPACE_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if s.minio_access_key == "minioadmin":
         raise ConfigError("refusing MinIO's well-known default credentials; generate your own")

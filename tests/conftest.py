@@ -63,6 +63,8 @@ SQLITE_SET = {
     # Smoke: the app boots, reports healthy and its CLI works on SQLite.
     "test_smoke_boot.py": "smoke: boot, health, login page",
     "test_health.py": "smoke: /healthz with each part down",
+    "test_metrics.py::test_job_gauges_show_depth_retries_and_the_oldest_due_wait":
+        "/metrics job gauges: due times compared with now in SQL",
     "privacy/test_export_and_delete.py": "deletion leans on ON DELETE rules (SQLite's foreign keys) and the "
                                           "export job ends its transaction half way (SQLite's one writer)",
     "test_cli.py": "smoke: the console script on a new SQLite file",

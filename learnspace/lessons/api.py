@@ -20,6 +20,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from .. import meters
 from ..errors import LearnSpaceError, NotFound, ValidationError
 from ..extensions import db
 from ..storage import StorageError
@@ -119,6 +120,8 @@ def complete(file_id: int):
     accepted = uploads.complete_upload(file)
     db.session.commit()
     file = db.session.get(LessonFile, file_id)
+    if accepted:
+        meters.upload_completed(file.kind, file.size)
     return jsonify(uploads.file_json(file)), 202 if accepted else 200
 
 
