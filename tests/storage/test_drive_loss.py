@@ -23,6 +23,8 @@ from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
 from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_mp4, fake_pdf
 
+pytestmark = pytest.mark.minio_only  # MinIO's own erasure coding and healing
+
 BUCKET = "learnspace-drives"
 #: MinIO looks for new drives every 10 s, then heals a few objects in well under a second
 HEAL_SECONDS = 40
