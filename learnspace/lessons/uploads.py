@@ -171,7 +171,7 @@ def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: 
     _quota_check(teacher, size)  # before MinIO hears of it; checked again under the lock below
     key = _new_object_key(lesson.id)
     storage = get_storage()
-    upload_id = storage.create_multipart(key, sniff.content_type(declared))
+    upload_id = storage.create_multipart(key, sniff.content_type(declared), checksums=True)
     try:
         owner_space().lock(teacher)
         _quota_check(teacher, size)

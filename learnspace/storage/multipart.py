@@ -51,6 +51,8 @@ _FAILURES = (MinioException, urllib3.exceptions.HTTPError, OSError)
 #: InvalidDigest are the answers to a Content-MD5, which other S3 clients may still send
 _REFUSED_PARTS = ("XAmzContentChecksumMismatch", "BadDigest", "InvalidDigest", "InvalidPart", "InvalidPartOrder",
                   "EntityTooSmall", "EntityTooLarge", "InvalidArgument")
+#: the codes of a part whose bytes do not match its checksum: MinIO's, and S3's (also the Versity gateway's)
+CHECKSUM_MISMATCH = ("XAmzContentChecksumMismatch", "BadDigest")
 #: the flexible-checksum header MinIO verifies a part against: base64 of the part's SHA-256
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
 
@@ -198,10 +200,16 @@ class Multipart:
             raise PartRefused(code, message)
         raise StorageError(f"{what} {key} failed: HTTP {status} {code} {message}".rstrip())
 
-    def create(self, key: str, content_type: str = "application/octet-stream") -> str:
-        """Start a multipart upload of *key* and return its upload id."""
+    def create(self, key: str, content_type: str = "application/octet-stream", checksums: bool = False) -> str:
+        """Start a multipart upload of *key* and return its upload id.
+
+        With *checksums* the upload is declared SHA-256 (x-amz-checksum-algorithm): S3 and the
+        Versity gateway then keep each part's checksum and list it in ListParts, which they do
+        not otherwise (MinIO lists it either way); every part must then come with one.
+        """
         response = self._send("POST", key, {"uploads": ""}, headers={"Content-Type": content_type},
-                              what="CreateMultipartUpload")
+                              what="CreateMultipartUpload",
+                              signed={"x-amz-checksum-algorithm": "SHA256"} if checksums else None)
         upload_id = _text(self._xml(response, key), "UploadId")
         if not upload_id:
             raise StorageError(f"CreateMultipartUpload {key}: no UploadId in the answer")
@@ -251,8 +259,10 @@ class Multipart:
 
     def complete(self, key: str, upload_id: str, parts: list[PartInfo]) -> str:
         """Join the parts, in number order, into the object *key*; return its ETag."""
-        body = "".join(f"<Part><PartNumber>{p.number}</PartNumber><ETag>\"{escape(p.etag)}\"</ETag></Part>"
-                       for p in sorted(parts, key=lambda p: p.number))
+        # A part's checksum goes with it: an upload declared SHA-256 must name them (S3, versitygw).
+        body = "".join(f"<Part><PartNumber>{p.number}</PartNumber><ETag>\"{escape(p.etag)}\"</ETag>"
+                       + (f"<ChecksumSHA256>{escape(p.checksum_sha256)}</ChecksumSHA256>" if p.checksum_sha256 else "")
+                       + "</Part>" for p in sorted(parts, key=lambda p: p.number))
         data = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
         response = self._send("POST", key, {"uploadId": upload_id}, body=data,
                               headers={"Content-Type": "application/xml"}, what="CompleteMultipartUpload")
