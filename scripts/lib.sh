@@ -346,8 +346,11 @@ _ls_stop_pid() {
 # stopped when this script exits. A MinIO already there that accepts our
 # credentials (e.g. from another scripts/run) is reused and left running.
 # Exports LEARNSPACE_MINIO_ENDPOINT.
+# ls_minio_start DATA_DIR PORT DRIVES (DRIVES >= 4): erasure-coded over the
+# DRIVES folders DATA_DIR/drive1..N ("minio server DATA_DIR/drive{1...N}"): data
+# and parity shards on every drive, so losing any one drive loses nothing.
 ls_minio_start() {
-    local data=$1 port=$2 console log pid i
+    local data=$1 port=$2 drives=${3:-0} console log pid i target extra_env=() n
     [[ -n ${LEARNSPACE_MINIO_BIN:-} ]] || ls_minio_ensure
     [[ -n ${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE:-} && -s ${LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE} ]] || ls_minio_credentials
     _ls_minio_read_credentials
@@ -362,13 +365,25 @@ ls_minio_start() {
     fi
 
     mkdir -p "$data" "$VAR_DIR/log"
+    target=$data
+    if ((drives)); then
+        ((drives >= 4)) || ls_die "erasure coding needs at least 4 drives, got $drives"
+        for ((n = 1; n <= drives; n++)); do
+            mkdir -p "$data/drive$n" # MinIO waits for ever for a drive whose folder is missing
+        done
+        target="$data/drive{1...$drives}"
+        # The drive folders share this machine's root disk, which MinIO refuses as
+        # drives ("drive not found") unless the root-disk threshold says otherwise.
+        extra_env=(MINIO_ROOTDISK_THRESHOLD_SIZE=1)
+    fi
     log=$VAR_DIR/log/minio.log
     console=$(ls_free_port)
-    printf '\n===== %s: starting MinIO on 127.0.0.1:%s, data %s\n' "$(date -Is)" "$port" "$data" >>"$log"
+    printf '\n===== %s: starting MinIO on 127.0.0.1:%s, data %s\n' "$(date -Is)" "$port" "$target" >>"$log"
     # Background jobs of a non-interactive shell ignore Ctrl-C, so MinIO
     # outlives the foreground program for a moment and the trap stops it.
-    MINIO_ROOT_USER=$_LS_MINIO_USER MINIO_ROOT_PASSWORD=$_LS_MINIO_PASSWORD MINIO_BROWSER=off \
-        "$LEARNSPACE_MINIO_BIN" server "$data" \
+    env ${extra_env[@]+"${extra_env[@]}"} \
+        MINIO_ROOT_USER=$_LS_MINIO_USER MINIO_ROOT_PASSWORD=$_LS_MINIO_PASSWORD MINIO_BROWSER=off \
+        "$LEARNSPACE_MINIO_BIN" server "$target" \
         --address "127.0.0.1:$port" --console-address "127.0.0.1:$console" \
         </dev/null >>"$log" 2>&1 &
     pid=$!

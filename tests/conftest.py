@@ -118,12 +118,13 @@ APP_BUCKET = "learnspace-test"
 
 @pytest.fixture(scope="session")
 def minio_server(tmp_path_factory):
-    """Start a real MinIO server for the whole session."""
-    from tests.fixtures.minio_process import MinioNotStarted, MinioProcess
+    """Start a real MinIO server for the whole session (versitygw with LEARNSPACE_TEST_S3=versitygw)."""
+    from tests.fixtures.minio_process import MinioNotStarted
+    from tests.fixtures.s3_alt import server_class
 
     data = tmp_path_factory.mktemp("minio-data")
     try:
-        server = MinioProcess(data, log_path=data.parent / "minio.log").start()
+        server = server_class()(data, log_path=data.parent / "minio.log").start()
     except MinioNotStarted as exc:
         pytest.exit(str(exc), returncode=2)
     # The session app runs as the least-privilege user scripts/run makes, limited to its bucket;

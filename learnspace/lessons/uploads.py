@@ -171,7 +171,7 @@ def start_upload(lesson: Lesson, kind: str, filename: str, size: int, uploader: 
     _quota_check(teacher, size)  # before MinIO hears of it; checked again under the lock below
     key = _new_object_key(lesson.id)
     storage = get_storage()
-    upload_id = storage.create_multipart(key, sniff.content_type(declared))
+    upload_id = storage.create_multipart(key, sniff.content_type(declared), checksums=True)
     try:
         owner_space().lock(teacher)
         _quota_check(teacher, size)
@@ -222,21 +222,22 @@ def part_urls(file: LessonFile, parts) -> dict[str, str]:
     MinIO refuses a part whose bytes do not match it (XAmzContentChecksumMismatch),
     and a part stored without one does not count as received (_held), so every
     part of a finished upload was checked by MinIO. URLs need no checksum, so a
-    client may ask for them ahead of reading and hashing the parts.
+    client may ask for them ahead of reading and hashing the parts; a checksum given
+    is signed into its URL, which S3 servers other than MinIO require.
     """
     _require_uploading(file)
     if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_URLS_PER_REQUEST:
         raise ValidationError(f"parts 应为 1 到 {MAX_URLS_PER_REQUEST} 个分段的列表。")
-    count, numbers = file.part_count, []
+    count, checksums = file.part_count, {}
     for part in parts:
         number = part.get("number") if isinstance(part, dict) else None
         if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= count:
             raise ValidationError(f"分段序号应为 1 到 {count} 的整数，收到：{number!r}。")
-        if part.get("sha256") is not None:
-            _parse_sha256(part["sha256"])
-        numbers.append(number)
-    return {str(n): part_upload_url(file.object_key, file.upload_id, n, PART_URL_SECONDS)
-            for n in dict.fromkeys(numbers)}
+        sha256 = _parse_sha256(part["sha256"]) if part.get("sha256") is not None else None
+        checksums.setdefault(number, sha256)
+    # A given checksum is signed into the URL: S3 servers other than MinIO refuse it unsigned.
+    return {str(n): part_upload_url(file.object_key, file.upload_id, n, PART_URL_SECONDS, sha256=sha256)
+            for n, sha256 in checksums.items()}
 
 
 def _held(file: LessonFile) -> dict[int, PartInfo] | None:

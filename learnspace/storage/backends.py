@@ -257,9 +257,10 @@ class MinioStorage:
 
     # --- multipart uploads (storage.multipart) ---
 
-    def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
-        """Start a multipart upload of *key*; return its upload id."""
-        return self.multipart.create(key, content_type)
+    def create_multipart(self, key: str, content_type: str = "application/octet-stream",
+                         checksums: bool = False) -> str:
+        """Start a multipart upload of *key* (its parts SHA-256 checked, with *checksums*); return its upload id."""
+        return self.multipart.create(key, content_type, checksums)
 
     def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256: str | None = None) -> str:
         """Store one part (MinIO checks its base64 SHA-256, x-amz-checksum-sha256, when given); return its ETag."""
@@ -355,7 +356,8 @@ class MemoryStorage:
         self.put_bytes(key, stream.read(length))
         self.headers[key] = dict(headers)
 
-    def create_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+    def create_multipart(self, key: str, content_type: str = "application/octet-stream",
+                         checksums: bool = False) -> str:
         upload_id = secrets.token_hex(16)
         self.uploads[upload_id] = (key, datetime.now(timezone.utc), {})
         return upload_id

@@ -11,7 +11,7 @@ import click
 
 from ..config import ConfigError, load_config, minio_admin_credentials_file, read_env_file
 from .backends import StorageError
-from .provisioning import provision, read_app_credentials, write_app_credentials
+from .provisioning import NotMinio, provision, read_app_credentials, write_app_credentials
 
 
 @click.group("storage", help="MinIO storage 对象存储.")
@@ -44,6 +44,8 @@ def provision_command(admin_file: Path | None, rotate: bool):
         done = provision(settings.minio_endpoint, admin["MINIO_ROOT_USER"], admin["MINIO_ROOT_PASSWORD"],
                          settings.minio_bucket, secure=settings.minio_secure,
                          current=read_app_credentials(app_file), rotate=rotate)
+    except NotMinio as exc:  # another S3 server: its own tools make the app's user
+        raise click.ClickException(str(exc)) from None
     except StorageError as exc:
         raise click.ClickException(f"MinIO 无法完成授权设置：{exc}") from None
     if done.secret_changed or read_app_credentials(app_file) != done.credentials:

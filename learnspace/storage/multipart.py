@@ -11,16 +11,23 @@ payload) sent with urllib3, and its XML answer parsed here:
     AbortMultipartUpload     DELETE ?uploadId=ID
     ListMultipartUploads     GET    ?uploads[&prefix=K&key-marker=…&upload-id-marker=…]
 
+A part's x-amz-checksum-sha256, when known as its URL is made, is signed into the URL
+(X-Amz-SignedHeaders=host;x-amz-checksum-sha256, see sign_headers): MinIO accepts that
+header unsigned, but S3 itself and the Versity gateway refuse x-amz-* headers a presigned
+URL does not sign ("There were headers present in the request which were not signed").
+
 Errors: NoSuchUpload (aborted, completed or expired) raises UploadNotFound; a
 part MinIO refuses (XAmzContentChecksumMismatch, InvalidPart, EntityTooSmall …) PartRefused; a
 dead, refusing or misbehaving server StorageError.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from urllib.parse import SplitResult, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 import urllib3
@@ -44,8 +51,43 @@ _FAILURES = (MinioException, urllib3.exceptions.HTTPError, OSError)
 #: InvalidDigest are the answers to a Content-MD5, which other S3 clients may still send
 _REFUSED_PARTS = ("XAmzContentChecksumMismatch", "BadDigest", "InvalidDigest", "InvalidPart", "InvalidPartOrder",
                   "EntityTooSmall", "EntityTooLarge", "InvalidArgument")
+#: the codes of a part whose bytes do not match its checksum: MinIO's, and S3's (also the Versity gateway's)
+CHECKSUM_MISMATCH = ("XAmzContentChecksumMismatch", "BadDigest")
 #: the flexible-checksum header MinIO verifies a part against: base64 of the part's SHA-256
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
+
+
+def _aws_quote(value: str) -> str:
+    """URI-encode for a SigV4 canonical query: every byte but A-Z a-z 0-9 - _ . ~."""
+    return quote(value, safe="-_.~")
+
+
+def sign_headers(method: str, url: str, headers: dict[str, str], secret_key: str) -> str:
+    """Re-sign a host-only presigned SigV4 *url* so that it also signs *headers* (names and values).
+
+    The client must then send exactly these headers. The SDK's presigning signs the host
+    only; the rest of the URL (credential scope, date, expiry) is kept as it signed it.
+    """
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "X-Amz-Signature"]
+    lowered = {name.lower(): " ".join(value.split()) for name, value in headers.items()}
+    names = sorted({"host", *lowered})
+    query = [(k, ";".join(names) if k == "X-Amz-SignedHeaders" else v) for k, v in query]
+    pairs = sorted((_aws_quote(k), _aws_quote(v)) for k, v in query)
+    values = {**lowered, "host": parts.netloc}
+    canonical = "\n".join([method, parts.path or "/", "&".join(f"{k}={v}" for k, v in pairs),
+                           "".join(f"{name}:{values[name]}\n" for name in names), ";".join(names),
+                           "UNSIGNED-PAYLOAD"])
+    fields = dict(query)
+    day, region, service, terminator = fields["X-Amz-Credential"].split("/")[-4:]
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", fields["X-Amz-Date"], f"{day}/{region}/{service}/{terminator}",
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret_key).encode()
+    for part in (day, region, service, terminator):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    encoded = "&".join(f"{_aws_quote(k)}={_aws_quote(v)}" for k, v in query)
+    return urlunsplit(parts._replace(query=f"{encoded}&X-Amz-Signature={signature}"))
 
 
 class UploadNotFound(KeyError):
@@ -134,9 +176,13 @@ class Multipart:
                                      date=datetime.now(timezone.utc), expires=int(life.total_seconds())))
 
     def _send(self, method: str, key: str, query: dict[str, str], body: bytes | None = None,
-              headers: dict[str, str] | None = None, what: str = "") -> urllib3.BaseHTTPResponse:
+              headers: dict[str, str] | None = None, what: str = "", signed: dict[str, str] | None = None,
+              ) -> urllib3.BaseHTTPResponse:
         try:
             url = self._url(method, key, query)
+            if signed:  # headers the URL signs too, sent as they are
+                url = sign_headers(method, url, signed, self._credentials.secret_key)
+                headers = {**(headers or {}), **signed}
             response = self.http.request(method, url, body=body, headers=headers or {},
                                          retries=False if method in ("POST", "PUT") else None)
         except _FAILURES as exc:
@@ -154,30 +200,43 @@ class Multipart:
             raise PartRefused(code, message)
         raise StorageError(f"{what} {key} failed: HTTP {status} {code} {message}".rstrip())
 
-    def create(self, key: str, content_type: str = "application/octet-stream") -> str:
-        """Start a multipart upload of *key* and return its upload id."""
+    def create(self, key: str, content_type: str = "application/octet-stream", checksums: bool = False) -> str:
+        """Start a multipart upload of *key* and return its upload id.
+
+        With *checksums* the upload is declared SHA-256 (x-amz-checksum-algorithm): S3 and the
+        Versity gateway then keep each part's checksum and list it in ListParts, which they do
+        not otherwise (MinIO lists it either way); every part must then come with one.
+        """
         response = self._send("POST", key, {"uploads": ""}, headers={"Content-Type": content_type},
-                              what="CreateMultipartUpload")
+                              what="CreateMultipartUpload",
+                              signed={"x-amz-checksum-algorithm": "SHA256"} if checksums else None)
         upload_id = _text(self._xml(response, key), "UploadId")
         if not upload_id:
             raise StorageError(f"CreateMultipartUpload {key}: no UploadId in the answer")
         return upload_id
 
-    def part_url(self, key: str, upload_id: str, number: int, life: timedelta, signer: Minio | None = None) -> str:
-        """Return a presigned URL to PUT part *number* (1..10,000); *signer* signs for another endpoint."""
+    def part_url(self, key: str, upload_id: str, number: int, life: timedelta, signer: Minio | None = None,
+                 sha256: str | None = None) -> str:
+        """Return a presigned URL to PUT part *number* (1..10,000); *signer* signs for another endpoint.
+
+        With *sha256* (base64) the URL signs x-amz-checksum-sha256 with that value, which S3
+        servers other than MinIO require of a header sent to a presigned URL. *signer* must hold
+        this bucket's keys (it differs only in the endpoint).
+        """
         if not 1 <= number <= MAX_PARTS:
             raise ValueError(f"part number {number} outside 1..{MAX_PARTS}")
-        return (signer or self.signer).get_presigned_url(
+        url = (signer or self.signer).get_presigned_url(
             "PUT", self.bucket, key, expires=life,
             extra_query_params={"partNumber": str(number), "uploadId": upload_id})
+        if sha256:
+            url = sign_headers("PUT", url, {CHECKSUM_HEADER: sha256}, self._credentials.secret_key)
+        return url
 
     def upload_part(self, key: str, upload_id: str, number: int, data: bytes, sha256: str | None = None) -> str:
         """PUT one part (with its base64 SHA-256 in x-amz-checksum-sha256 when given); return the server's ETag."""
-        headers = {"Content-Length": str(len(data))}
-        if sha256:
-            headers[CHECKSUM_HEADER] = sha256
         response = self._send("PUT", key, {"partNumber": str(number), "uploadId": upload_id}, body=data,
-                              headers=headers, what="UploadPart")
+                              headers={"Content-Length": str(len(data))}, what="UploadPart",
+                              signed={CHECKSUM_HEADER: sha256} if sha256 else None)
         return (response.headers.get("ETag") or "").strip('"')
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
@@ -200,8 +259,10 @@ class Multipart:
 
     def complete(self, key: str, upload_id: str, parts: list[PartInfo]) -> str:
         """Join the parts, in number order, into the object *key*; return its ETag."""
-        body = "".join(f"<Part><PartNumber>{p.number}</PartNumber><ETag>\"{escape(p.etag)}\"</ETag></Part>"
-                       for p in sorted(parts, key=lambda p: p.number))
+        # A part's checksum goes with it: an upload declared SHA-256 must name them (S3, versitygw).
+        body = "".join(f"<Part><PartNumber>{p.number}</PartNumber><ETag>\"{escape(p.etag)}\"</ETag>"
+                       + (f"<ChecksumSHA256>{escape(p.checksum_sha256)}</ChecksumSHA256>" if p.checksum_sha256 else "")
+                       + "</Part>" for p in sorted(parts, key=lambda p: p.number))
         data = f"<CompleteMultipartUpload>{body}</CompleteMultipartUpload>".encode()
         response = self._send("POST", key, {"uploadId": upload_id}, body=data,
                               headers={"Content-Type": "application/xml"}, what="CompleteMultipartUpload")

@@ -43,6 +43,31 @@ SECRET_LENGTH = 40
 _ALPHABET = string.ascii_letters + string.digits  # no quoting needed in env files or URLs
 
 
+class NotMinio(StorageError):
+    """The server speaks S3 but is not MinIO: no admin API to make the app's user with."""
+
+
+def is_minio(endpoint: str, *, secure: bool = False, http: urllib3.PoolManager | None = None) -> bool:
+    """Return whether the server at *endpoint* is MinIO: it answers MinIO's liveness probe with 200."""
+    http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=10), retries=False)
+    try:
+        answer = http.request("GET", f"{'https' if secure else 'http'}://{endpoint}/minio/health/live", retries=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise StorageError(f"the storage server at {endpoint} is not reachable: {exc}") from exc
+    return answer.status == 200
+
+
+def not_minio_message(endpoint: str, bucket: str) -> str:
+    """Say what to do when the admin credentials point at an S3 server that is not MinIO."""
+    return (f"{endpoint} 上的对象存储不是 MinIO，没有 MinIO 的管理接口，无法自动建立应用用户。"
+            f"请用该服务器自己的工具建立存储桶 {bucket} 和一个只能访问它的用户，把该用户的密钥写入 "
+            "LEARNSPACE_MINIO_CREDENTIALS_FILE 指向的文件（MINIO_ACCESS_KEY=…、MINIO_SECRET_KEY=…，"
+            "或设 LEARNSPACE_MINIO_ACCESS_KEY/LEARNSPACE_MINIO_SECRET_KEY），并且不要设置 "
+            "LEARNSPACE_MINIO_ADMIN_CREDENTIALS_FILE，scripts/run 就会直接使用这个用户。"
+            f" / {endpoint} is an S3 server but not MinIO: make the bucket and a user limited to it with "
+            "that server's own tools and give the app that user's keys (README, \"Another S3-compatible server\").")
+
+
 @dataclass(frozen=True)
 class AppCredentials:
     access_key: str
@@ -98,6 +123,9 @@ def provision(endpoint: str, admin_access_key: str, admin_secret_key: str, bucke
     user, policy = app_user_name(bucket), policy_name(bucket)
     keep = current is not None and current.access_key == user and not rotate
     secret = current.secret_key if keep else new_secret()
+    # Before any write: on another S3 server nothing is made, and the message says what to do instead.
+    if not is_minio(endpoint, secure=secure, http=http):
+        raise NotMinio(not_minio_message(endpoint, bucket))
     try:
         created = not client.bucket_exists(bucket)
         if created:

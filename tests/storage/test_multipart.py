@@ -10,6 +10,7 @@ import urllib3
 
 from learnspace.storage import MemoryStorage, PartRefused, StorageError, UploadNotFound
 from learnspace.storage.backends import MIN_PART_BYTES, MinioStorage
+from learnspace.storage.multipart import CHECKSUM_MISMATCH, error_code
 from tests.fixtures.helpers import free_port
 
 MIB = 1024 * 1024
@@ -66,7 +67,7 @@ def test_a_part_whose_bytes_do_not_match_its_sha256_checksum_is_refused_and_can_
     damaged[500] ^= 0xFF
     with pytest.raises(PartRefused) as refused:
         storage.upload_part(key, upload_id, 1, bytes(damaged), sha256_b64(data))
-    assert refused.value.code == "XAmzContentChecksumMismatch"
+    assert refused.value.code in CHECKSUM_MISMATCH
     assert storage.list_parts(key, upload_id) == []
     storage.upload_part(key, upload_id, 1, data, sha256_b64(data))
     assert [p.size for p in storage.list_parts(key, upload_id)] == [len(data)]
@@ -144,12 +145,14 @@ def test_a_presigned_part_url_takes_a_browser_style_put_with_a_sha256_checksum(a
     with app.app_context():
         storage = get_storage()
     key, data = "lessons/9/files/k", os.urandom(300_000)
-    upload_id = storage.create_multipart(key)
-    url = storage.multipart.part_url(key, upload_id, 1, timedelta(minutes=5))
+    upload_id = storage.create_multipart(key, checksums=True)
+    url = storage.multipart.part_url(key, upload_id, 1, timedelta(minutes=5), sha256=sha256_b64(data))
+    assert "X-Amz-SignedHeaders=host%3Bx-amz-checksum-sha256" in url  # S3 refuses unsigned x-amz-* headers
     http = urllib3.PoolManager()
-    # the URL signs the host only: the checksum header goes unsigned, and MinIO still checks it
-    bad = http.request("PUT", url, body=data, headers={"x-amz-checksum-sha256": sha256_b64(data + b"!")})
-    assert bad.status == 400 and b"<Code>XAmzContentChecksumMismatch</Code>" in bad.data
+    damaged = http.request("PUT", url, body=data + b"!", headers={"x-amz-checksum-sha256": sha256_b64(data)})
+    assert damaged.status == 400 and error_code(damaged.data)[0] in CHECKSUM_MISMATCH, damaged.data
+    other = http.request("PUT", url, body=data + b"!", headers={"x-amz-checksum-sha256": sha256_b64(data + b"!")})
+    assert other.status == 403, other.data  # not the checksum the URL was signed for
     assert storage.list_parts(key, upload_id) == []
     good = http.request("PUT", url, body=data, headers={"x-amz-checksum-sha256": sha256_b64(data)})
     assert good.status == 200 and good.headers["ETag"].strip('"') == hashlib.md5(data).hexdigest()

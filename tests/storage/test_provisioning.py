@@ -32,6 +32,8 @@ from learnspace.storage.provisioning import (
     read_app_credentials,
 )
 
+pytestmark = pytest.mark.minio_only  # MinIO's admin API (users, policies); other servers: tests/storage/test_s3_alt.py
+
 S3 = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 PART = 5 * 1024 * 1024  # S3's smallest part but the last
 

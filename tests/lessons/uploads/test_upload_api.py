@@ -5,6 +5,7 @@ import base64
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
+from learnspace.storage.multipart import CHECKSUM_MISMATCH, error_code
 from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_mp4, fake_pdf, put_part, run_jobs, sha, sha256_b64
 
 NAME = "第一课 认识时间（课堂实录）.mp4"
@@ -104,7 +105,7 @@ def test_a_part_damaged_on_the_way_is_refused_by_minio_and_sent_again(uapp, teac
     damaged[1000] ^= 0xFF
     # the browser's SHA-256 of the bytes it meant to send
     refused = put_part(url, bytes(damaged), checksum=sha256_b64(data))
-    assert refused.status == 400 and b"<Code>XAmzContentChecksumMismatch</Code>" in refused.data
+    assert refused.status == 400 and error_code(refused.data)[0] in CHECKSUM_MISMATCH, refused.data
     assert teacher.status(body["id"]).get_json()["parts"] == []
     assert put_part(url, data).status == 200
     assert teacher.complete(body["id"]).status_code == 202
@@ -161,12 +162,13 @@ def test_part_urls_refuse_bad_requests(uapp, teacher, lesson_id):
 
 
 def test_a_part_sent_without_its_checksum_does_not_count(uapp, teacher, lesson_id, storage_keys):
-    """MinIO checks a part only when it comes with x-amz-checksum-sha256: one without it is sent again."""
+    """The upload is declared SHA-256, so a part without x-amz-checksum-sha256 is refused; it is sent again."""
     data = fake_pdf(11 * MIB, seed=9)
     body = teacher.start(lesson_id, "courseware", "课件.pdf", len(data)).get_json()
     teacher.send_parts(body, data, numbers=[2, 3])
     url = teacher.part_urls(body["id"], [{"number": 1}]).get_json()["urls"]["1"]
-    assert put_part(url, data[:PART], checksum=None).status == 200  # MinIO stores it, unchecked
+    unchecked = put_part(url, data[:PART], checksum=None)
+    assert unchecked.status == 400, unchecked.data  # not stored (before uploads were declared SHA-256: unchecked)
     assert teacher.status(body["id"]).get_json()["parts"] == [2, 3]
     refused = teacher.complete(body["id"])
     assert refused.status_code == 409 and refused.get_json()["missing"] == [1]
