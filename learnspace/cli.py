@@ -1,6 +1,8 @@
 """The ``learnspace`` command: a FlaskGroup with each domain's commands attached."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -29,6 +31,8 @@ from .transactions import command_transaction
 
 
 def _create_app(*_args, **_kwargs):
+    # Secrets, exports and logs the commands write under var/ are the operator's alone (0600 files, 0700 folders).
+    os.umask(0o077)
     try:
         return create_app()
     except ConfigError as exc:

@@ -133,6 +133,9 @@ class Settings:
     metrics_networks: tuple
     metrics_token: str | None
     log_format: str
+    public_url: str | None = None
+    trusted_hosts: tuple = ()
+    max_form_bytes: int = 8 * 1024 * 1024
 
 
 def minio_credentials_file(var_dir: Path) -> Path:
@@ -209,6 +212,13 @@ def load_config() -> dict:
         metrics_token=_env("METRICS_TOKEN"),
         # "text" (one readable line per record) or "json" (one JSON object per line, for log shippers).
         log_format=_env("LOG_FORMAT", "text"),
+        # Where people reach the site (https://space.example.edu.cn); its host is trusted, https makes cookies secure.
+        public_url=_public_url(_env("PUBLIC_URL")),
+        # Further Host names the app answers to (comma-separated; ".example.edu.cn" takes every subdomain).
+        trusted_hosts=tuple(h.strip() for h in (_env("TRUSTED_HOSTS") or "").split(",") if h.strip()),
+        # Body limit of every request but the roster import (max_roster_bytes): a photo (2 MB) or a
+        # blocked-word list (5 MB) still reaches its form's own, friendlier check.
+        max_form_bytes=_env_int("MAX_FORM_BYTES", 8 * 1024 * 1024),
     )
     return to_flask_config(settings)
 
@@ -220,6 +230,31 @@ def default_node_id(search_dir: Path) -> str:
 
     digest = hashlib.sha256(str(search_dir.resolve()).encode()).hexdigest()[:8]
     return f"{socket.gethostname()[:100]}-{digest}"
+
+
+#: Host names a request on this machine may use whatever the configuration (health probes, scripts/run).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _public_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(f"LEARNSPACE_PUBLIC_URL must look like https://space.example.edu.cn (no path), got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def trusted_hosts(s: Settings) -> list[str]:
+    """Return the Host names the app answers to: loopback, the public URL's host and LEARNSPACE_TRUSTED_HOSTS."""
+    from urllib.parse import urlsplit
+
+    hosts = list(LOOPBACK_HOSTS)
+    if s.public_url:
+        hosts.append(urlsplit(s.public_url).hostname)
+    return hosts + [h for h in s.trusted_hosts if h not in hosts]
 
 
 def _decode_data_key(raw: str) -> bytes:
@@ -236,6 +271,7 @@ def to_flask_config(s: Settings) -> dict:
     """Translate settings into the keys Flask and its extensions expect."""
     from datetime import timedelta
 
+    secure = s.secure_cookies or (s.public_url or "").startswith("https://")
     return {
         "LEARNSPACE": s,
         "SECRET_KEY": s.secret_key,
@@ -244,13 +280,17 @@ def to_flask_config(s: Settings) -> dict:
         "SQLALCHEMY_DATABASE_URI": s.database_url,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": s.secure_cookies,
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        # A Host header outside this list gets 400, so it cannot steer the OIDC redirect_uri or links.
+        "TRUSTED_HOSTS": trusted_hosts(s),
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "SESSION_COOKIE_NAME": "learnspace_session",
         # The absolute timeout is enforced on the server too (accounts.sessions);
         # the cookie lifetime only makes the browser forget it at the same time.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=s.session_absolute_hours),
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
-        "MAX_CONTENT_LENGTH": s.max_roster_bytes,
+        "MAX_CONTENT_LENGTH": s.max_form_bytes,
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_AS_ASCII": False,
     }

@@ -1,7 +1,8 @@
 """Response headers that every page carries."""
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, request, session
+from werkzeug.exceptions import SecurityError
 
 from .storage.delivery import public_origin
 
@@ -41,11 +42,45 @@ def csp_upload_page() -> str:
     return ""
 
 
+#: Endpoints that take a bigger body than LEARNSPACE_MAX_FORM_BYTES: the roster import (LEARNSPACE_MAX_ROSTER_BYTES).
+LARGE_BODY_ENDPOINTS = ("admin.roster",)
+#: Paths whose pages are never stored by a browser or proxy, signed in or not.
+PRIVATE_PREFIXES = ("/admin", "/stats", "/moderation")
+
+
+def cache_control(response) -> None:
+    """Forbid storing pages of a signed-in session or an admin area (the back button after sign-out, shared
+    computers in a school lab, caching proxies); static files and views that chose their own caching keep it."""
+    if request.endpoint == "static":
+        return
+    chosen = response.headers.get("Cache-Control", "")
+    if "private" in chosen or "public" in chosen or "no-store" in chosen:
+        return
+    # "_user_id" is Flask-Login's key: reading it avoids loading the user on every anonymous response.
+    if "_user_id" in session or request.path.startswith(PRIVATE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+
+
 def init_security_headers(app) -> None:
-    """Add CSP, no-sniff, frame and referrer headers to every response."""
+    """Add CSP, no-sniff, frame, referrer and cache headers to every response; set per-endpoint body limits."""
     policy = content_security_policy(app.config)
     upload_policy = upload_page_policy(policy)
     app.add_template_global(csp_upload_page, "csp_upload_page")
+    roster_bytes = app.config["LEARNSPACE"].max_roster_bytes if "LEARNSPACE" in app.config else None
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc):
+        # Plain text: the error page template builds URLs, and there is no URL adapter for an untrusted host.
+        return Response("400 网站地址不对：请使用学校公布的网址访问。\n"
+                        "管理员：把这个地址加入 LEARNSPACE_TRUSTED_HOSTS 或 LEARNSPACE_PUBLIC_URL。\n",
+                        400, mimetype="text/plain")
+
+    def _body_limit():
+        # Werkzeug checks request.max_content_length when the body is first parsed: before CSRFProtect's hook.
+        if roster_bytes and request.endpoint in LARGE_BODY_ENDPOINTS:
+            request.max_content_length = roster_bytes
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _body_limit)
 
     @app.after_request
     def _headers(response):
@@ -54,4 +89,5 @@ def init_security_headers(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        cache_control(response)
         return response

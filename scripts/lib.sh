@@ -645,3 +645,84 @@ _ls_pg_drop_stale() {
     done < <(_ls_as_postgres psql -X -At -p "$1" -d postgres \
         -c "SELECT rolname FROM pg_roles WHERE rolname LIKE 'learnspace\_test\_%'" 2>/dev/null)
 }
+
+# --- a PostgreSQL cluster of this checkout (scripts/run --postgres) -----------
+# ls_postgres_local PORT: the cluster in $VAR_DIR/postgres, made on first use
+# (superuser "learnspace", its password in $VAR_DIR/postgres.env, 0600), started
+# on 127.0.0.1:PORT with its socket in the data folder, and stopped when this
+# script exits. One already running there is reused (on its own port) and left
+# running. Exports LEARNSPACE_DATABASE_URL for database "learnspace".
+# As root the server runs as the postgres OS user (PostgreSQL refuses root), so
+# $VAR_DIR gets mode 0711: postgres may pass through it, not list it.
+ls_postgres_local() {
+    local port=$1 data=$VAR_DIR/postgres env_file=$VAR_DIR/postgres.env bin password tmp i
+    local -a as_owner=()
+    ls_apt_ensure postgresql
+    bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    [[ -x $bin/initdb ]] || ls_die "package postgresql is installed but no initdb was found under /usr/lib/postgresql"
+    mkdir -p "$VAR_DIR/log"
+    if ((EUID == 0)); then
+        as_owner=(runuser -u postgres --)
+        chmod 711 "$VAR_DIR"
+    fi
+
+    if [[ ! -s $env_file ]]; then
+        tmp=$(umask 077 && mktemp "$env_file.XXXXXX")
+        printf 'PGPASSWORD=%s\n' "$(_ls_random 32)" >"$tmp"
+        mv -n "$tmp" "$env_file"
+        rm -f "$tmp"
+    fi
+    chmod 600 "$env_file"
+    password=$(sed -n 's/^PGPASSWORD=//p' "$env_file")
+    [[ -n $password ]] || ls_die "$env_file has no PGPASSWORD line (delete it and $data to start over)"
+
+    if [[ ! -s $data/PG_VERSION ]]; then
+        ls_log "creating a PostgreSQL cluster in $data"
+        mkdir -p "$data"
+        chmod 700 "$data"
+        ((EUID == 0)) && chown postgres: "$data"
+        # initdb reads the password from a file (not the command line) that the server's user can read,
+        # outside the data folder (initdb wants it empty); the folder is removed right after.
+        tmp=$(mktemp -d)
+        (umask 077 && printf '%s\n' "$password" >"$tmp/pw")
+        ((EUID == 0)) && chown -R postgres: "$tmp"
+        (cd / && "${as_owner[@]}" "$bin/initdb" -D "$data" -U learnspace --pwfile="$tmp/pw" --auth=scram-sha-256 \
+            -E UTF8 --locale=C.UTF-8 >>"$VAR_DIR/log/postgres-initdb.log" 2>&1) ||
+            { rm -rf "$tmp"; ls_die "initdb failed; see $VAR_DIR/log/postgres-initdb.log"; }
+        rm -rf "$tmp"
+    fi
+
+    if (cd / && "${as_owner[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1); then
+        port=$(sed -n 4p "$data/postmaster.pid")
+        ls_log "reusing the PostgreSQL already running from $data on 127.0.0.1:$port"
+    else
+        ls_port_free "$port" || ls_die "port $port for PostgreSQL is busy; set LEARNSPACE_POSTGRES_PORT"
+        ls_log "starting PostgreSQL on 127.0.0.1:$port (log: $data/server.log)"
+        (cd / && "${as_owner[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $data" start >/dev/null) ||
+            { tail -n 20 "$data/server.log" >&2; ls_die "PostgreSQL did not start (see above)"; }
+        ls_on_exit _ls_pg_local_stop "$bin" "$data"
+    fi
+    for ((i = 0; i < 60; i++)); do
+        PGPASSWORD=$password psql -X -q -h 127.0.0.1 -p "$port" -U learnspace -d postgres -c 'SELECT 1' \
+            >/dev/null 2>&1 && break
+        ((i == 59)) && ls_die "cannot sign in to PostgreSQL on 127.0.0.1:$port as learnspace (see $data/server.log)"
+        sleep 0.5
+    done
+    if [[ -z $(PGPASSWORD=$password psql -X -At -h 127.0.0.1 -p "$port" -U learnspace -d postgres \
+        -c "SELECT 1 FROM pg_database WHERE datname = 'learnspace'") ]]; then
+        PGPASSWORD=$password psql -X -q -h 127.0.0.1 -p "$port" -U learnspace -d postgres \
+            -c 'CREATE DATABASE learnspace' >/dev/null || ls_die "could not create database learnspace"
+    fi
+    export LEARNSPACE_DATABASE_URL="postgresql+psycopg://learnspace:$password@127.0.0.1:$port/learnspace"
+}
+
+# _ls_pg_local_stop BIN DATA: stop the cluster ls_postgres_local started (fast: roll back open transactions).
+_ls_pg_local_stop() {
+    ls_log "stopping PostgreSQL ($2)"
+    if ((EUID == 0)); then
+        (cd / && runuser -u postgres -- "$1/pg_ctl" -D "$2" -m fast -w stop >/dev/null 2>&1) || true
+    else
+        (cd / && "$1/pg_ctl" -D "$2" -m fast -w stop >/dev/null 2>&1) || true
+    fi
+}

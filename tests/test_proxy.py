@@ -19,7 +19,8 @@ def test_forwarded_headers_are_ignored_by_default(app):
 
 
 def test_trusted_proxy_gives_https_callback_and_real_client_ip(make_app, world):
-    proxied = make_app(env={"LEARNSPACE_TRUSTED_PROXIES": "1"})
+    proxied = make_app(env={"LEARNSPACE_TRUSTED_PROXIES": "1",
+                            "LEARNSPACE_TRUSTED_HOSTS": "space.example.edu.cn"})
     assert _callback_uri(proxied) == "https://space.example.edu.cn/login/oidc/hunan/callback"
 
     from sqlalchemy import select
