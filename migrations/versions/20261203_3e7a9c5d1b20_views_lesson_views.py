@@ -1,7 +1,7 @@
 """views: lesson_views, one row per viewer, lesson and China day, counted into lessons.view_count in batches
 
 Revision ID: 3e7a9c5d1b20
-Revises: 5b2f8c1d9e47
+Revises: 3d9f6a2b8c14
 Create Date: 2026-12-03 19:30:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3e7a9c5d1b20'
-down_revision = '5b2f8c1d9e47'
+down_revision = '3d9f6a2b8c14'
 branch_labels = None
 depends_on = None
 
