@@ -16,6 +16,8 @@ from tests.fixtures.minio_process import MinioProcess
 from tests.fixtures.people import give_login, signed_in
 from tests.lessons.uploads.conftest import MIB, PART, Uploader, fake_pdf, put_part, run_jobs, sha, sha256_b64
 
+pytestmark = pytest.mark.minio_only  # a MinIO of their own, killed: the s3-alt step need not run them again
+
 STORAGE_DOWN = "存储服务暂时不可用，已上传的分段不会丢失。请稍后重试，上传会从中断处继续。"
 VERIFY_STORAGE_DOWN = "存储服务暂时不可用，文件校验没有完成。"
 
