@@ -116,3 +116,23 @@ def test_the_worker_logs_json_lines_too(app, app_env):
     assert all(line["level"] in ("INFO", "WARNING", "ERROR") for line in jobs)
     failed = [line for line in jobs if "lessons.verify_upload failed (attempt 1 of" in line["msg"]]
     assert failed and "ValueError" in failed[0]["exc"], lines
+    assert failed[0]["job_kind"] == "lessons.verify_upload" and isinstance(failed[0]["job_id"], int)
+
+
+def test_job_fields_stay_on_the_records_of_their_job_only():
+    from learnspace import logs
+
+    stamp = logs.RequestIdFilter()
+
+    def record():
+        made = logging.LogRecord("learnspace.lessons", logging.INFO, __file__, 1, "upload %s verified", (42,), None)
+        stamp.filter(made)
+        return json.loads(logs.JsonFormatter().format(made))
+
+    token = logs.push_context(job_id=7, job_kind="lessons.verify_upload")
+    try:
+        inside = record()
+    finally:
+        logs.pop_context(token)
+    assert inside["job_id"] == 7 and inside["job_kind"] == "lessons.verify_upload" and inside["msg"] == "upload 42 verified"
+    assert "job_id" not in record()
