@@ -7,6 +7,7 @@ from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import logs
 from .errors import LearnSpaceError
 from .extensions import db
 from .transactions import rollback_keeping
@@ -53,4 +54,5 @@ def register_error_handlers(app) -> None:
     def _unexpected(exc: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, HTTP_MESSAGES[500])
+        # The same id is on the logged traceback: an administrator finds it from what the teacher reports.
+        return _respond(500, HTTP_MESSAGES[500], [f"错误编号：{logs.request_id()}（向管理员报告问题时请提供此编号）"])

@@ -9,6 +9,7 @@ classmates included), which stay out of logs. No user, login name or IP is logge
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -28,6 +29,8 @@ _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 request_log = logging.getLogger("learnspace.request")
 #: LogRecord attributes that are not extra fields
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
+#: fields every record of the current unit of work carries (the worker's job id and kind)
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("learnspace_log_context", default={})
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,12 +55,25 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamp every record logged while a request is handled with that request's id."""
+    """Stamp every record with the current request's id and the fields of push_context() (the worker's job)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
             record.request_id = g.get("request_id")
+        for key, value in _context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
         return True
+
+
+def push_context(**fields) -> contextvars.Token:
+    """Add *fields* (say ``job_id=42, job_kind="lessons.verify_upload"``) to every record from now on; see pop."""
+    return _context.set({**_context.get(), **fields})
+
+
+def pop_context(token: contextvars.Token) -> None:
+    """Undo the push_context() that returned *token*."""
+    _context.reset(token)
 
 
 def _our_handler() -> logging.Handler | None:

@@ -116,3 +116,38 @@ def test_the_worker_logs_json_lines_too(app, app_env):
     assert all(line["level"] in ("INFO", "WARNING", "ERROR") for line in jobs)
     failed = [line for line in jobs if "lessons.verify_upload failed (attempt 1 of" in line["msg"]]
     assert failed and "ValueError" in failed[0]["exc"], lines
+    assert failed[0]["job_kind"] == "lessons.verify_upload" and isinstance(failed[0]["job_id"], int)
+
+
+def test_job_fields_stay_on_the_records_of_their_job_only():
+    from learnspace import logs
+
+    stamp = logs.RequestIdFilter()
+
+    def record():
+        made = logging.LogRecord("learnspace.lessons", logging.INFO, __file__, 1, "upload %s verified", (42,), None)
+        stamp.filter(made)
+        return json.loads(logs.JsonFormatter().format(made))
+
+    token = logs.push_context(job_id=7, job_kind="lessons.verify_upload")
+    try:
+        inside = record()
+    finally:
+        logs.pop_context(token)
+    assert inside["job_id"] == 7 and inside["job_kind"] == "lessons.verify_upload" and inside["msg"] == "upload 42 verified"
+    assert "job_id" not in record()
+
+
+def test_an_unexpected_error_shows_its_request_id_which_is_on_the_logged_traceback(make_app, capsys):
+    """A teacher reports the 错误编号 on the 500 page; the administrator finds the traceback by it."""
+    with logging_unconfigured():
+        app = make_app(env={"LEARNSPACE_LOG_FORMAT": "json"})
+        app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+        capsys.readouterr()
+        page = app.test_client().get("/boom")
+    assert page.status_code == 500
+    rid = page.headers["X-Request-ID"]
+    assert f"错误编号：{rid}" in page.get_data(as_text=True)
+    logged = [line for line in json_lines(capsys.readouterr().err) if line.get("request_id") == rid]
+    assert [line["logger"] for line in logged] == ["learnspace.error_pages", "learnspace.request"]
+    assert "ZeroDivisionError" in logged[0]["exc"] and logged[1]["status"] == 500 and logged[1]["level"] == "WARNING"

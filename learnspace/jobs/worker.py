@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 
+from .. import logs
 from ..extensions import db
 from . import operations
 from .registry import HANDLERS, PERIODIC, Permanent, periodic
@@ -149,6 +150,7 @@ class Worker:
                                  name=f"job-lease-{claimed.id}")
         lease.start()
         started = time.monotonic()
+        job_context = logs.push_context(job_id=claimed.id, job_kind=claimed.kind)  # JSON lines name their job
         try:
             try:
                 spec.run(claimed.payload)
@@ -170,6 +172,7 @@ class Worker:
                               claimed.max_attempts)
                 self._failed(claimed, f"{type(exc).__name__}: {exc}")
         finally:
+            logs.pop_context(job_context)
             done.set()
             lease.join()
 
