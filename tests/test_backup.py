@@ -156,3 +156,40 @@ def test_restore_refuses_an_incomplete_or_damaged_backup_and_writes_nothing(app,
     (folder / "keys" / "data.key").write_text("not-the-key\n")
     refused = app.test_cli_runner().invoke(restore_command, [str(folder)])
     assert refused.exit_code != 0 and "与备份清单不符" in refused.output
+
+
+def test_sqlite_backup_and_restore_copy_the_file_and_the_objects(make_app, tmp_path):
+    """The embedded default: the sqlite3 backup API into database.sqlite, restored into a new file and var."""
+    import io
+
+    from flask_migrate import upgrade
+
+    from learnspace.backup.cli import backup_command, restore_command
+    from learnspace.orgs import operations as orgs
+    from learnspace.storage import get_storage
+
+    def sqlite_env(name: str) -> dict:
+        var = tmp_path / name
+        return {"LEARNSPACE_DATABASE_URL": f"sqlite:///{var / 'learnspace.db'}", "LEARNSPACE_VAR_DIR": str(var),
+                "LEARNSPACE_SEARCH_DIR": str(var / "search")}
+
+    source = make_app(env=sqlite_env("one"), overrides={"STORAGE_BACKEND": "memory"})
+    with source.app_context():
+        upgrade()
+        orgs.create_region("430000", "湖南省")
+        db.session.commit()
+        get_storage().put_stream("spaces/1/a.txt", io.BytesIO(b"hello"), 5, {"content-type": "text/plain"})
+    folder = tmp_path / "backup"
+    done = source.test_cli_runner().invoke(backup_command, [str(folder)])
+    assert done.exit_code == 0, done.output
+    assert (folder / "database.sqlite").is_file() and not (folder / "database.dump").exists()
+
+    target = make_app(env=sqlite_env("two"), overrides={"STORAGE_BACKEND": "memory"})
+    restored = target.test_cli_runner().invoke(restore_command, [str(folder)])
+    assert restored.exit_code == 0, restored.output
+    with target.app_context():
+        assert db.session.scalar(text("SELECT name FROM regions WHERE code = '430000'")) == "湖南省"
+        assert get_storage().get_bytes("spaces/1/a.txt") == b"hello"
+        assert get_storage().object_headers("spaces/1/a.txt") == {"content-type": "text/plain"}
+        assert target.config["LEARNSPACE"].data_key == source.config["LEARNSPACE"].data_key
+        db.session.remove()
