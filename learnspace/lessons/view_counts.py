@@ -55,9 +55,11 @@ def record_view(lesson_id: int, viewer: str, user_id: int | None = None, at=None
     """Record that *viewer* opened the lesson today (China time); return False if they already had."""
     row = {"lesson_id": lesson_id, "day": local_day(at or utcnow()), "viewer": viewer, "user_id": user_id,
            "counted": False}
-    result = db.session.execute(conflict_insert(LessonView).values(**row)
-                                .on_conflict_do_nothing(index_elements=["lesson_id", "day", "viewer"]))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for this statement here (PostgreSQL and SQLite ≥ 3.35 return it).
+    inserted = db.session.execute(conflict_insert(LessonView.__table__).values(**row)
+                                  .on_conflict_do_nothing(index_elements=["lesson_id", "day", "viewer"])
+                                  .returning(LessonView.__table__.c.id)).first()
+    return inserted is not None
 
 
 def pending_count(lesson_id: int | None = None) -> int:
