@@ -196,4 +196,15 @@ def test_sqlite_backup_and_restore_copy_the_file_and_the_objects(make_app, tmp_p
         assert get_storage().get_bytes("spaces/1/a.txt") == b"hello"
         assert get_storage().object_headers("spaces/1/a.txt") == {"content-type": "text/plain"}
         assert target.config["LEARNSPACE"].data_key == source.config["LEARNSPACE"].data_key
+        db.session.execute(text("UPDATE regions SET name = '改过的'"))
+        db.session.commit()
+        get_storage().put_bytes("spaces/2/later.txt", b"later")
+        db.session.remove()
+    refused = target.test_cli_runner().invoke(restore_command, [str(folder)])
+    assert refused.exit_code != 0 and "目标环境不是空的" in refused.output
+    forced = target.test_cli_runner().invoke(restore_command, [str(folder), "--force"])
+    assert forced.exit_code == 0, forced.output
+    with target.app_context():  # back to the backup's state: the change and the later object are gone
+        assert db.session.scalar(text("SELECT name FROM regions WHERE code = '430000'")) == "湖南省"
+        assert get_storage().list_keys("") == ["spaces/1/a.txt"]
         db.session.remove()
