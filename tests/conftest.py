@@ -48,6 +48,7 @@ SQLITE_SET = {
         "space visits: ON CONFLICT DO NOTHING, day boundaries",
     "lessons/test_pages.py::test_anonymous_visitors_count_once_a_day_by_their_cookie_and_old_rows_are_pruned":
         "lesson views: ON CONFLICT DO NOTHING, the partial index of pending views, batches and pruning",
+    "lessons/test_view_counts.py": "view batches racing: SKIP LOCKED vs the single writer",
     "moderation/test_blocked_words.py": "blocked terms (sqlite_autoincrement)",
     # Concurrency and locking: FOR UPDATE is a no-op on SQLite, which locks the whole file instead.
     "spaces/test_activation.py": "two activations racing (FOR UPDATE, unique insert)",

@@ -12,8 +12,24 @@ from . import operations
 from .database import BackupError
 
 
-def _objects_bar(desc: str) -> ProgressBar:
-    return ProgressBar(desc, " 个对象")
+class _LazyBar:
+    """A progress bar drawn only once there is progress (a refused restore prints no empty bars)."""
+
+    def __init__(self, desc: str, unit: str):
+        self.desc, self.unit, self.bar = desc, unit, None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            self.bar = ProgressBar(self.desc, self.unit)
+        self.bar(done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _objects_bar(desc: str) -> _LazyBar:
+    return _LazyBar(desc, " 个对象")
 
 
 @click.command("backup")
@@ -43,7 +59,7 @@ def backup_command(folder: Path):
 def restore_command(folder: Path, force: bool, keys_dir: Path | None):
     """Restore a backup into this environment (empty database, bucket and var), migrate, rebuild search."""
     bar = _objects_bar("恢复存储对象")
-    search_bar = ProgressBar("重建搜索索引", " 节课")
+    search_bar = _LazyBar("重建搜索索引", " 节课")
     try:
         operations.restore(folder, click.echo, force=force, keys_dir=keys_dir,
                            progress=lambda done, _bytes: bar(done, None), search_progress=search_bar)

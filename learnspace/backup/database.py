@@ -12,8 +12,9 @@ import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from ..errors import LearnSpaceError
 from ..extensions import db
@@ -46,6 +47,13 @@ def alembic_revision(conn) -> str | None:
     if "alembic_version" not in inspect(conn).get_table_names():
         return None
     return conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def _sqlite_path() -> str:
+    path = make_url(str(db.engine.url)).database
+    if not path or path == ":memory:":
+        raise BackupError("SQLite 数据库必须是一个文件。 / the SQLite database must be a file")
+    return path
 
 
 def _pg_tool(conn, name: str) -> str:
@@ -86,14 +94,18 @@ def _run(command: list[str], env: dict[str, str], what: str) -> str:
 def dump(target: Path) -> dict:
     """Write the database to *target*; return the manifest's facts (dialect, tool, counts, revision)."""
     if dialect() == "sqlite":
-        with db.engine.connect() as conn:
-            counts, revision = row_counts(conn), alembic_revision(conn)
-            raw = conn.connection.driver_connection
-            out = sqlite3.connect(target)
-            try:
-                raw.backup(out)  # a consistent copy, even while others write
-            finally:
-                out.close()
+        src, out = sqlite3.connect(_sqlite_path(), timeout=30), sqlite3.connect(target)
+        try:
+            src.backup(out)  # a consistent copy, even while others write
+        finally:
+            src.close()
+            out.close()
+        copy = create_engine(f"sqlite:///{target}", poolclass=NullPool)
+        try:  # counted in the copy: exactly what was backed up
+            with copy.connect() as conn:
+                counts, revision = row_counts(conn), alembic_revision(conn)
+        finally:
+            copy.dispose()
         return {"dialect": "sqlite", "tool": f"sqlite3 {sqlite3.sqlite_version}", "tables": counts,
                 "alembic_revision": revision}
     with db.engine.connect() as conn:
@@ -126,11 +138,9 @@ def load(source: Path, *, force: bool) -> None:
     """Write the dump *source* into the app's database (which the caller checked is empty, or forced)."""
     with _no_pooled_connections():
         if dialect() == "sqlite":
-            path = make_url(str(db.engine.url)).database
-            if not path or path == ":memory:":
-                raise BackupError("SQLite 目标必须是一个文件。")
+            path = _sqlite_path()
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            src, out = sqlite3.connect(source), sqlite3.connect(path)
+            src, out = sqlite3.connect(source), sqlite3.connect(path, timeout=30)
             try:
                 src.backup(out)  # replaces the whole file's content
             finally:

@@ -22,6 +22,7 @@ from typing import Callable
 
 from flask import current_app
 
+from ..extensions import db
 from ..storage import archive
 from . import database
 from .database import BackupError
@@ -215,6 +216,11 @@ def restore(folder: Path, echo: Echo, *, force: bool = False, keys_dir: Path | N
     _write_keys(keys, echo)
     echo(f"[3/5] 数据库 ← {manifest['database']['file']} …")
     database.load(folder / manifest["database"]["file"], force=force)
+    with db.engine.connect() as conn:  # every row arrived (before migrations, which may add some)
+        loaded = database.row_counts(conn)
+    wrong = sorted(name for name, count in manifest["tables"].items() if loaded.get(name) != count)
+    if wrong:
+        raise BackupError(f"恢复后 {len(wrong)} 张表的行数与备份清单不符（例如 {wrong[0]}）：请检查数据库日志后重试。")
     upgrade()  # a backup of an older version is brought up to this one's schema; at head, nothing happens
     echo("      完成，数据库结构已是最新版本")
     echo(f"[4/5] 存储对象 ← {manifest['objects']['folder']}/ …")

@@ -33,7 +33,7 @@ VISITOR_COOKIE_SECONDS = 365 * 24 * 3600
 BATCH = 5000
 #: at most this many batches per run of the task; the rest waits for the next run
 MAX_BATCHES = 20
-#: the search index's view counts are refreshed when a lesson's count passes a multiple of this
+#: the search index's view counts are refreshed on every batch below this, then when a multiple of it is passed
 VIEWS_PER_INDEX_REFRESH = 20
 
 
@@ -55,9 +55,11 @@ def record_view(lesson_id: int, viewer: str, user_id: int | None = None, at=None
     """Record that *viewer* opened the lesson today (China time); return False if they already had."""
     row = {"lesson_id": lesson_id, "day": local_day(at or utcnow()), "viewer": viewer, "user_id": user_id,
            "counted": False}
-    result = db.session.execute(conflict_insert(LessonView).values(**row)
-                                .on_conflict_do_nothing(index_elements=["lesson_id", "day", "viewer"]))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for this statement here (PostgreSQL and SQLite ≥ 3.35 return it).
+    inserted = db.session.execute(conflict_insert(LessonView.__table__).values(**row)
+                                  .on_conflict_do_nothing(index_elements=["lesson_id", "day", "viewer"])
+                                  .returning(LessonView.__table__.c.id)).first()
+    return inserted is not None
 
 
 def pending_count(lesson_id: int | None = None) -> int:
@@ -82,7 +84,10 @@ def count_batch(limit: int = BATCH) -> int:
     for lesson in db.session.scalars(select(Lesson).where(Lesson.id.in_(sorted(per_lesson))).order_by(Lesson.id)):
         before = lesson.view_count or 0
         lesson.view_count = Lesson.view_count + per_lesson[lesson.id]  # in SQL: a view written meanwhile stays
-        if (before + per_lesson[lesson.id]) // VIEWS_PER_INDEX_REFRESH > before // VIEWS_PER_INDEX_REFRESH:
+        # The index shows exact counts while they are small, then every VIEWS_PER_INDEX_REFRESH views:
+        # a popular lesson is not re-indexed on every batch.
+        after = before + per_lesson[lesson.id]
+        if before < VIEWS_PER_INDEX_REFRESH or after // VIEWS_PER_INDEX_REFRESH > before // VIEWS_PER_INDEX_REFRESH:
             enqueue_for_search("lesson", lesson.id)
     db.session.flush()
     ids = [row_id for row_id, _ in rows]
