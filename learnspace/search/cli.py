@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
               help="Seconds to wait when there is nothing to do.")
 @with_appcontext
 def indexer_command(once: bool, interval: float):
-    """Keep the search index in step with the database (the single index writer)."""
+    """Keep this node's search index in step with the database (what each node's worker also does)."""
     ensure_index()
     while True:
         try:
