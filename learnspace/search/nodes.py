@@ -22,6 +22,7 @@ On SQLite writers run one at a time, so ids become visible in order; the positio
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ from ..db import utcnow
 from ..extensions import db
 from .documents import doc_types, expander_types
 from .models import SearchNode, SearchOutbox
+
+log = logging.getLogger(__name__)
 
 #: at most this many applied-row ids are stored beside a cursor; beyond, they are applied again later
 APPLIED_CAP = 10_000
@@ -101,7 +104,19 @@ def unapplied(cursor: Cursor, after_id: int, size: int) -> list:
 
 
 def _ids_text(ids) -> str:
-    return ",".join(str(i) for i in sorted(ids)) if len(ids) <= APPLIED_CAP else ""
+    if len(ids) <= APPLIED_CAP:
+        return ",".join(str(i) for i in sorted(ids))
+    # Only a transaction left open for long on the database server keeps this many rows above the cursor.
+    log.warning("search: %s applied outbox rows above node %s's cursor, more than are recorded; they will be "
+                "applied again (look for a long-open transaction in pg_stat_activity)", len(ids), node_id())
+    return ""
+
+
+def all_nodes() -> list[dict]:
+    """Return every registered node: id, cursor, last pass, last rebuild (for ``learnspace search-nodes``)."""
+    rows = db.session.execute(select(SearchNode).order_by(SearchNode.node_id)).scalars().all()
+    return [{"node_id": r.node_id, "cursor": r.cursor, "seen_dt": r.seen_dt, "rebuilt_dt": r.rebuilt_dt,
+             "generation": r.generation} for r in rows]
 
 
 def save(cursor: Cursor, *, new_position: int | None, window: dict[int, int] | None, generation: str,
