@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
               help="Seconds to wait when there is nothing to do.")
 @with_appcontext
 def indexer_command(once: bool, interval: float):
-    """Keep the search index in step with the database (the single index writer)."""
+    """Keep this node's search index in step with the database (what each node's worker also does)."""
     ensure_index()
     while True:
         try:
@@ -56,7 +56,24 @@ def reindex_command(procs: int | None):
     click.echo(f"search: index rebuilt with {count} lessons")
 
 
+@click.command("search-nodes")
+@with_appcontext
+def search_nodes_command():
+    """List the app nodes' search replicas: cursor, last pass, last rebuild (this node's lag first)."""
+    from .nodes import all_nodes, lag
+
+    here = lag()
+    click.echo(f"本节点 {here['node_id']}：落后 {here['rows_behind']} 条更改（{here['seconds_behind']} 秒）"
+               + ("，需要重建索引" if here["rebuild_needed"] else ""))
+    for node in all_nodes():
+        state = "需要重建" if node["cursor"] is None else f"位置 {node['cursor']}"
+        seen = node["seen_dt"].strftime("%Y-%m-%d %H:%M:%S UTC") if node["seen_dt"] else "-"
+        click.echo(f"{node['node_id']}\t{state}\t最近一次更新 {seen}")
+    db.session.remove()
+
+
 def register(group) -> None:
     """Attach the search commands to the ``learnspace`` group."""
     group.add_command(indexer_command)
     group.add_command(reindex_command)
+    group.add_command(search_nodes_command)

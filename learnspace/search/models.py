@@ -25,7 +25,8 @@ class SearchOutbox(db.Model):
     txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
 
     # AUTOINCREMENT on SQLite: rows are pruned, and a reused id would sit behind a node's cursor.
-    __table_args__ = (Index("ix_search_outbox_doc", "doc_type", "doc_id"), {"sqlite_autoincrement": True})
+    __table_args__ = (Index("ix_search_outbox_doc", "doc_type", "doc_id"), Index("ix_search_outbox_txid", "txid"),
+                      {"sqlite_autoincrement": True})
 
     def __repr__(self) -> str:
         return f"<SearchOutbox {self.id} {self.doc_type}:{self.doc_id}>"

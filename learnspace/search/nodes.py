@@ -22,6 +22,7 @@ On SQLite writers run one at a time, so ids become visible in order; the positio
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ from ..db import utcnow
 from ..extensions import db
 from .documents import doc_types, expander_types
 from .models import SearchNode, SearchOutbox
+
+log = logging.getLogger(__name__)
 
 #: at most this many applied-row ids are stored beside a cursor; beyond, they are applied again later
 APPLIED_CAP = 10_000
@@ -101,7 +104,19 @@ def unapplied(cursor: Cursor, after_id: int, size: int) -> list:
 
 
 def _ids_text(ids) -> str:
-    return ",".join(str(i) for i in sorted(ids)) if len(ids) <= APPLIED_CAP else ""
+    if len(ids) <= APPLIED_CAP:
+        return ",".join(str(i) for i in sorted(ids))
+    # Only a transaction left open for long on the database server keeps this many rows above the cursor.
+    log.warning("search: %s applied outbox rows above node %s's cursor, more than are recorded; they will be "
+                "applied again (look for a long-open transaction in pg_stat_activity)", len(ids), node_id())
+    return ""
+
+
+def all_nodes() -> list[dict]:
+    """Return every registered node: id, cursor, last pass, last rebuild (for ``learnspace search-nodes``)."""
+    rows = db.session.execute(select(SearchNode).order_by(SearchNode.node_id)).scalars().all()
+    return [{"node_id": r.node_id, "cursor": r.cursor, "seen_dt": r.seen_dt, "rebuilt_dt": r.rebuilt_dt,
+             "generation": r.generation} for r in rows]
 
 
 def save(cursor: Cursor, *, new_position: int | None, window: dict[int, int] | None, generation: str,
@@ -132,14 +147,21 @@ def save(cursor: Cursor, *, new_position: int | None, window: dict[int, int] | N
     return bool(done)
 
 
-def mark_rebuilt(position_: int, generation: str) -> None:
-    """Record that this node's replica *generation* holds every change below *position_*; commits."""
+def visible_from(position_: int) -> set[int]:
+    """Return the ids of the document rows at or above *position_* visible now (at most APPLIED_CAP + 1)."""
+    return set(db.session.scalars(select(SearchOutbox.id).where(
+        SearchOutbox.doc_type.in_(doc_types()), position() >= position_).limit(APPLIED_CAP + 1)))
+
+
+def mark_rebuilt(position_: int, generation: str, applied: set[int] = frozenset()) -> None:
+    """Record that replica *generation* holds every change below *position_* and the rows *applied*; commits."""
     row = db.session.get(SearchNode, node_id())
     now = utcnow()
     if row is None:
         row = SearchNode(node_id=node_id())
         db.session.add(row)
-    row.cursor, row.applied_ids, row.generation, row.seen_dt, row.rebuilt_dt = position_, "", generation, now, now
+    row.cursor, row.applied_ids, row.generation = position_, _ids_text(applied), generation
+    row.seen_dt = row.rebuilt_dt = now
     db.session.commit()
 
 
@@ -155,10 +177,17 @@ def prune(keep: timedelta | None = None) -> int:
     documents = SearchOutbox.doc_type.in_(doc_types())
     removed = 0
     old = and_(documents, SearchOutbox.created_dt < utcnow() - keep)
-    oldest_needed = db.session.scalar(select(func.max(pos)).where(old))
-    if oldest_needed is not None:
-        db.session.execute(update(SearchNode).where(SearchNode.cursor <= oldest_needed)
-                           .values(cursor=None, applied_ids=""))
+    newest_old = db.session.scalar(select(func.max(pos)).where(old))
+    if newest_old is not None:
+        for row in db.session.execute(select(SearchNode.node_id, SearchNode.cursor, SearchNode.applied_ids)
+                                      .where(SearchNode.cursor <= newest_old)).all():
+            needed = and_(old, pos >= row.cursor)
+            applied = [int(i) for i in (row.applied_ids or "").split(",") if i]
+            if applied:
+                needed = and_(needed, SearchOutbox.id.not_in(applied))
+            if db.session.scalar(select(func.count()).where(needed)):
+                db.session.execute(update(SearchNode).where(SearchNode.node_id == row.node_id)
+                                   .values(cursor=None, applied_ids=""))
         removed += db.session.execute(delete(SearchOutbox).where(old)).rowcount
     lowest = db.session.scalar(select(func.min(SearchNode.cursor)).where(SearchNode.cursor.is_not(None)))
     if lowest is not None:

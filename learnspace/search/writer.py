@@ -178,7 +178,8 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
     init`` uses it so a start never waits on a large backlog: the worker applies the rest).
     Returns 0 at once when another process of this node holds the writer lock (it will apply them).
     A node that cannot continue from its cursor (new, emptied, or pruned past) rebuilds first; the
-    documents of that rebuild count as applied. See nodes.py for the cursor.
+    documents of that rebuild count as applied (with *seconds*, only up to REBUILD_AT_START documents:
+    a start leaves a larger rebuild to the worker). See nodes.py for the cursor.
     """
     types = doc_types()
     if not types:
@@ -193,6 +194,9 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
             live = generations.current_dir()
             if nodes.needs_rebuild(cursor, live.name if live is not None else None):
                 db.session.rollback()
+                if seconds is not None and _too_large_to_rebuild_now():
+                    log.warning("search: node %s must rebuild its replica; left to its worker", nodes.node_id())
+                    return 0
                 log.warning("search: node %s cannot continue from its cursor; rebuilding its replica", nodes.node_id())
                 applied += _rebuild_locked(None, procs=1)
                 cursor, live = nodes.load(), generations.current_dir()
@@ -235,6 +239,22 @@ def drain(limit: int | None = None, *, seconds: float | None = None) -> int:
     if applied:
         log.info("search: applied %s outbox rows", applied)
     return applied
+
+
+#: a start (``learnspace init``) rebuilds a replica that must be rebuilt only up to this many documents
+REBUILD_AT_START = 20_000
+
+
+def _too_large_to_rebuild_now() -> bool:
+    count = 0
+    for doc_type in doc_types():
+        for _ in get_source(doc_type).all_ids():
+            count += 1
+            if count > REBUILD_AT_START:
+                db.session.rollback()
+                return True
+    db.session.rollback()
+    return False
 
 
 #: how long ``learnspace init`` and ``learnspace demo`` apply the outbox before giving the rest to the worker
@@ -285,6 +305,9 @@ def _rebuild_locked(progress: Callable[[int, int], None] | None, *, procs: int |
     procs = procs or min(4, os.cpu_count() or 1)
     # The node's new cursor, read before the documents: every change below it is in what follows.
     start = nodes.head()
+    # Rows at or above it that are already visible: their changes are committed, so the documents read
+    # below include them; recorded as applied so the next drain does not apply them again.
+    visible = nodes.visible_from(start)
     db.session.rollback()
     ids_by_type = {doc_type: list(get_source(doc_type).all_ids()) for doc_type in doc_types()}
     total = sum(len(ids) for ids in ids_by_type.values())
@@ -305,7 +328,7 @@ def _rebuild_locked(progress: Callable[[int, int], None] | None, *, procs: int |
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
-    nodes.mark_rebuilt(start, path.name)
+    nodes.mark_rebuilt(start, path.name, visible)
     log.info("search: rebuilt the index with %s documents in %s", count, path.name)
     return count
 

@@ -42,6 +42,7 @@ def upgrade():
         with op.batch_alter_table('search_outbox', recreate='always',
                                   table_kwargs={'sqlite_autoincrement': True}) as batch_op:
             batch_op.add_column(sa.Column('txid', sa.BigInteger(), nullable=True))
+            batch_op.create_index('ix_search_outbox_txid', ['txid'])
 
 
 def downgrade():
@@ -50,5 +51,6 @@ def downgrade():
         op.drop_column('search_outbox', 'txid')
     else:
         with op.batch_alter_table('search_outbox', recreate='always') as batch_op:
+            batch_op.drop_index('ix_search_outbox_txid')
             batch_op.drop_column('txid')
     op.drop_table('search_nodes')

@@ -125,6 +125,40 @@ def test_drain_applies_publish_edit_withdraw_and_delete(app, world, fresh_index)
         assert _indexed() == {} and _outbox() == []
 
 
+def test_applied_rows_are_pruned_and_a_new_row_is_never_behind_the_cursor(app, world, fresh_index, client):
+    """The one node prunes what it applied; a row written after the outbox emptied is still applied (ids are
+    not reused on SQLite, or the new row would sit below the cursor); /healthz shows the node's lag."""
+    from sqlalchemy import func, select
+
+    from learnspace.extensions import db
+    from learnspace.lessons import operations
+    from learnspace.lessons.models import Lesson
+    from learnspace.search.models import SearchOutbox
+    from learnspace.search.writer import drain
+
+    with app.app_context():
+        first = _draft(world, title="认识时间")
+        operations.publish(db.session.get(Lesson, first))
+        db.session.commit()
+        db.session.remove()
+    lag = client.get("/healthz").get_json()["search_node"]  # outside the context: no drain after this request
+    assert lag["rows_behind"] == 1 and lag["node_id"] == app.config["LEARNSPACE"].node_id
+    with app.app_context():
+        assert drain() == 1
+        db.session.remove()
+    assert client.get("/healthz").get_json()["search_node"]["rows_behind"] == 0
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL prunes once no older transaction still runs
+            assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
+        db.session.rollback()
+
+        second = _draft(world, title="认识钟表")
+        operations.publish(db.session.get(Lesson, second))
+        db.session.commit()
+        assert drain() == 1
+        assert _find("title", "钟表") == [str(second)] and _find("title", "时间") == [str(first)]
+
+
 def test_a_crash_between_commit_and_indexing_loses_nothing(app, world, fresh_index, monkeypatch):
     """Rows stay when the drain dies before or after the Whoosh commit; a later drain applies them once."""
     from learnspace.extensions import db

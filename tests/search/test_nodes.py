@@ -152,6 +152,13 @@ def test_pruning_keeps_the_rows_a_lagging_node_needs_and_retention_makes_it_rebu
     assert lagging["rebuild_needed"] and lagging["last_pass_seconds_ago"] is not None
     assert not search_node(a)["rebuild_needed"]  # a had applied them: its cursor is past them
 
+    from learnspace.cli import main
+
+    listing = b.test_cli_runner().invoke(main, ["search-nodes"])
+    assert listing.exit_code == 0, listing.output
+    assert "本节点 node-b：" in listing.output and "需要重建索引" in listing.output
+    assert "node-a\t位置" in listing.output and "node-b\t需要重建" in listing.output
+
     assert drain(b) == 3  # a rebuild from the database, not the (gone) outbox rows
     assert ours <= found(b, "秒的认识")
     assert not search_node(b)["rebuild_needed"]
