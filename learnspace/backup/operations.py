@@ -202,6 +202,7 @@ def restore(folder: Path, echo: Echo, *, force: bool = False, keys_dir: Path | N
     """Restore a backup into this (empty) environment, migrate, and rebuild search; return a summary."""
     from flask_migrate import upgrade
 
+    from ..search.nodes import forget_all
     from ..search.writer import rebuild
 
     folder = Path(folder)
@@ -232,6 +233,10 @@ def restore(folder: Path, echo: Echo, *, force: bool = False, keys_dir: Path | N
     count, size = archive.import_bucket(folder / manifest["objects"]["folder"], progress)
     echo(f"      完成：{count:,} 个对象，{size:,} 字节")
     echo("[5/5] 重建搜索索引 …")
+    # The backed-up nodes' cursors describe replicas this environment does not have; kept, they would hold the
+    # outbox back until the retention passes. This node's cursor is written by the rebuild.
+    forget_all()
+    db.session.commit()
     documents = rebuild(search_progress)
     echo(f"      完成：{documents:,} 节课")
     echo("恢复完成。请运行 `learnspace reconcile --dry-run` 核对数据库与存储。")

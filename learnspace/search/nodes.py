@@ -119,6 +119,11 @@ def all_nodes() -> list[dict]:
              "generation": r.generation} for r in rows]
 
 
+def forget_all() -> int:
+    """Delete every node's cursor (a restored database names the old environment's replicas); return how many."""
+    return db.session.execute(delete(SearchNode)).rowcount or 0
+
+
 def save(cursor: Cursor, *, new_position: int | None, window: dict[int, int] | None, generation: str,
          force: bool = False) -> bool:
     """Record the cursor after a drain; returns False when a prune took it meanwhile (the node rebuilds next).
