@@ -32,6 +32,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,19 @@ def start_gunicorn(env: dict, app_path: str, log: Path) -> tuple[subprocess.Pope
         time.sleep(0.3)
     proc.terminate()
     raise SystemExit(f"gunicorn did not answer within 120 s; see {log}")
+
+
+def cpu_seconds(master: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's workers, the children of *master* (Linux /proc)."""
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -366,6 +380,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="length of each phase (default 60)")
     parser.add_argument("--uploaders", type=int, default=3, help="teachers uploading during each phase (default 3)")
     parser.add_argument("--concurrency", type=int, default=32, help="clients of the saturation runs (default 32)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, MinIO data)")
     parser.add_argument("--driver-processes", type=int, default=2, help="processes of the driver (default 2)")
     parser.add_argument("--saturation-seconds", type=float, default=20, help="length of each saturation run")
     args = parser.parse_args()
@@ -402,9 +417,15 @@ def main() -> None:
             for users in args.users:
                 used = lessons[:args.uploaders * 40]
                 del lessons[:args.uploaders * 40]  # a lesson takes one recording: each phase gets new ones
+                cpu_before = cpu_seconds(app.pid)
                 stats = run_phase(base, accounts, teacher_login, used, users, args.seconds, args.uploaders,
                                   args.driver_processes)
                 report(users, stats, args.seconds)
+                served = sum(len(v) for v in stats.times.values())
+                used_cpu = cpu_seconds(app.pid) - cpu_before
+                print(f"  app workers' CPU: {used_cpu:.1f} s of {args.seconds:.0f} s "
+                      f"({used_cpu / args.seconds * 100:.0f}% of one core), {used_cpu / served * 1000:.1f} ms a request"
+                      f" (sign-ins included)")
 
             sat_path = asyncio.run(_public_lesson(base))
             ours, ours_errors = saturate(base, sat_path, args.concurrency, args.saturation_seconds,
@@ -423,6 +444,8 @@ def main() -> None:
         for proc in (app, hello, worker):
             stop(proc)
         minio.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 async def _public_lesson(base: str) -> str:
