@@ -1,55 +1,20 @@
 """gunicorn boots from learnspace/serving/gunicorn_conf.py and serves the app: pages, access log, limits, HUP."""
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.fixtures.helpers import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _wait(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.fixtures.serving import gunicorn_serving, wait_for
 
 
 @pytest.fixture(scope="module")
 def gunicorn(app, app_env, tmp_path_factory):
     """One gunicorn master with a single 2-thread worker on a free port; yields (base URL, process, log path)."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    port = free_port()
-    env = {**os.environ, **app_env, "PYTHONPATH": str(ROOT), "LEARNSPACE_BIND": f"127.0.0.1:{port}",
-           "LEARNSPACE_WEB_WORKERS": "1", "LEARNSPACE_WEB_THREADS": "2"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:learnspace.serving.gunicorn_conf",
-                                 "learnspace.wsgi:app"], env=env, cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        assert proc.poll() is None, log.read_text()
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        except requests.RequestException:  # refused before the bind, read timeout while the worker boots
-            return False
-
-    try:
-        _wait(up, 60, "gunicorn to answer /healthz")
+    with gunicorn_serving(app_env, log) as (base, proc):
         yield base, proc, log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=40)
 
 
 def _workers(log: Path) -> list[str]:
@@ -61,7 +26,7 @@ def test_pages_answer_and_the_access_log_has_no_query_string_or_address(gunicorn
     page = requests.get(f"{base}/login", timeout=10)
     assert page.status_code == 200 and "登录" in page.text
     assert requests.get(f"{base}/search", params={"q": "王小明"}, timeout=10).status_code == 200
-    line = _wait(lambda: next((x for x in log.read_text().splitlines() if '"GET /search' in x), None), 10,
+    line = wait_for(lambda: next((x for x in log.read_text().splitlines() if '"GET /search' in x), None), 10,
                  "the access log line")
     assert re.search(r'"GET /search" 200 \d+ \d+ms$', line), line
     text = log.read_text()
@@ -95,6 +60,6 @@ def test_hup_replaces_the_worker_without_refusing_requests(gunicorn):
             seen_errors.append(exc)
         return len(_workers(log)) > len(before) and f"Worker exiting (pid: {before[-1]})" in log.read_text()
 
-    _wait(replaced, 60, "a new worker after HUP")
+    wait_for(replaced, 60, "a new worker after HUP")
     assert seen_errors == []
     assert requests.get(f"{base}/login", timeout=10).status_code == 200

@@ -31,7 +31,7 @@ bind = os.environ.get("LEARNSPACE_BIND", "127.0.0.1:8000")
 # Threads overlap waits on PostgreSQL and MinIO; processes give CPU-bound work (search ranking, Jinja) more
 # than one core under the GIL. 2 × cores + 1 processes of 4 threads each is the usual start; measure with
 # scripts/bench/load.py before changing it.
-worker_class = "gthread"
+worker_class = "learnspace.serving.workers.ThreadWorker"  # gthread without its stop-time resets
 workers = _int("LEARNSPACE_WEB_WORKERS", 2 * _cores() + 1)
 threads = _int("LEARNSPACE_WEB_THREADS", 4)
 
@@ -49,10 +49,9 @@ keepalive = 5
 # import's memory copy-on-write, but create_app starts the search warm-up thread and opens database and
 # MinIO pools that must not cross a fork, and `kill -HUP <master>` would not pick up new code.
 preload_app = False
-# Recycle workers now and then so slow growth (caches, fragmentation) cannot pile up; jitter keeps them
-# from all restarting at the same moment.
-max_requests = 20000
-max_requests_jitter = 2000
+# No periodic recycling (max_requests): every worker restart is a graceful stop, and gthread's still has a
+# small window for a reset connection (a connection accepted but not yet read when the loop ends).
+max_requests = 0
 
 # Request line and headers: gunicorn's defaults made explicit. A search URL with 400 Chinese characters
 # still fits in the line; bodies are limited by the app (MAX_CONTENT_LENGTH, see config.py).
