@@ -65,8 +65,19 @@ forwarded_allow_ips = ""
 
 # Access log without query strings (%(U)s is the path only: search boxes hold pupils' names), without
 # client address, referrer or user agent: method, path, status, bytes, milliseconds.
-accesslog = os.environ.get("LEARNSPACE_ACCESS_LOG", "-")
+# With LEARNSPACE_LOG_FORMAT=json the app writes one JSON line per request itself (learnspace/logs.py): no
+# second, plain-text line from gunicorn.
+accesslog = None if os.environ.get("LEARNSPACE_LOG_FORMAT") == "json" else os.environ.get("LEARNSPACE_ACCESS_LOG", "-")
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = "info"
 proc_name = "learnspace"
+
+# /metrics under several worker processes: prometheus_client decides at import whether to keep its counters in
+# files, so the directory ($VAR_DIR/metrics) is set here, before any worker imports the app; the master empties it
+# once per start and folds each exited worker's counters into one archive (learnspace/metrics_dir.py).
+from learnspace import metrics_dir  # noqa: E402  (after the settings above: umask first)
+
+metrics_dir.use_dir()
+on_starting = metrics_dir.on_starting
+child_exit = metrics_dir.child_exit
