@@ -57,8 +57,14 @@ class _Segment:
     lengths: dict        # text field → uint8 array of Whoosh's length codes
 
 
+def _absent(leaf) -> tuple[np.ndarray, list]:
+    # A facet an older index lacks (written before an upgrade added it, until init rebuilds): no value anywhere,
+    # so searching goes on and a filter on it finds nothing.
+    return np.zeros(leaf.doc_count_all(), dtype=np.uint16), [""]
+
+
 def _read_segment(leaf) -> _Segment:
-    codes = {name: internals.ref_codes(leaf, name) for name in CODED_FIELDS}
+    codes = {name: internals.ref_codes(leaf, name) if name in leaf.schema else _absent(leaf) for name in CODED_FIELDS}
     sort_keys = {name: internals.numbers(leaf, name) for name in SORT_KEYS}
     # Kept as Whoosh's one-byte length codes; LENGTH_OF_CODE turns them into lengths when scoring.
     lengths = {name: internals.length_codes(leaf, name) for name in LENGTH_FIELDS}

@@ -112,3 +112,18 @@ def test_tokens_in_most_documents_are_not_required_unless_nothing_else_is_left()
     assert _informative(reader, "title", ["万", "以内", "的", "加法", "和", "减法"], 1000) == ["万", "以内", "加法", "减法"]
     assert _informative(reader, "title", ["的", "和"], 1000) == ["和"]  # the rarer common one stays
     assert _informative(reader, "title", ["的"], 1000) == ["的"]  # a word of one token keeps it
+
+
+def test_an_index_written_before_a_facet_existed_is_still_searched(tmp_path):
+    """An upgrade adds a facet (册次); until init rebuilds, the old index answers and the new facet is empty."""
+    older = make_schema()
+    older.remove("volume")
+    ix = whoosh_index.create_in(str(tmp_path), older)
+    writer = ix.writer()
+    doc = document_fields({"id": 1, "title": "勾股定理", "grade": "八年级", "visibility": "public", "node_ids": [1]})
+    writer.add_document(**{k: v for k, v in doc.items() if k != "volume"})
+    writer.commit()
+    with ix.searcher() as searcher:
+        snap = engine.Snapshot(searcher.reader())
+        assert snap.code_mask("grade", "八年级").tolist() == [True]
+        assert snap.code_mask("volume", "上册").tolist() == [False]
