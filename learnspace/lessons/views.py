@@ -179,9 +179,6 @@ def show(lesson_id: int):
             return render_template("lessons/hidden.html", next_url=request.full_path.rstrip("?")), 404
         raise NotFound("课程不存在，或您没有查看权限。")
     is_owner = can_edit(viewer, lesson)
-    visitor_id = None
-    if lesson.status == "published" and not is_owner:
-        visitor_id = _record_view(lesson, viewer)
     parts = []
     for kind in (*REQUIRED_PARTS, "subtitles"):
         unfinished = [f for f in lesson.files if f.kind == kind and f.status == "uploading"] if is_owner else []
@@ -201,6 +198,10 @@ def show(lesson_id: int):
         publish_problems=operations.publish_problems(lesson) if lesson.status != "published" else [],
         panels={slot: panels.render(f"lesson.{slot}", viewer=viewer, lesson=lesson, is_owner=is_owner)
                 for slot in ("after_player", "after_parts")}))
+    # After rendering: the view's commit expires every loaded object, which the page would otherwise load again.
+    visitor_id = None
+    if lesson.status == "published" and not is_owner:
+        visitor_id = _record_view(lesson, viewer)
     if visitor_id is not None:  # a new anonymous visitor: a random id, so their reloads count once a day
         response.set_cookie(view_counts.VISITOR_COOKIE, visitor_id, max_age=view_counts.VISITOR_COOKIE_SECONDS,
                             httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
