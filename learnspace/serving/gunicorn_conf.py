@@ -29,10 +29,12 @@ os.umask(0o077)
 bind = os.environ.get("LEARNSPACE_BIND", "127.0.0.1:8000")
 
 # Threads overlap waits on PostgreSQL and MinIO; processes give CPU-bound work (search ranking, Jinja) more
-# than one core under the GIL. 2 × cores + 1 processes of 4 threads each is the usual start; measure with
-# scripts/bench/load.py before changing it.
+# than one core under the GIL. cores + 1 processes of 4 threads each: measured with scripts/bench/load.py at 50
+# users on 2 cores (PostgreSQL and MinIO on the same machine), 2 × cores + 1 processes had a p95 of 163 ms on the
+# space page and 118 ms on a lesson page, cores + 1 had 96 and 74 ms at the same throughput: more processes than
+# cores only take turns on them. Measure again before changing it on a machine of another shape.
 worker_class = "learnspace.serving.workers.ThreadWorker"  # gthread without its stop-time resets
-workers = _int("LEARNSPACE_WEB_WORKERS", 2 * _cores() + 1)
+workers = _int("LEARNSPACE_WEB_WORKERS", _cores() + 1)
 threads = _int("LEARNSPACE_WEB_THREADS", 4)
 
 # No request carries a large body through the app: upload parts go from the browser straight to MinIO on
