@@ -478,8 +478,12 @@ def build_production_index(n: int, progress=None) -> int:
     the source of doc type "lesson", so the schema, analyzers, writer settings, generation
     directory and atomic swap are exactly production's. Needs an app context.
     """
+    from learnspace.extensions import db
     from learnspace.search import documents, writer
+    from learnspace.search.models import SearchNode, SearchOutbox
 
+    # rebuild() records this node's cursor (learnspace.search.nodes): the two search tables, nothing else.
+    db.metadata.create_all(db.engine, tables=[SearchOutbox.__table__, SearchNode.__table__])
     stream = generate_documents(n)
 
     def fetch(ids: list[int]) -> dict[int, dict]:
