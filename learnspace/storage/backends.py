@@ -145,16 +145,19 @@ class MinioStorage:
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(str(exc)) from exc
 
-    def stat(self, key: str) -> ObjectInfo:
-        """Return size, ETag and date of an object; KeyError when it does not exist."""
+    def _stat_object(self, key: str):
         try:
-            st = self.client.stat_object(self.bucket, key)
+            return self.client.stat_object(self.bucket, key)
         except S3Error as exc:
             if exc.code in _MISSING:
                 raise KeyError(key) from exc
             raise StorageError(str(exc)) from exc
         except _FAILURES as exc:
             raise StorageError(f"stat {key} failed: {type(exc).__name__}: {exc}") from exc
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Return size, ETag and date of an object; KeyError when it does not exist."""
+        st = self._stat_object(key)
         return ObjectInfo(key, st.size, st.etag, st.last_modified, st.content_type)
 
     def iter_object(self, key: str, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
@@ -234,14 +237,7 @@ class MinioStorage:
 
     def object_headers(self, key: str) -> dict[str, str]:
         """Return the headers an object was stored with: Content-Type and the like, and user metadata."""
-        try:
-            st = self.client.stat_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in _MISSING:
-                raise KeyError(key) from exc
-            raise StorageError(str(exc)) from exc
-        except _FAILURES as exc:
-            raise StorageError(f"stat {key} failed: {type(exc).__name__}: {exc}") from exc
+        st = self._stat_object(key)
         return {name.lower(): value for name, value in (st.metadata or {}).items()
                 if name.lower() in KEPT_HEADERS or name.lower().startswith("x-amz-meta-")}
 
